@@ -1,0 +1,102 @@
+import type { JsonSchema } from '../schema';
+
+/** A device as every node sees it. The credential hash never leaves the registry. */
+export interface DeviceRecord {
+  id: string;
+  name: string;
+  type: string;
+  attributes: Record<string, unknown>;
+  tags: string[];
+  createdAt: number;
+  updatedAt: number;
+  lastSeen: number | null;
+  online: boolean;
+}
+
+export interface CommandDefinition {
+  /** JSON Schema of the command's parameters (`msg.payload` into m2m-command). */
+  paramsSchema?: JsonSchema;
+  description?: string;
+}
+
+export interface DeviceType {
+  name: string;
+  attributesSchema?: JsonSchema;
+  telemetrySchema?: JsonSchema;
+  commands?: Record<string, CommandDefinition>;
+  /** A device is online while seen within this many ms; the registry default otherwise. */
+  offlineTimeoutMs?: number;
+}
+
+export type DeviceEventName = 'registered' | 'updated' | 'removed' | 'online' | 'offline';
+
+export interface DeviceEvent {
+  event: DeviceEventName;
+  deviceId: string;
+  device: DeviceRecord;
+  ts: number;
+}
+
+export interface DeviceInput {
+  id: string;
+  name?: string;
+  type?: string;
+  attributes?: Record<string, unknown>;
+  tags?: string[];
+}
+
+export interface DevicePatch {
+  name?: string;
+  type?: string;
+  /** Merged into the existing attributes; a key set to null is removed. */
+  attributes?: Record<string, unknown>;
+  tags?: string[];
+}
+
+export interface ListFilter {
+  type?: string;
+  tag?: string;
+  online?: boolean;
+  /** 0-based page index and page size (default 100, at most 1000). */
+  page?: number;
+  pageSize?: number;
+}
+
+export interface DevicePage {
+  devices: DeviceRecord[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+/**
+ * A namespaced, persisted key/value map that other parts (alarm state, pending commands) keep in the
+ * registry's store, so it survives a restart and is shared like the devices are.
+ * Values must be JSON-serialisable. Reads are synchronous from memory; writes resolve once stored.
+ */
+export interface StateMap {
+  get(key: string): unknown;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  keys(): string[];
+}
+
+export interface DeviceRegistryApi {
+  readonly name: string;
+  /** Resolves once the store is loaded; every other call may be made after it. */
+  ready(): Promise<void>;
+  get(id: string): DeviceRecord | undefined;
+  has(id: string): boolean;
+  getType(name: string): DeviceType | undefined;
+  isOnline(id: string): boolean;
+  register(input: DeviceInput, options?: { upsert?: boolean; issueToken?: boolean }): Promise<{ device: DeviceRecord; token?: string; created: boolean }>;
+  update(id: string, patch: DevicePatch): Promise<DeviceRecord>;
+  remove(id: string): Promise<DeviceRecord>;
+  list(filter?: ListFilter): DevicePage;
+  /** Marks the device seen now. With autoRegister an unknown id is registered (with `type`); otherwise it throws. */
+  touch(id: string, options?: { autoRegister?: boolean; type?: string }): Promise<DeviceRecord>;
+  verify(id: string, token: string): Promise<boolean>;
+  state(namespace: string): Promise<StateMap>;
+  on(event: 'device', listener: (e: DeviceEvent) => void): this;
+  off(event: 'device', listener: (e: DeviceEvent) => void): this;
+}

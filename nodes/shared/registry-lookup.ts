@@ -1,0 +1,25 @@
+import type { DeviceRegistryApi } from '../../lib/registry/types';
+import { M2MError } from '../../lib/errors';
+import type { NodeAPI } from './node-red';
+
+/** The m2m-registry config node exposes its registry as `registry`. */
+export interface RegistryConfigNode {
+  registry: DeviceRegistryApi;
+}
+
+/** Finds the registry a node's config points at, or throws a clear error when none is configured or deployed. */
+export function lookupRegistry(RED: NodeAPI, configId: unknown): DeviceRegistryApi {
+  if (typeof configId !== 'string' || configId === '') {
+    throw new M2MError('NO_REGISTRY', 'no m2m-registry is configured on this node', { field: 'registry' });
+  }
+  const node = RED.nodes.getNode(configId) as Partial<RegistryConfigNode> | null;
+  if (!node?.registry) {
+    throw new M2MError('NO_REGISTRY', `m2m-registry ${configId} is not deployed`, { field: 'registry' });
+  }
+  return node.registry;
+}
+
+/** Like lookupRegistry, but undefined when the (optional) registry property is empty. */
+export function optionalRegistry(RED: NodeAPI, configId: unknown): DeviceRegistryApi | undefined {
+  return typeof configId === 'string' && configId !== '' ? lookupRegistry(RED, configId) : undefined;
+}

@@ -1,0 +1,57 @@
+// A typed wrapper over node-red-node-test-helper, which ships no types.
+import type { NodeAPI, NodeMessage } from '../../nodes/shared/node-red';
+
+export type NodeModule = (RED: NodeAPI) => void;
+
+export interface FlowNode {
+  id: string;
+  type: string;
+  wires?: string[][];
+  [key: string]: unknown;
+}
+
+export interface TestNode {
+  id: string;
+  on(event: 'input', listener: (msg: NodeMessage) => void): void;
+  on(event: 'call:status' | 'call:error' | 'call:warn' | 'call:send' | 'call:log', listener: (call: { args: unknown[] }) => void): void;
+  receive(msg: NodeMessage): void;
+  [key: string]: unknown;
+}
+
+interface RawHelper {
+  init(runtimePath: string, settings?: Record<string, unknown>): void;
+  load(modules: NodeModule | NodeModule[], flow: FlowNode[], credentials: Record<string, unknown>, cb: () => void): void;
+  unload(): Promise<void>;
+  getNode(id: string): TestNode;
+  startServer(cb: () => void): void;
+  stopServer(cb: () => void): void;
+  settings(s: Record<string, unknown>): void;
+  clearFlows(): Promise<void>;
+  _RED: NodeAPI;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const raw = require('node-red-node-test-helper') as RawHelper;
+raw.init(require.resolve('node-red'));
+
+export const helper = {
+  load(modules: NodeModule | NodeModule[], flow: FlowNode[], credentials: Record<string, unknown> = {}): Promise<void> {
+    return new Promise((resolve) => raw.load(modules, flow, credentials, resolve));
+  },
+  unload: (): Promise<void> => raw.unload(),
+  getNode: (id: string): TestNode => raw.getNode(id),
+  settings: (s: Record<string, unknown>): void => raw.settings(s),
+  startServer: (): Promise<void> => new Promise((resolve) => raw.startServer(resolve)),
+  stopServer: (): Promise<void> => new Promise((resolve) => raw.stopServer(resolve)),
+};
+
+/** Resolves with the next `count` messages the node receives. */
+export function nextMessages(node: TestNode, count = 1): Promise<NodeMessage[]> {
+  return new Promise((resolve) => {
+    const got: NodeMessage[] = [];
+    node.on('input', (msg) => {
+      got.push(msg);
+      if (got.length === count) resolve(got);
+    });
+  });
+}
