@@ -32,7 +32,8 @@ interface RawHelper {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const raw = require('node-red-node-test-helper') as RawHelper;
-raw.init(require.resolve('node-red'));
+// M2M_NODE_RED points at another Node-RED runtime (npm run test:nr5 runs the node tests on Node-RED 5).
+raw.init(process.env.M2M_NODE_RED ?? require.resolve('node-red'));
 
 export const helper = {
   load(modules: NodeModule | NodeModule[], flow: FlowNode[], credentials: Record<string, unknown> = {}): Promise<void> {
