@@ -1,0 +1,370 @@
+import { EventEmitter } from 'events';
+import { M2MError } from '../errors';
+import { checkDeviceId } from '../ids';
+import { hashToken, newToken, verifyToken } from './credentials';
+import type { RemoteChange, RegistryStore, StoredDevice } from './stores/types';
+import type {
+  DeviceEvent,
+  DeviceEventName,
+  DeviceInput,
+  DevicePage,
+  DevicePatch,
+  DeviceRecord,
+  DeviceRegistryApi,
+  DeviceType,
+  ListFilter,
+  StateMap,
+} from './types';
+import { checkAttributes, checkListFilter, checkName, checkTags, checkType, validateAttributes } from './validate';
+
+export interface RegistryOptions {
+  name: string;
+  store: RegistryStore;
+  types?: DeviceType[];
+  /** A device is online while seen within this many ms, unless its type says otherwise. Default 5 minutes. */
+  defaultOfflineTimeoutMs?: number;
+  /** How often online devices are checked for going silent. Default: a tenth of the shortest timeout, 50 ms to 1 s. */
+  sweepMs?: number;
+  warn?: (message: string) => void;
+}
+
+export const DEFAULT_OFFLINE_TIMEOUT_MS = 5 * 60 * 1000;
+
+/**
+ * The device registry: devices and device types in memory for fast reads, every change written through
+ * to the store before it is acknowledged, and online/offline transitions emitted once each.
+ */
+export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
+  readonly name: string;
+  private readonly store: RegistryStore;
+  private readonly types = new Map<string, DeviceType>();
+  private readonly devices = new Map<string, StoredDevice>();
+  private readonly online = new Set<string>();
+  private readonly stateMaps = new Map<string, Map<string, unknown>>();
+  private readonly defaultTimeout: number;
+  private readonly sweepMs: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly loading: Promise<void>;
+  private closed = false;
+
+  constructor(options: RegistryOptions) {
+    super();
+    this.name = options.name;
+    this.store = options.store;
+    for (const type of options.types ?? []) this.types.set(type.name, type);
+    this.defaultTimeout = options.defaultOfflineTimeoutMs ?? DEFAULT_OFFLINE_TIMEOUT_MS;
+    const shortest = Math.min(this.defaultTimeout, ...[...this.types.values()].map((t) => t.offlineTimeoutMs ?? Infinity));
+    this.sweepMs = options.sweepMs ?? Math.min(1000, Math.max(50, Math.floor(shortest / 10)));
+    this.loading = this.load();
+    // A failed load is reported by ready(); keep it from being an unhandled rejection meanwhile.
+    this.loading.catch(() => undefined);
+  }
+
+  private async load(): Promise<void> {
+    const data = await this.store.load();
+    const now = Date.now();
+    for (const device of data.devices) {
+      this.devices.set(device.id, device);
+      if (device.lastSeen !== null && now - device.lastSeen <= this.timeoutOf(device)) this.online.add(device.id);
+    }
+    for (const [namespace, entries] of data.state) this.stateMaps.set(namespace, entries);
+    this.store.onRemoteChange?.((change) => this.applyRemote(change));
+    if (!this.closed) {
+      this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
+      this.sweepTimer.unref?.();
+    }
+  }
+
+  ready(): Promise<void> {
+    return this.loading;
+  }
+
+  get storeKind(): string {
+    return this.store.kind;
+  }
+
+  get size(): number {
+    return this.devices.size;
+  }
+
+  deviceCount(): number {
+    return this.devices.size;
+  }
+
+  get onlineCount(): number {
+    return this.online.size;
+  }
+
+  get(id: string): DeviceRecord | undefined {
+    const device = this.devices.get(id);
+    return device && this.toRecord(device);
+  }
+
+  has(id: string): boolean {
+    return this.devices.has(id);
+  }
+
+  getType(name: string): DeviceType | undefined {
+    return this.types.get(name);
+  }
+
+  listTypes(): DeviceType[] {
+    return [...this.types.values()];
+  }
+
+  isOnline(id: string): boolean {
+    return this.online.has(id);
+  }
+
+  async register(input: DeviceInput, options: { upsert?: boolean; issueToken?: boolean } = {}): Promise<{ device: DeviceRecord; token?: string; created: boolean }> {
+    const id = checkDeviceId(input?.id, 'deviceId');
+    const existing = this.devices.get(id);
+    if (existing && !options.upsert) {
+      throw new M2MError('DEVICE_EXISTS', `device ${id} is already registered (allow upsert to update it)`, { field: 'deviceId' });
+    }
+    const type = checkType(input.type ?? existing?.type, this.types);
+    const attributes = input.attributes === undefined ? (existing?.attributes ?? {}) : freezeDeep(structuredClone(checkAttributes(input.attributes)));
+    validateAttributes(this.types.get(type), attributes);
+    const name = checkName(input.name ?? existing?.name ?? id);
+    const tags = input.tags === undefined ? (existing?.tags ?? []) : checkTags(input.tags);
+    const token = options.issueToken ? newToken() : undefined;
+    const secret = token ? await hashToken(token) : existing?.secret;
+    // Re-check after the await: another call may have registered the same id meanwhile.
+    const current = this.devices.get(id);
+    if (current !== existing) {
+      throw new M2MError('DEVICE_EXISTS', `device ${id} was registered concurrently; try again`, { field: 'deviceId' });
+    }
+    const now = Date.now();
+    const device: StoredDevice = {
+      id,
+      name,
+      type,
+      attributes,
+      tags,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+      lastSeen: existing?.lastSeen ?? null,
+    };
+    if (secret) device.secret = secret;
+    await this.write(id, device, existing);
+    const record = this.toRecord(device);
+    this.emitEvent(existing ? 'updated' : 'registered', record);
+    return { device: record, token, created: !existing };
+  }
+
+  async update(id: string, patch: DevicePatch): Promise<DeviceRecord> {
+    checkDeviceId(id, 'deviceId');
+    const existing = this.require(id);
+    if (patch === null || typeof patch !== 'object') throw new M2MError('INVALID_FIELD', 'the update must be an object', { field: 'payload' });
+    const type = patch.type === undefined ? existing.type : checkType(patch.type, this.types);
+    let attributes = existing.attributes;
+    if (patch.attributes !== undefined) {
+      const merged: Record<string, unknown> = { ...existing.attributes };
+      for (const [key, value] of Object.entries(checkAttributes(patch.attributes))) {
+        if (value === null) delete merged[key];
+        else merged[key] = structuredClone(value);
+      }
+      attributes = freezeDeep(merged);
+    }
+    validateAttributes(this.types.get(type), attributes);
+    const device: StoredDevice = {
+      ...existing,
+      name: patch.name === undefined ? existing.name : checkName(patch.name),
+      type,
+      attributes,
+      tags: patch.tags === undefined ? existing.tags : checkTags(patch.tags),
+      updatedAt: Date.now(),
+    };
+    await this.write(id, device, existing);
+    const record = this.toRecord(device);
+    this.emitEvent('updated', record);
+    return record;
+  }
+
+  async remove(id: string): Promise<DeviceRecord> {
+    checkDeviceId(id, 'deviceId');
+    const existing = this.require(id);
+    const record = this.toRecord(existing);
+    await this.write(id, undefined, existing);
+    this.emitEvent('removed', { ...record, online: false });
+    return { ...record, online: false };
+  }
+
+  list(filter: ListFilter = {}): DevicePage {
+    const { page, pageSize } = checkListFilter(filter);
+    const matches: StoredDevice[] = [];
+    for (const device of this.devices.values()) {
+      if (filter.type !== undefined && device.type !== filter.type) continue;
+      if (filter.tag !== undefined && !device.tags.includes(filter.tag)) continue;
+      if (filter.online !== undefined && this.online.has(device.id) !== filter.online) continue;
+      matches.push(device);
+    }
+    const devices = matches.slice(page * pageSize, (page + 1) * pageSize).map((d) => this.toRecord(d));
+    return { devices, total: matches.length, page, pageSize };
+  }
+
+  async touch(id: string, options: { autoRegister?: boolean; type?: string } = {}): Promise<DeviceRecord> {
+    const device = this.markSeen(id);
+    if (device) return this.toRecord(device);
+    checkDeviceId(id, 'deviceId');
+    if (!options.autoRegister) throw new M2MError('DEVICE_NOT_FOUND', `device ${id} is not registered`, { field: 'deviceId' });
+    try {
+      await this.register({ id, type: options.type });
+    } catch (err) {
+      // Two touches of a new device at once: the other one registered it.
+      if (!(err instanceof M2MError && err.code === 'DEVICE_EXISTS')) throw err;
+    }
+    return this.toRecord(this.markSeen(id) as StoredDevice);
+  }
+
+  /** The hot path of touch: marks a known device seen and emits `online` on the transition. */
+  markSeen(id: string): StoredDevice | undefined {
+    const device = this.devices.get(id);
+    if (!device) return undefined;
+    const now = Date.now();
+    device.lastSeen = now;
+    this.store.recordSeen(id, now);
+    if (!this.online.has(id)) {
+      this.online.add(id);
+      this.emitEvent('online', this.toRecord(device));
+    }
+    return device;
+  }
+
+  async verify(id: string, token: string): Promise<boolean> {
+    checkDeviceId(id, 'deviceId');
+    if (typeof token !== 'string' || token === '') throw new M2MError('INVALID_FIELD', 'token must be a non-empty string', { field: 'token' });
+    return verifyToken(token, this.devices.get(id)?.secret);
+  }
+
+  async state(namespace: string): Promise<StateMap> {
+    await this.loading;
+    const entries = (): Map<string, unknown> => {
+      let map = this.stateMaps.get(namespace);
+      if (!map) this.stateMaps.set(namespace, (map = new Map()));
+      return map;
+    };
+    return {
+      get: (key) => this.stateMaps.get(namespace)?.get(key),
+      keys: () => [...(this.stateMaps.get(namespace)?.keys() ?? [])],
+      set: async (key, value) => {
+        entries().set(key, value);
+        await this.store.putState(namespace, key, value);
+      },
+      delete: async (key) => {
+        if (!this.stateMaps.get(namespace)?.delete(key)) return;
+        await this.store.deleteState(namespace, key);
+      },
+    };
+  }
+
+  /** Everything the store needs to write a snapshot. */
+  snapshot(): { devices: StoredDevice[]; state: Map<string, Map<string, unknown>> } {
+    return { devices: [...this.devices.values()], state: this.stateMaps };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    await this.loading.catch(() => undefined);
+    await this.store.close();
+    this.removeAllListeners();
+  }
+
+  private require(id: string): StoredDevice {
+    const device = this.devices.get(id);
+    if (!device) throw new M2MError('DEVICE_NOT_FOUND', `device ${id} is not registered`, { field: 'deviceId' });
+    return device;
+  }
+
+  /** Applies a change in memory, then stores it; on a failed write the memory change is undone. */
+  private async write(id: string, next: StoredDevice | undefined, previous: StoredDevice | undefined): Promise<void> {
+    this.setInMemory(id, next);
+    try {
+      if (next) await this.store.putDevice(next);
+      else await this.store.deleteDevice(id);
+    } catch (err) {
+      if (this.devices.get(id) === next) this.setInMemory(id, previous);
+      throw err;
+    }
+  }
+
+  private setInMemory(id: string, device: StoredDevice | undefined): void {
+    if (device) {
+      this.devices.set(id, device);
+    } else {
+      this.devices.delete(id);
+      this.online.delete(id);
+    }
+  }
+
+  private applyRemote(change: RemoteChange): void {
+    if (change.kind === 'state') {
+      const map = this.stateMaps.get(change.namespace) ?? new Map<string, unknown>();
+      this.stateMaps.set(change.namespace, map);
+      if (change.value === undefined) map.delete(change.key);
+      else map.set(change.key, change.value);
+      return;
+    }
+    const existing = this.devices.get(change.id);
+    if (!change.device) {
+      if (!existing) return;
+      const record = this.toRecord(existing);
+      this.setInMemory(change.id, undefined);
+      this.emitEvent('removed', { ...record, online: false });
+      return;
+    }
+    if (existing && (existing.lastSeen ?? 0) > (change.device.lastSeen ?? 0)) change.device.lastSeen = existing.lastSeen;
+    this.setInMemory(change.id, change.device);
+    this.emitEvent(existing ? 'updated' : 'registered', this.toRecord(change.device));
+  }
+
+  private timeoutOf(device: StoredDevice): number {
+    return (device.type && this.types.get(device.type)?.offlineTimeoutMs) || this.defaultTimeout;
+  }
+
+  /** Emits `offline` once for each online device that has been silent longer than its timeout. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const id of this.online) {
+      const device = this.devices.get(id);
+      if (!device) {
+        this.online.delete(id);
+        continue;
+      }
+      if (now - (device.lastSeen ?? 0) > this.timeoutOf(device)) {
+        this.online.delete(id);
+        this.emitEvent('offline', this.toRecord(device));
+      }
+    }
+  }
+
+  private emitEvent(event: DeviceEventName, device: DeviceRecord): void {
+    const e: DeviceEvent = { event, deviceId: device.id, device, ts: Date.now() };
+    this.emit('device', e);
+  }
+
+  private toRecord(device: StoredDevice): DeviceRecord {
+    return {
+      id: device.id,
+      name: device.name,
+      type: device.type,
+      attributes: { ...device.attributes },
+      tags: [...device.tags],
+      createdAt: device.createdAt,
+      updatedAt: device.updatedAt,
+      lastSeen: device.lastSeen,
+      online: this.online.has(device.id),
+    };
+  }
+}
+
+// Stored attributes are frozen so that the shallow copies handed out cannot change nested values in the registry.
+function freezeDeep<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) freezeDeep(child);
+  }
+  return value;
+}

@@ -1,0 +1,99 @@
+import { M2MError } from '../errors';
+import { checkDeviceId } from '../ids';
+import { isHostileKey, isPlainObject } from '../safe';
+import { assertValid } from '../schema';
+import type { DeviceType, ListFilter } from './types';
+
+const MAX_NAME = 256;
+const MAX_TAGS = 32;
+const TAG = /^[A-Za-z0-9._:-]{1,64}$/;
+const MAX_ATTRIBUTES_BYTES = 64 * 1024;
+
+export function checkName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string') throw new M2MError('INVALID_FIELD', `${field} must be a string`, { field });
+  if (name.length > MAX_NAME) throw new M2MError('INVALID_FIELD', `${field} must be at most ${MAX_NAME} characters`, { field });
+  return name;
+}
+
+export function checkTags(tags: unknown, field = 'tags'): string[] {
+  if (!Array.isArray(tags)) throw new M2MError('INVALID_FIELD', `${field} must be an array of strings`, { field });
+  if (tags.length > MAX_TAGS) throw new M2MError('INVALID_FIELD', `${field} must have at most ${MAX_TAGS} tags`, { field });
+  for (const tag of tags) {
+    if (typeof tag !== 'string' || !TAG.test(tag)) {
+      throw new M2MError('INVALID_FIELD', `${field} has ${JSON.stringify(tag)}; a tag is 1 to 64 characters of A-Z a-z 0-9 . _ : -`, { field });
+    }
+  }
+  return [...new Set(tags as string[])];
+}
+
+/** Attributes are a plain JSON object without keys that could reach a prototype, checked deeply. */
+export function checkAttributes(attributes: unknown, field = 'attributes'): Record<string, unknown> {
+  if (!isPlainObject(attributes)) throw new M2MError('INVALID_FIELD', `${field} must be an object`, { field });
+  checkKeys(attributes, field);
+  let size: number;
+  try {
+    size = JSON.stringify(attributes).length;
+  } catch {
+    throw new M2MError('INVALID_FIELD', `${field} must be JSON (no cycles or BigInt)`, { field });
+  }
+  if (size > MAX_ATTRIBUTES_BYTES) throw new M2MError('INVALID_FIELD', `${field} must be at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON`, { field });
+  return attributes;
+}
+
+function checkKeys(value: unknown, path: string): void {
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => checkKeys(item, `${path}[${i}]`));
+  } else if (value !== null && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      if (isHostileKey(key)) throw new M2MError('INVALID_FIELD', `${path} must not have the key "${key}"`, { field: path });
+      checkKeys((value as Record<string, unknown>)[key], `${path}.${key}`);
+    }
+  }
+}
+
+export function checkType(typeName: unknown, types: Map<string, DeviceType>, field = 'type'): string {
+  if (typeName === undefined || typeName === '') return '';
+  if (typeof typeName !== 'string') throw new M2MError('INVALID_FIELD', `${field} must be a string`, { field });
+  if (types.size > 0 && !types.has(typeName)) {
+    throw new M2MError('UNKNOWN_TYPE', `${field} "${typeName}" is not a device type of this registry (known: ${[...types.keys()].join(', ')})`, { field });
+  }
+  return typeName;
+}
+
+export function validateAttributes(type: DeviceType | undefined, attributes: Record<string, unknown>): void {
+  if (type?.attributesSchema !== undefined) assertValid(type.attributesSchema, attributes, 'attributes');
+}
+
+export function checkListFilter(filter: ListFilter): Required<Pick<ListFilter, 'page' | 'pageSize'>> {
+  const page = filter.page ?? 0;
+  const pageSize = filter.pageSize ?? 100;
+  if (!Number.isInteger(page) || page < 0) throw new M2MError('INVALID_FIELD', 'page must be a whole number from 0', { field: 'page' });
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
+    throw new M2MError('INVALID_FIELD', 'pageSize must be a whole number from 1 to 1000', { field: 'pageSize' });
+  }
+  return { page, pageSize };
+}
+
+/** Device types come from the editor as JSON text; each is checked and its schemas compiled up front. */
+export function parseDeviceTypes(input: unknown): DeviceType[] {
+  let value = input;
+  if (typeof input === 'string') {
+    if (input.trim() === '') return [];
+    try {
+      value = JSON.parse(input);
+    } catch (err) {
+      throw new M2MError('INVALID_CONFIG', `device types are not valid JSON: ${(err as Error).message}`, { field: 'deviceTypes' });
+    }
+  }
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new M2MError('INVALID_CONFIG', 'device types must be an array', { field: 'deviceTypes' });
+  return value.map((t: unknown, i: number) => {
+    if (!isPlainObject(t) || typeof t.name !== 'string' || t.name === '') {
+      throw new M2MError('INVALID_CONFIG', `device type ${i} needs a name`, { field: 'deviceTypes' });
+    }
+    if (t.offlineTimeoutMs !== undefined && !(typeof t.offlineTimeoutMs === 'number' && t.offlineTimeoutMs > 0)) {
+      throw new M2MError('INVALID_CONFIG', `device type ${t.name}: offlineTimeoutMs must be a positive number`, { field: 'deviceTypes' });
+    }
+    return t as unknown as DeviceType;
+  });
+}
