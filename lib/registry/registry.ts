@@ -83,16 +83,12 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     return this.store.kind;
   }
 
-  get size(): number {
-    return this.devices.size;
-  }
-
   deviceCount(): number {
     return this.devices.size;
   }
 
-  get onlineCount(): number {
-    return this.online.size;
+  counts(): { devices: number; online: number } {
+    return { devices: this.devices.size, online: this.online.size };
   }
 
   get(id: string): DeviceRecord | undefined {

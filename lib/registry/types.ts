@@ -93,6 +93,8 @@ export interface DeviceRegistryApi {
   update(id: string, patch: DevicePatch): Promise<DeviceRecord>;
   remove(id: string): Promise<DeviceRecord>;
   list(filter?: ListFilter): DevicePage;
+  /** How many devices there are and how many are online, without listing them. */
+  counts(): { devices: number; online: number };
   /** Marks the device seen now. With autoRegister an unknown id is registered (with `type`); otherwise it throws. */
   touch(id: string, options?: { autoRegister?: boolean; type?: string }): Promise<DeviceRecord>;
   verify(id: string, token: string): Promise<boolean>;

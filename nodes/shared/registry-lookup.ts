@@ -4,7 +4,9 @@ import type { NodeAPI } from './node-red';
 
 /** The m2m-registry config node exposes its registry as `registry`. */
 export interface RegistryConfigNode {
-  registry: DeviceRegistryApi;
+  registry?: DeviceRegistryApi;
+  /** Why the registry could not be created or opened (bad device types, unreachable store). */
+  registryError?: string;
 }
 
 /** Finds the registry a node's config points at, or throws a clear error when none is configured or deployed. */
@@ -12,7 +14,10 @@ export function lookupRegistry(RED: NodeAPI, configId: unknown): DeviceRegistryA
   if (typeof configId !== 'string' || configId === '') {
     throw new M2MError('NO_REGISTRY', 'no m2m-registry is configured on this node', { field: 'registry' });
   }
-  const node = RED.nodes.getNode(configId) as Partial<RegistryConfigNode> | null;
+  const node = RED.nodes.getNode(configId) as RegistryConfigNode | null;
+  if (node?.registryError) {
+    throw new M2MError('REGISTRY_UNAVAILABLE', `m2m-registry is not available: ${node.registryError}`, { field: 'registry' });
+  }
   if (!node?.registry) {
     throw new M2MError('NO_REGISTRY', `m2m-registry ${configId} is not deployed`, { field: 'registry' });
   }

@@ -1,0 +1,84 @@
+import { M2MError } from '../errors';
+import { isPlainObject } from '../safe';
+import type { DeviceInput, DevicePatch, DeviceRecord, DevicePage, DeviceRegistryApi, ListFilter } from './types';
+
+export const DEVICE_OPERATIONS = ['register', 'get', 'update', 'remove', 'list', 'touch', 'verify'] as const;
+export type DeviceOperation = (typeof DEVICE_OPERATIONS)[number];
+
+export interface OperationRequest {
+  operation: unknown;
+  /** msg.deviceId; for register and update it may also come from payload.id. */
+  deviceId: unknown;
+  payload: unknown;
+  /** msg.token, for verify. */
+  token?: unknown;
+}
+
+export interface OperationOptions {
+  upsert: boolean;
+  issueToken: boolean;
+  autoRegister: boolean;
+  /** Device type given to auto-registered devices. */
+  autoType?: string;
+  pageSize: number;
+}
+
+export type OperationResult =
+  | { operation: 'register'; payload: DeviceRecord; created: boolean; token?: string }
+  | { operation: 'get' | 'update' | 'remove' | 'touch'; payload: DeviceRecord }
+  | { operation: 'list'; payload: DevicePage }
+  | { operation: 'verify'; payload: { deviceId: string; verified: boolean } };
+
+export function checkOperation(operation: unknown): DeviceOperation {
+  if (typeof operation === 'string' && (DEVICE_OPERATIONS as readonly string[]).includes(operation)) return operation as DeviceOperation;
+  throw new M2MError('UNKNOWN_OPERATION', `operation ${JSON.stringify(operation)} is not one of ${DEVICE_OPERATIONS.join(', ')}`, { field: 'operation' });
+}
+
+/** Maps one request (from a msg) to a registry call. Nothing is changed when the request is invalid. */
+export async function runOperation(registry: DeviceRegistryApi, request: OperationRequest, options: OperationOptions): Promise<OperationResult> {
+  const operation = checkOperation(request.operation);
+  const body = isPlainObject(request.payload) ? request.payload : undefined;
+  const deviceId = request.deviceId ?? body?.id ?? body?.deviceId;
+  switch (operation) {
+    case 'register': {
+      const input = requireBody(body, operation) as Partial<DeviceInput>;
+      const result = await registry.register({ ...input, id: deviceId as string }, { upsert: options.upsert, issueToken: options.issueToken });
+      return { operation, payload: result.device, created: result.created, token: result.token };
+    }
+    case 'get': {
+      const device = registry.get(requireId(deviceId));
+      if (!device) throw new M2MError('DEVICE_NOT_FOUND', `device ${String(deviceId)} is not registered`, { field: 'deviceId' });
+      return { operation, payload: device };
+    }
+    case 'update': {
+      const patch = requireBody(body, operation) as DevicePatch & { id?: unknown; deviceId?: unknown };
+      const { id: _id, deviceId: _deviceId, ...fields } = patch;
+      return { operation, payload: await registry.update(requireId(deviceId), fields) };
+    }
+    case 'remove':
+      return { operation, payload: await registry.remove(requireId(deviceId)) };
+    case 'touch':
+      return { operation, payload: await registry.touch(requireId(deviceId), { autoRegister: options.autoRegister, type: options.autoType || undefined }) };
+    case 'list': {
+      const filter: ListFilter = { pageSize: options.pageSize, ...(body as ListFilter | undefined) };
+      return { operation, payload: registry.list(filter) };
+    }
+    case 'verify': {
+      const token = request.token ?? body?.token;
+      const id = requireId(deviceId);
+      return { operation, payload: { deviceId: id, verified: await registry.verify(id, token as string) } };
+    }
+  }
+}
+
+function requireId(deviceId: unknown): string {
+  if (deviceId === undefined || deviceId === null || deviceId === '') {
+    throw new M2MError('MISSING_DEVICE_ID', 'msg.deviceId is missing', { field: 'deviceId' });
+  }
+  return deviceId as string;
+}
+
+function requireBody(body: Record<string, unknown> | undefined, operation: string): Record<string, unknown> {
+  if (!body) throw new M2MError('INVALID_FIELD', `${operation} needs msg.payload to be an object`, { field: 'payload' });
+  return body;
+}

@@ -1,0 +1,88 @@
+import { runOperation, type OperationOptions } from '../../lib/registry/operations';
+import type { DeviceEvent, DeviceEventName } from '../../lib/registry/types';
+import { onInput } from '../shared/adapter';
+import type { Node, NodeAPI, NodeDef } from '../shared/node-red';
+import { lookupRegistry } from '../shared/registry-lookup';
+
+interface DeviceDef extends NodeDef {
+  registry?: string;
+  operation?: string;
+  upsert?: boolean;
+  issueToken?: boolean;
+  autoRegister?: boolean;
+  autoType?: string;
+  pageSize?: number | string;
+  events?: string;
+}
+
+const ALL_EVENTS = 'registered,updated,removed,online,offline';
+// Counts on the badge are refreshed at most this often, so a burst of touches does not flood the editor.
+const STATUS_EVERY_MS = 1000;
+
+export = function (RED: NodeAPI): void {
+  RED.nodes.registerType('m2m-device', function (this: Node, config: NodeDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const def = config as DeviceDef;
+    const options: OperationOptions = {
+      upsert: def.upsert === true,
+      issueToken: def.issueToken === true,
+      autoRegister: def.autoRegister === true,
+      autoType: def.autoType,
+      pageSize: Number(def.pageSize) || 100,
+    };
+    const wanted = new Set((def.events ?? ALL_EVENTS).split(',').filter(Boolean) as DeviceEventName[]);
+
+    let registry;
+    try {
+      registry = lookupRegistry(RED, def.registry);
+    } catch (err) {
+      node.status({ fill: 'red', shape: 'ring', text: 'no registry' });
+      onInput(node, () => {
+        throw err;
+      });
+      return;
+    }
+    const reg = registry;
+
+    let statusTimer: NodeJS.Timeout | undefined;
+    const showCounts = (): void => {
+      statusTimer = undefined;
+      const { devices, online } = reg.counts();
+      node.status({ fill: 'green', shape: 'dot', text: `${devices} devices, ${online} online` });
+    };
+    const scheduleStatus = (): void => {
+      statusTimer ??= setTimeout(showCounts, STATUS_EVERY_MS);
+    };
+
+    const onDeviceEvent = (e: DeviceEvent): void => {
+      scheduleStatus();
+      if (!wanted.has(e.event)) return;
+      node.send([null, { topic: `device/${e.deviceId}/${e.event}`, deviceId: e.deviceId, event: e.event, payload: e }]);
+    };
+    reg.on('device', onDeviceEvent);
+    reg.ready().then(showCounts, () => node.status({ fill: 'red', shape: 'ring', text: 'store unavailable' }));
+
+    onInput(node, async (msg, send) => {
+      await reg.ready();
+      const result = await runOperation(reg, { operation: msg.operation ?? def.operation, deviceId: msg.deviceId, payload: msg.payload, token: msg.token }, options);
+      msg.operation = result.operation;
+      msg.payload = result.payload;
+      if ('deviceId' in result.payload || 'id' in result.payload) {
+        msg.deviceId = 'id' in result.payload ? result.payload.id : result.payload.deviceId;
+      }
+      if (result.operation === 'register') {
+        msg.created = result.created;
+        if (result.token) msg.token = result.token;
+      }
+      send([msg, null]);
+      scheduleStatus();
+    });
+
+    node.on('close', (_removed, done) => {
+      reg.off('device', onDeviceEvent);
+      if (statusTimer) clearTimeout(statusTimer);
+      done();
+    });
+  });
+};

@@ -1,0 +1,57 @@
+import { createRegistry, fileStoreDir, parseDeviceTypes, type DeviceRegistry, type StoreConfig } from '../../lib/registry';
+import { MemoryStore } from '../../lib/registry/stores/memory';
+import { errorMessage } from '../../lib/errors';
+import type { Node, NodeAPI, NodeDef } from '../shared/node-red';
+
+interface RegistryDef extends NodeDef {
+  storeType?: 'file' | 'memory' | 'redis';
+  offlineTimeout?: number | string;
+  deviceTypes?: string;
+}
+
+type RegistryNode = Node<{ redisUrl?: string }> & { registry?: DeviceRegistry; registryError?: string };
+
+export = function (RED: NodeAPI): void {
+  RED.nodes.registerType(
+    'm2m-registry',
+    function (this: Node, config: NodeDef) {
+      RED.nodes.createNode(this, config);
+      const node = this as RegistryNode;
+      const def = config as RegistryDef;
+      try {
+        node.registry = createRegistry({
+          name: def.name || def.id,
+          store: storeConfig(RED, def, node),
+          types: parseDeviceTypes(def.deviceTypes),
+          defaultOfflineTimeoutMs: Number(def.offlineTimeout ?? 300) * 1000,
+          warn: (message) => node.warn(message),
+        });
+        node.registry.ready().catch((err: unknown) => {
+          node.registryError = errorMessage(err);
+          node.error(`registry store did not open: ${node.registryError}`);
+        });
+      } catch (err) {
+        node.registryError = errorMessage(err);
+        node.error(node.registryError);
+      }
+
+      node.on('close', (removed, done) => {
+        const closing = node.registry?.close() ?? Promise.resolve();
+        if (removed && (def.storeType ?? 'file') === 'memory') MemoryStore.forget(def.id);
+        closing.catch((err: unknown) => node.error(`closing the registry store: ${errorMessage(err)}`)).finally(() => done());
+      });
+    },
+    { credentials: { redisUrl: { type: 'password' } } },
+  );
+};
+
+function storeConfig(RED: NodeAPI, def: RegistryDef, node: RegistryNode): StoreConfig {
+  switch (def.storeType ?? 'file') {
+    case 'memory':
+      return { kind: 'memory', key: def.id };
+    case 'redis':
+      return { kind: 'redis', url: node.credentials.redisUrl || 'redis://127.0.0.1:6379', namespace: def.name || def.id };
+    default:
+      return { kind: 'file', dir: fileStoreDir(RED.settings.userDir ?? process.cwd(), def.id) };
+  }
+}
