@@ -1,5 +1,4 @@
 import { M2MError } from '../errors';
-import { checkDeviceId } from '../ids';
 import { isHostileKey, isPlainObject } from '../safe';
 import { assertValid } from '../schema';
 import type { DeviceType, ListFilter } from './types';
