@@ -1,0 +1,159 @@
+import { Decoder } from 'cbor-x';
+import { isPlainObject } from '../safe';
+import { CODES, describeType, fail, setMetric, tooManyRecords } from './fail';
+import type { Limits, TelemetryRecord } from './types';
+
+// RFC 8428 SenML. Base fields carry forward until replaced; each record resolves to name = bn + n,
+// time = bt + t (values under 2^28 are relative to now), unit = u or bu, value = bv + v, sum = bs + s.
+// Records are grouped into one telemetry record per device and time.
+
+export interface SenmlOptions {
+  /** When the node takes the device id from elsewhere, every record's metric is its relative name. */
+  deviceIdConfigured: boolean;
+}
+
+const RELATIVE_BELOW = 2 ** 28;
+const SUPPORTED_VERSION = 10;
+
+/** SenML-CBOR integer labels (RFC 8428 section 6) to the JSON labels. */
+const CBOR_LABELS: Record<string, string> = {
+  '-1': 'bver', '-2': 'bn', '-3': 'bt', '-4': 'bu', '-5': 'bv', '-6': 'bs',
+  '0': 'n', '1': 'u', '2': 'v', '3': 'vs', '4': 'vb', '5': 's', '6': 't', '7': 'ut', '8': 'vd',
+};
+
+const cbor = new Decoder({ useRecords: false, mapsAsObjects: true } as ConstructorParameters<typeof Decoder>[0]);
+
+export function parseSenmlCbor(bytes: Uint8Array): unknown[] {
+  let pack: unknown;
+  try {
+    pack = cbor.decode(bytes);
+  } catch (err) {
+    return fail(CODES.badPayload, `payload is not valid CBOR: ${(err as Error).message}`, 'payload');
+  }
+  if (!Array.isArray(pack)) return fail(CODES.badPayload, `a SenML pack must be an array, got ${describeType(pack)}`, 'payload');
+  return pack.map((record, i) => fromCborLabels(record, i));
+}
+
+function fromCborLabels(record: unknown, index: number): Record<string, unknown> {
+  const entries: Iterable<[unknown, unknown]> | undefined =
+    record instanceof Map ? record.entries() : isPlainObject(record) ? Object.entries(record) : undefined;
+  if (!entries) return fail(CODES.badPayload, `record ${index} must be a map, got ${describeType(record)}`, `[${index}]`);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of entries) {
+    const label = CBOR_LABELS[String(key)] ?? String(key);
+    if (label === 'bn' || label === 'n' || label === 'u' || label === 'bu' || label === 'vs' || label === 'vd' || label === 'v' ||
+        label === 'vb' || label === 's' || label === 't' || label === 'bt' || label === 'bv' || label === 'bs' || label === 'bver' || label === 'ut') {
+      out[label] = label === 'vd' && value instanceof Uint8Array ? Buffer.from(value).toString('base64url') : value;
+    }
+  }
+  return out;
+}
+
+function trimBaseName(name: string): string {
+  let end = name.length;
+  while (end > 0 && (name[end - 1] === ':' || name[end - 1] === '/')) end--;
+  return name.slice(0, end);
+}
+
+function num(record: Record<string, unknown>, label: string, index: number): number | undefined {
+  const value = record[label];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(CODES.badPayload, `record ${index} field "${label}" must be a number, got ${describeType(value)}`, `[${index}].${label}`);
+  return value;
+}
+
+function str(record: Record<string, unknown>, label: string, index: number): string | undefined {
+  const value = record[label];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') fail(CODES.badPayload, `record ${index} field "${label}" must be a string, got ${describeType(value)}`, `[${index}].${label}`);
+  return value;
+}
+
+export function decodeSenml(pack: unknown, now: number, limits: Limits, options: SenmlOptions): TelemetryRecord[] {
+  if (!Array.isArray(pack)) return fail(CODES.badPayload, `a SenML pack must be an array, got ${describeType(pack)}`, 'payload');
+  if (pack.length > limits.maxRecords) tooManyRecords(pack.length, limits.maxRecords);
+  let bn = '';
+  let bt = 0;
+  let bu: string | undefined;
+  let bv = 0;
+  let bs = 0;
+  const groups = new Map<string, TelemetryRecord>();
+  for (let i = 0; i < pack.length; i++) {
+    const record = pack[i] as Record<string, unknown>;
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+      fail(CODES.badPayload, `record ${i} must be an object, got ${describeType(record)}`, `[${i}]`);
+    }
+    if (record.bn !== undefined) bn = str(record, 'bn', i) as string;
+    if (record.bt !== undefined) bt = num(record, 'bt', i) as number;
+    if (record.bu !== undefined) bu = str(record, 'bu', i);
+    if (record.bv !== undefined) bv = num(record, 'bv', i) as number;
+    if (record.bs !== undefined) bs = num(record, 'bs', i) as number;
+    if (record.bver !== undefined) {
+      const version = num(record, 'bver', i) as number;
+      if (version > SUPPORTED_VERSION) fail(CODES.badPayload, `record ${i} has SenML version ${version}; version ${SUPPORTED_VERSION} or lower is understood`, `[${i}].bver`);
+    }
+    const n = str(record, 'n', i);
+    const u = str(record, 'u', i);
+    const t = num(record, 't', i);
+    const s = num(record, 's', i);
+    const value = readValue(record, i);
+    if (value === undefined && s === undefined) {
+      if (n === undefined && u === undefined && t === undefined) continue; // a record of base fields only
+      fail(CODES.badPayload, `record ${i} has no value (v, vs, vb, vd or s)`, `[${i}]`);
+    }
+    const time = bt + (t ?? 0);
+    const timestamp = Math.round(time < RELATIVE_BELOW ? now + time * 1000 : time * 1000);
+    const unit = u ?? bu;
+    let deviceId: string | undefined;
+    let metric: string;
+    if (options.deviceIdConfigured || bn !== '') {
+      deviceId = options.deviceIdConfigured ? undefined : trimBaseName(bn);
+      metric = n || unit || 'value';
+    } else {
+      if (!n) fail(CODES.noDeviceId, `record ${i} has neither a base name nor a name to take the device id from`, `[${i}].n`);
+      deviceId = trimBaseName(n);
+      metric = unit || 'value';
+    }
+    const key = deviceId === undefined ? String(timestamp) : `${deviceId}\n${timestamp}`;
+    let group = groups.get(key);
+    if (!group) {
+      group = { deviceId, timestamp, payload: {} };
+      groups.set(key, group);
+    }
+    if (value !== undefined) {
+      setMetric(group.payload, metric, typeof value === 'number' ? value + bv : value, `[${i}].n`);
+      if (unit !== undefined) (group.units ??= {})[metric] = unit;
+    }
+    if (s !== undefined) {
+      const sumName = `${metric}_sum`;
+      setMetric(group.payload, sumName, s + bs, `[${i}].n`);
+      if (unit !== undefined) (group.units ??= {})[sumName] = unit;
+    }
+  }
+  if (groups.size === 0) fail(CODES.badPayload, 'SenML pack has no records with a value', 'payload');
+  return [...groups.values()];
+}
+
+function readValue(record: Record<string, unknown>, i: number): number | string | boolean | undefined {
+  let value: number | string | boolean | undefined;
+  let found = 0;
+  if (record.v !== undefined) {
+    value = num(record, 'v', i);
+    found++;
+  }
+  if (record.vs !== undefined) {
+    value = str(record, 'vs', i);
+    found++;
+  }
+  if (record.vb !== undefined) {
+    if (typeof record.vb !== 'boolean') fail(CODES.badPayload, `record ${i} field "vb" must be a boolean, got ${describeType(record.vb)}`, `[${i}].vb`);
+    value = record.vb;
+    found++;
+  }
+  if (record.vd !== undefined) {
+    value = str(record, 'vd', i);
+    found++;
+  }
+  if (found > 1) fail(CODES.badPayload, `record ${i} has more than one of v, vs, vb, vd`, `[${i}]`);
+  return value;
+}

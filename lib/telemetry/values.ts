@@ -1,0 +1,57 @@
+import { isHostileKey } from '../safe';
+import { CODES, describeType, fail, setMetric } from './fail';
+import type { Metrics } from './types';
+
+// Shared value handling: timestamps in any common shape, and flattening nested objects into flat metrics.
+
+/** Numbers below this are taken as seconds since epoch (1e11 s is the year 5138; 1e11 ms is 1973). */
+const SECONDS_BELOW = 1e11;
+const MAX_TIME_MS = 8.64e15;
+
+/** A timestamp as ms since epoch from ms or s numbers, numeric strings or ISO 8601 text. */
+export function toTimestampMs(value: unknown, field: string): number {
+  let ms: number;
+  if (typeof value === 'number') {
+    ms = Math.abs(value) < SECONDS_BELOW ? value * 1000 : value;
+  } else if (typeof value === 'string' && value.trim() !== '') {
+    const n = Number(value);
+    ms = Number.isFinite(n) ? (Math.abs(n) < SECONDS_BELOW ? n * 1000 : n) : Date.parse(value);
+  } else {
+    return fail(CODES.badPayload, `${field} must be a time (ms or s number, or ISO 8601 text), got ${describeType(value)}`, field);
+  }
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) {
+    fail(CODES.badPayload, `${field} is not a valid time: ${JSON.stringify(value)}`, field);
+  }
+  return Math.round(ms);
+}
+
+export function isScalar(value: unknown): value is number | string | boolean {
+  const t = typeof value;
+  return (t === 'number' && Number.isFinite(value as number)) || t === 'string' || t === 'boolean';
+}
+
+const MAX_DEPTH = 4;
+
+/**
+ * Copies the number, string and boolean fields of `source` into `target`; nested objects become
+ * `outer_inner` names (so TTN's `accelerometer_6: {x}` reads `accelerometer_6_x`). Arrays and nulls are skipped.
+ * Returns how many metrics were written.
+ */
+export function flattenScalars(target: Metrics, source: object, skip: ReadonlySet<string> | undefined, maxRecords: number, prefix = '', depth = 0): number {
+  let count = 0;
+  const record = source as Record<string, unknown>;
+  for (const key in record) {
+    const name = prefix === '' ? key : `${prefix}_${key}`;
+    if (skip !== undefined && skip.has(name)) continue;
+    const value = record[key];
+    if (isScalar(value)) {
+      setMetric(target, name, value, name);
+      count++;
+    } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array) && depth < MAX_DEPTH) {
+      if (isHostileKey(key)) fail(CODES.hostileKey, `key "${key}" is not allowed`, name);
+      count += flattenScalars(target, value, skip, maxRecords - count, name, depth + 1);
+    }
+    if (count > maxRecords) fail(CODES.tooManyRecords, `payload has more than ${maxRecords} metrics (record cap)`, 'payload');
+  }
+  return count;
+}
