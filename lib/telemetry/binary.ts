@@ -74,13 +74,13 @@ export function compileFrame(spec: readonly BinaryFieldSpec[]): CompiledFrame {
     const offset = row.offset === undefined || (row.offset as unknown) === '' ? 0 : Number(row.offset);
     if (!Number.isFinite(scale)) configError(index, 'scale must be a number');
     if (!Number.isFinite(offset)) configError(index, 'offset must be a number');
-    if (row.endian !== undefined && row.endian !== 'big' && row.endian !== 'little') configError(index, 'endian must be "big" or "little"');
+    if (row.endian && row.endian !== 'big' && row.endian !== 'little') configError(index, 'endian must be "big" or "little"');
     let size = SIZES[type];
     let shift = 0;
     let mask = 0;
     if (type === 'bits') {
-      shift = Number(row.bitOffset ?? 0);
-      const bits = Number(row.bitLength ?? 1);
+      shift = Number(row.bitOffset || 0);
+      const bits = Number(row.bitLength || 1);
       if (!Number.isInteger(shift) || shift < 0 || !Number.isInteger(bits) || bits < 1 || bits > 32 || shift + bits > 32) {
         configError(index, 'bits need a bit offset >= 0 and a bit length 1..32 that fit in 4 bytes');
       }

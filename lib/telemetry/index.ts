@@ -7,3 +7,6 @@ export { decodeKv, type KvMode } from './kv';
 export { decodeJson, compileJsonOptions } from './json';
 export { SparkplugSession, parseSparkplugTopic, rebirthRequest, encodeSparkplug, type RebirthRequest } from './sparkplug';
 export { compileTopicPattern, deviceIdFromTopic } from './device-id';
+export { decoderConfigFromNode, type TelemetryNodeProperties, type Validation } from './node-config';
+export { telemetryMessages, type MessageLike } from './messages';
+export { TelemetryValidator, type SchemaSource } from './validate';

@@ -1,0 +1,80 @@
+import { M2MError } from '../../lib/errors';
+import type { DeviceRegistryApi } from '../../lib/registry/types';
+import { decoderConfigFromNode, type SchemaSource, TelemetryDecoder, type TelemetryNodeProperties, telemetryMessages } from '../../lib/telemetry';
+import { onInput } from '../shared/adapter';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
+import { optionalRegistry } from '../shared/registry-lookup';
+
+interface TelemetryDef extends NodeDef, TelemetryNodeProperties {
+  registry?: string;
+  rejectOutput?: boolean;
+}
+
+// The badge is refreshed at most this often, so a burst of messages does not flood the editor.
+const STATUS_EVERY_MS = 1000;
+
+function registrySchemas(registry: DeviceRegistryApi): SchemaSource {
+  return (deviceId) => {
+    const device = registry.get(deviceId);
+    return device ? registry.getType(device.type)?.telemetrySchema : undefined;
+  };
+}
+
+export = function (RED: NodeAPI): void {
+  RED.nodes.registerType('m2m-telemetry', function (this: Node, config: NodeDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const def = config as TelemetryDef;
+    const rejectOutput = def.rejectOutput === true;
+
+    let decoder: TelemetryDecoder;
+    try {
+      const registry = def.validation === 'registry' ? optionalRegistry(RED, def.registry) : undefined;
+      decoder = new TelemetryDecoder(decoderConfigFromNode(def, registry && registrySchemas(registry)));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      node.error(`m2m-telemetry is not configured correctly: ${reason}`);
+      node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
+      onInput(node, () => {
+        throw err;
+      });
+      return;
+    }
+
+    let decoded = 0;
+    let statusTimer: NodeJS.Timeout | undefined;
+    const showCount = (): void => {
+      statusTimer = undefined;
+      node.status({ fill: 'green', shape: 'dot', text: `${decoder.format}: ${decoded} msgs` });
+    };
+    node.status({ fill: 'grey', shape: 'ring', text: decoder.format });
+
+    onInput(node, (msg, send) => {
+      let output;
+      try {
+        output = decoder.decode({ payload: msg.payload, topic: msg.topic, deviceId: msg.deviceId, format: msg.format });
+      } catch (err) {
+        if (rejectOutput && err instanceof M2MError) {
+          const rejected = RED.util.cloneMessage(msg);
+          rejected.error = { message: err.message, code: err.code, field: err.field, details: err.details };
+          send([null, rejected]);
+        }
+        throw err; // onInput: red status, msg.error, done(err) for Catch nodes
+      }
+      const messages = telemetryMessages<NodeMessage>(msg, output, RED.util.cloneMessage);
+      const rebirth = output.rebirth
+        ? { topic: output.rebirth.topic, payload: output.rebirth.payload, sparkplug: { rebirth: true, reason: output.rebirth.reason } }
+        : null;
+      if (messages.length > 0 || rebirth) {
+        send([messages.length === 1 ? messages[0] : messages.length > 1 ? messages : null, rebirth]);
+      }
+      decoded += messages.length;
+      statusTimer ??= setTimeout(showCount, STATUS_EVERY_MS);
+    });
+
+    node.on('close', (_removed, done) => {
+      if (statusTimer) clearTimeout(statusTimer);
+      done();
+    });
+  });
+};

@@ -1,0 +1,152 @@
+import assert from 'assert';
+import { get } from 'sparkplug-payload';
+import { helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
+import type { NodeMessage } from '../../nodes/shared/node-red';
+import registryNode = require('../../nodes/m2m-registry/m2m-registry');
+import telemetryNode = require('../../nodes/m2m-telemetry/m2m-telemetry');
+import * as rfc from './rfc8428-examples';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const catchNode = require('@node-red/nodes/core/common/25-catch.js') as NodeModule;
+
+const MODULES = [registryNode as NodeModule, telemetryNode as NodeModule, catchNode];
+const sparkplug = get('spBv1.0') as NonNullable<ReturnType<typeof get>>;
+
+function flow(config: Record<string, unknown>): FlowNode[] {
+  return [
+    { id: 'tel', type: 'm2m-telemetry', z: 'f1', format: 'json', ...config, wires: [['out'], ['control']] },
+    { id: 'out', type: 'helper', z: 'f1' },
+    { id: 'control', type: 'helper', z: 'f1' },
+    { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
+    { id: 'caught', type: 'helper', z: 'f1' },
+    { id: 'f1', type: 'tab' },
+  ];
+}
+
+function collect(node: TestNode): NodeMessage[] {
+  const got: NodeMessage[] = [];
+  node.on('input', (msg) => got.push(msg));
+  return got;
+}
+
+function waitFor(condition: () => boolean, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = (): void => {
+      if (condition()) resolve();
+      else if (Date.now() - started > 5000) reject(new Error(`timed out waiting for ${what}`));
+      else setImmediate(poll);
+    };
+    poll();
+  });
+}
+
+describe('m2m-telemetry node', () => {
+  afterEach(() => helper.unload());
+
+  it('decodes a message into the telemetry contract and keeps the other properties of the msg', async () => {
+    await helper.load(MODULES, flow({ deviceIdFrom: 'topic', topicPattern: 'devices/{deviceId}/telemetry', timestampPath: 'ts' }));
+    const out = collect(helper.getNode('out'));
+    helper.getNode('tel').receive({ topic: 'devices/boiler-1/telemetry', payload: '{"ts":1700000000000,"temp":61.5,"on":true}', keep: 'me' });
+    await waitFor(() => out.length === 1, 'one telemetry message');
+    const msg = out[0];
+    assert.strictEqual(msg.deviceId, 'boiler-1');
+    assert.deepStrictEqual(msg.payload, { temp: 61.5, on: true });
+    assert.strictEqual(msg.timestamp, 1700000000000);
+    assert.strictEqual(msg.topic, 'devices/boiler-1/telemetry', 'topic unchanged');
+    assert.strictEqual(msg.keep, 'me');
+    assert.strictEqual(msg.units, undefined);
+  });
+
+  it('one SenML pack with records at six times sends six messages, each with its own copy of the msg', async () => {
+    await helper.load(MODULES, flow({ format: 'senml' }));
+    const out = collect(helper.getNode('out'));
+    helper.getNode('tel').receive({ topic: 'senml/in', payload: Buffer.from(rfc.CBOR_SECTION_6_HEX, 'hex'), keep: { a: 1 } });
+    await waitFor(() => out.length === 6, 'six messages');
+    assert.deepStrictEqual(out.map((m) => m.timestamp), [1276020076001, 1276020071001, 1276020072001, 1276020073001, 1276020074001, 1276020075001]);
+    assert.ok(out.every((m) => m.deviceId === 'urn:dev:ow:10e2073a0108006' && m.topic === 'senml/in'));
+    assert.deepStrictEqual(out[0].units, { voltage: 'V', current: 'A' });
+    (out[1].keep as { a: number }).a = 2;
+    assert.strictEqual((out[2].keep as { a: number }).a, 1, 'extra messages are clones');
+  });
+
+  it('keeps running after every kind of bad input; a Catch node receives each error with its code', async () => {
+    await helper.load(
+      MODULES,
+      flow({ format: 'binary', deviceIdFrom: 'fixed', fixedDeviceId: 'meter-1', rejectOutput: true, maxBytes: 64, binarySpec: JSON.stringify([{ name: 'power', type: 'uint16', byteOffset: 0 }, { name: 'volts', type: 'uint16', byteOffset: 2, scale: 0.1 }]) }),
+    );
+    const tel = helper.getNode('tel');
+    const out = collect(helper.getNode('out'));
+    const caught = collect(helper.getNode('caught'));
+    const rejected = collect(helper.getNode('control'));
+    const bad: [unknown, string][] = [
+      [Buffer.from([1, 2, 3]), 'FRAME_TOO_SHORT'],
+      ['zz-not-hex-or-base64!', 'INVALID_PAYLOAD'],
+      [Buffer.alloc(100), 'PAYLOAD_TOO_LARGE'],
+      [{ an: 'object' }, 'INVALID_PAYLOAD'],
+      [null, 'INVALID_PAYLOAD'],
+    ];
+    for (const [payload] of bad) tel.receive({ payload });
+    tel.receive({ payload: '000108fc' });
+    await waitFor(() => caught.length === bad.length && out.length === 1, 'every error caught and the good frame decoded');
+    assert.deepStrictEqual(caught.map((m) => (m.error as { code?: string }).code ?? (m.error as { message: string }).message), bad.map(([, code]) => code));
+    assert.match((caught[0].error as { message: string }).message, /frame is 3 bytes; field "volts" needs bytes 2..3/);
+    assert.ok(Buffer.isBuffer(caught[0].payload), 'the original payload stays on the msg');
+    assert.deepStrictEqual(rejected.map((m) => (m.error as { code: string }).code), bad.map(([, code]) => code));
+    assert.deepStrictEqual(out[0].payload, { power: 1, volts: 230 });
+  });
+
+  it('validates against an inline schema and sends failures to the error path, not output 1', async () => {
+    const schema = { type: 'object', properties: { temp: { type: 'number', maximum: 100 } }, required: ['temp'] };
+    await helper.load(MODULES, flow({ deviceIdFrom: 'msg', validation: 'inline', schema: JSON.stringify(schema) }));
+    const tel = helper.getNode('tel');
+    const out = collect(helper.getNode('out'));
+    const caught = collect(helper.getNode('caught'));
+    tel.receive({ deviceId: 'd1', payload: { temp: 150 } });
+    tel.receive({ deviceId: 'd1', payload: { temp: 50 } });
+    await waitFor(() => caught.length === 1 && out.length === 1, 'one rejected, one passed');
+    assert.strictEqual((caught[0].error as { code: string }).code, 'SCHEMA_VALIDATION');
+    assert.match((caught[0].error as { message: string }).message, /\/temp must be <= 100/);
+    assert.deepStrictEqual(out[0].payload, { temp: 50 });
+  });
+
+  it("validates against the telemetry schema of the device's type in the registry", async () => {
+    const types = JSON.stringify([{ name: 'freezer', telemetrySchema: { type: 'object', properties: { temp: { type: 'number', maximum: -10 } } } }]);
+    await helper.load(MODULES, [
+      { id: 'reg', type: 'm2m-registry', name: `tel-${Math.random().toString(36).slice(2)}`, storeType: 'memory', offlineTimeout: 60, deviceTypes: types },
+      ...flow({ deviceIdFrom: 'msg', validation: 'registry', registry: 'reg' }),
+    ]);
+    const registry = (helper.getNode('reg') as unknown as { registry: import('../../lib/registry/types').DeviceRegistryApi }).registry;
+    await registry.ready();
+    await registry.register({ id: 'fz-1', type: 'freezer' });
+    const tel = helper.getNode('tel');
+    const out = collect(helper.getNode('out'));
+    const caught = collect(helper.getNode('caught'));
+    tel.receive({ deviceId: 'fz-1', payload: { temp: -2 } });
+    tel.receive({ deviceId: 'fz-1', payload: { temp: -18 } });
+    await waitFor(() => caught.length === 1 && out.length === 1, 'one rejected by the type schema, one passed');
+    assert.match((caught[0].error as { message: string }).message, /fz-1 failed schema: \/temp must be <= -10/);
+  });
+
+  it('sparkplug: a seq gap sends a rebirth NCMD on output 2', async () => {
+    await helper.load(MODULES, flow({ format: 'sparkplug' }));
+    const tel = helper.getNode('tel');
+    const out = collect(helper.getNode('out'));
+    const control = collect(helper.getNode('control'));
+    const birth = sparkplug.encodePayload({ seq: 0, timestamp: 1, metrics: [{ name: 'temp', alias: 1, type: 'Float', value: 20 }] });
+    const data = sparkplug.encodePayload({ seq: 4, timestamp: 2, metrics: [{ alias: 1, type: 'Float', value: 21 } as never] });
+    tel.receive({ topic: 'spBv1.0/g/NBIRTH/n1', payload: Buffer.from(birth) });
+    tel.receive({ topic: 'spBv1.0/g/NDATA/n1', payload: Buffer.from(data) });
+    await waitFor(() => out.length === 2 && control.length === 1, 'two telemetry messages and one rebirth request');
+    assert.deepStrictEqual(out.map((m) => m.payload), [{ temp: 20 }, { temp: 21 }]);
+    assert.strictEqual(control[0].topic, 'spBv1.0/g/NCMD/n1');
+    assert.deepStrictEqual(sparkplug.decodePayload(control[0].payload as Buffer).metrics?.[0].name, 'Node Control/Rebirth');
+  });
+
+  it('a broken configuration shows on the node and every message errors clearly', async () => {
+    await helper.load(MODULES, flow({ format: 'binary', binarySpec: '[{"name":"x","type":"uint9","byteOffset":0}]' }));
+    const caught = collect(helper.getNode('caught'));
+    helper.getNode('tel').receive({ payload: Buffer.from([1]) });
+    await waitFor(() => caught.length === 1, 'the configuration error');
+    assert.strictEqual((caught[0].error as { code: string }).code, 'INVALID_CONFIG');
+  });
+});
