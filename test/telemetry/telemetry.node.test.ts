@@ -2,8 +2,8 @@ import assert from 'assert';
 import { get } from 'sparkplug-payload';
 import { helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
-import registryNode = require('../../nodes/m2m-registry/m2m-registry');
-import telemetryNode = require('../../nodes/m2m-telemetry/m2m-telemetry');
+import registryNode from '../../nodes/m2m-registry/m2m-registry';
+import telemetryNode from '../../nodes/m2m-telemetry/m2m-telemetry';
 import * as rfc from './rfc8428-examples';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const catchNode = require('@node-red/nodes/core/common/25-catch.js') as NodeModule;
