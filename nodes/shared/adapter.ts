@@ -4,8 +4,10 @@ import type { DoneFunction, Node, NodeMessage, SendFunction } from './node-red';
 export type InputHandler = (msg: NodeMessage, send: SendFunction) => void | Promise<void>;
 
 /**
- * Wires a node's input through one error path: any throw or rejection sets a red status with the reason,
- * puts `code` and `field` on msg.error, and calls done(err) so a Catch node sees it. The flow keeps running.
+ * Wires a node's input through one error path: any throw or rejection sets a red status with the reason and
+ * calls done(err) so a Catch node sees it; the flow keeps running. Node-RED rebuilds msg.error for the Catch
+ * node and keeps only `message`, `source` and `code`, so the offending field and details also travel in
+ * msg.m2mError.
  */
 export function onInput(node: Node, handler: InputHandler): void {
   node.on('input', (msg, send, done) => {
@@ -26,7 +28,7 @@ export function onInput(node: Node, handler: InputHandler): void {
 export function reportError(node: Node, msg: NodeMessage, err: unknown, done: DoneFunction): void {
   const error = err instanceof Error ? err : new Error(errorMessage(err));
   if (error instanceof M2MError) {
-    msg.error = { message: error.message, code: error.code, field: error.field, details: error.details };
+    msg.m2mError = { message: error.message, code: error.code, field: error.field, details: error.details };
   }
   node.status({ fill: 'red', shape: 'ring', text: truncate(error.message, 40) });
   done(error);
