@@ -60,7 +60,7 @@ export async function runOperation(registry: DeviceRegistryApi, request: Operati
     case 'touch':
       return { operation, payload: await registry.touch(requireId(deviceId), { autoRegister: options.autoRegister, type: options.autoType || undefined }) };
     case 'list': {
-      const filter: ListFilter = { pageSize: options.pageSize, ...(body as ListFilter | undefined) };
+      const filter: ListFilter = { pageSize: options.pageSize, ...listFilterFrom(body) };
       return { operation, payload: registry.list(filter) };
     }
     case 'verify': {
@@ -69,6 +69,18 @@ export async function runOperation(registry: DeviceRegistryApi, request: Operati
       return { operation, payload: { deviceId: id, verified: await registry.verify(id, token as string) } };
     }
   }
+}
+
+/** A list filter from msg.payload; query strings (an `http in` GET) arrive as text and are converted. */
+function listFilterFrom(body: Record<string, unknown> | undefined): ListFilter {
+  if (!body) return {};
+  const filter: ListFilter = {};
+  if (body.type !== undefined) filter.type = String(body.type);
+  if (body.tag !== undefined) filter.tag = String(body.tag);
+  if (body.online !== undefined) filter.online = body.online === true || body.online === 'true';
+  if (body.page !== undefined) filter.page = Number(body.page);
+  if (body.pageSize !== undefined) filter.pageSize = Number(body.pageSize);
+  return filter;
 }
 
 function requireId(deviceId: unknown): string {
