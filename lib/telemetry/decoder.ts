@@ -60,6 +60,8 @@ export interface DecodeOutput {
   lorawan?: { fPort?: number; fCnt?: number };
 }
 
+const MAX_TIME_MS = 8.64e15;
+
 /** Formats where a payload path can name the device. */
 const PATH_FORMATS = new Set<Format>(['json', 'kv', 'ttn', 'chirpstack']);
 
@@ -125,6 +127,9 @@ export class TelemetryDecoder {
     const decoded: DecodedTelemetry[] = [];
     for (const record of records) {
       record.deviceId = checkDeviceId(this.resolveDeviceId(format, record, input, topicId), 'deviceId');
+      if (!(record.timestamp >= 0 && record.timestamp <= MAX_TIME_MS) || !Number.isInteger(record.timestamp)) {
+        fail(CODES.badPayload, `time ${record.timestamp} of ${record.deviceId} is outside 1970..275760`, 'timestamp');
+      }
       decoded.push(record as DecodedTelemetry);
     }
     output.records = decoded.length > 1 && format !== 'senml' && format !== 'sparkplug' ? mergeByDeviceAndTime(decoded) : decoded;

@@ -33,6 +33,7 @@ export function compileJsonOptions(options: JsonOptions): CompiledJsonOptions {
 /** Decodes one parsed JSON value: an object is one record, an array of objects is one record each. */
 export function decodeJson(root: unknown, now: number, limits: Limits, options: CompiledJsonOptions): TelemetryRecord[] {
   if (Array.isArray(root)) {
+    if (root.length === 0) fail(CODES.badPayload, 'payload is an empty list', 'payload');
     if (root.length > limits.maxRecords) tooManyRecords(root.length, limits.maxRecords);
     const records: TelemetryRecord[] = [];
     for (let i = 0; i < root.length; i++) records.push(decodeJsonObject(root[i], now, limits, options, `payload[${i}]`));

@@ -1,4 +1,5 @@
 import assert from 'assert';
+import fc from 'fast-check';
 import { get } from 'sparkplug-payload';
 import { helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
@@ -148,5 +149,39 @@ describe('m2m-telemetry node', () => {
     helper.getNode('tel').receive({ payload: Buffer.from([1]) });
     await waitFor(() => caught.length === 1, 'the configuration error');
     assert.strictEqual((caught[0].error as { code: string }).code, 'INVALID_CONFIG');
+  });
+
+  describe('arbitrary input through a running flow: every message gives telemetry or one caught error', () => {
+    const PER_FORMAT = 150;
+    const cases: [string, Record<string, unknown>, unknown[]][] = [
+      ['json', { deviceIdFrom: 'fixed', fixedDeviceId: 'j1' }, ['{"t":1}', { a: 2 }]],
+      ['senml', {}, [rfc.MULTIPLE_DATAPOINTS, Buffer.from(rfc.CBOR_SECTION_6_HEX, 'hex')]],
+      ['lpp', { deviceIdFrom: 'fixed', fixedDeviceId: 'l1' }, [Buffer.from('03670110056700FF', 'hex')]],
+      ['binary', { deviceIdFrom: 'fixed', fixedDeviceId: 'b1', binarySpec: [{ name: 'v', type: 'int16', byteOffset: 1 }] }, [Buffer.from([1, 2, 3])]],
+      ['kv', { deviceIdFrom: 'fixed', fixedDeviceId: 'k1' }, ['t=1,h=2', 'a,b\n1,2']],
+      ['ttn', {}, [{ end_device_ids: { device_id: 'dev1' }, uplink_message: { decoded_payload: { t: 1 } } }]],
+      ['chirpstack', {}, [{ deviceInfo: { devEui: '0101' }, object: { t: 1 } }]],
+    ];
+    for (const [format, config, valid] of cases) {
+      it(format, async () => {
+        await helper.load(MODULES, flow({ format, ...config }));
+        const tel = helper.getNode('tel');
+        const out = collect(helper.getNode('out'));
+        const caught = collect(helper.getNode('caught'));
+        const inputs = [
+          ...fc.sample(fc.anything(), PER_FORMAT / 3),
+          ...fc.sample(fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)), PER_FORMAT / 3),
+          ...fc.sample(fc.oneof(fc.string(), fc.json()), PER_FORMAT / 3),
+          ...valid,
+        ];
+        inputs.forEach((payload, i) => tel.receive({ _msgid: `m${i}`, payload }));
+        const answered = (): Set<unknown> => new Set([...out, ...caught].map((m) => m._msgid));
+        await waitFor(() => answered().size === inputs.length, `an answer for each of ${inputs.length} inputs`);
+        const errored = new Set(caught.map((m) => m._msgid));
+        assert.ok(out.every((m) => !errored.has(m._msgid)), 'no input both decoded and errored');
+        assert.strictEqual(caught.length, errored.size, 'one error per bad input');
+        valid.forEach((_, k) => assert.ok(!errored.has(`m${inputs.length - valid.length + k}`), 'the valid samples still decode after the bad ones'));
+      });
+    }
   });
 });
