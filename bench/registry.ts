@@ -2,7 +2,7 @@
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { openRegistry, type DeviceRegistry } from '../lib/registry';
+import { openRegistry, type DeviceRecord, type DeviceRegistry } from '../lib/registry';
 import { fmt, heapUsed, latencies, report } from './harness';
 
 const DEVICES = 100_000;
@@ -12,16 +12,8 @@ const GETS = 1_000_000;
 const idOf = (i: number): string => `plant-a:line-${i % 40}:dev-${i}`;
 const attributesOf = (i: number): Record<string, unknown> => ({ limit: 20 + (i % 10), room: `r${i % 50}` });
 
-interface PlainRecord {
-  id: string;
-  name: string;
-  type: string;
-  attributes: Record<string, unknown>;
-  tags: string[];
-  createdAt: number;
-  updatedAt: number;
-  lastSeen: number | null;
-}
+/** What a hand-written Map registry would keep per device. */
+type PlainRecord = Omit<DeviceRecord, 'online'>;
 
 function plainRecord(i: number): PlainRecord {
   const now = Date.now();

@@ -1,16 +1,10 @@
-/** A device as kept in a store: the public record's fields plus the credential hash, minus derived `online`. */
-export interface StoredDevice {
-  id: string;
-  name: string;
-  type: string;
-  attributes: Record<string, unknown>;
-  tags: string[];
-  createdAt: number;
-  updatedAt: number;
-  lastSeen: number | null;
+import type { DeviceRecord } from '../types';
+
+/** A device as kept in a store: the public record minus the derived `online`, plus the credential hash. */
+export type StoredDevice = Omit<DeviceRecord, 'online'> & {
   /** `scrypt$<salt>$<hash>`, base64url; absent when no credential was issued. */
   secret?: string;
-}
+};
 
 export interface LoadedData {
   devices: StoredDevice[];
