@@ -20,6 +20,8 @@ export interface JsonOptions {
 export interface CompiledJsonOptions extends JsonOptions {
   /** Flattened names of the timestamp and id fields, kept out of the metrics. */
   skip: ReadonlySet<string>;
+  /** The timestamp path as text, for error messages (built once, not per message). */
+  timestampField?: string;
 }
 
 export function compileJsonOptions(options: JsonOptions): CompiledJsonOptions {
@@ -27,7 +29,7 @@ export function compileJsonOptions(options: JsonOptions): CompiledJsonOptions {
   for (const path of [options.timestampPath, options.idPath]) {
     if (path) skip.add(path.join('_'));
   }
-  return { ...options, skip };
+  return { ...options, skip, timestampField: options.timestampPath && pathText(options.timestampPath) };
 }
 
 /** Decodes one parsed JSON value: an object is one record, an array of objects is one record each. */
@@ -60,7 +62,7 @@ export function decodeJsonObject(value: unknown, now: number, limits: Limits, op
   let timestamp = now;
   if (options.timestampPath) {
     const t = readPath(value, options.timestampPath);
-    if (t !== undefined) timestamp = toTimestampMs(t, pathText(options.timestampPath));
+    if (t !== undefined) timestamp = toTimestampMs(t, options.timestampField as string);
   }
   const record: TelemetryRecord = { timestamp, payload };
   if (options.idPath) record.deviceId = readId(value, options.idPath);
