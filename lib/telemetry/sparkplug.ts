@@ -9,8 +9,10 @@ import type { Limits, MetricValue, TelemetryRecord } from './types';
 
 const codec = sparkplugNamespace('spBv1.0') as NonNullable<ReturnType<typeof sparkplugNamespace>>;
 
-export type SparkplugMessageType = 'NBIRTH' | 'DBIRTH' | 'NDATA' | 'DDATA' | 'NDEATH' | 'DDEATH';
+export type SparkplugMessageType = 'NBIRTH' | 'DBIRTH' | 'NDATA' | 'DDATA' | 'NDEATH' | 'DDEATH' | 'NCMD' | 'DCMD' | 'STATE';
 const MESSAGE_TYPES = new Set<string>(['NBIRTH', 'DBIRTH', 'NDATA', 'DDATA', 'NDEATH', 'DDEATH']);
+/** Commands and host state share the namespace (a spBv1.0/# subscription sees them, our rebirth NCMDs too); they carry no telemetry. */
+const NOT_TELEMETRY = new Set<string>(['NCMD', 'DCMD']);
 
 export interface SparkplugTopic {
   group: string;
@@ -54,6 +56,10 @@ function isControlMetric(name: string): boolean {
 export function parseSparkplugTopic(topic: unknown): SparkplugTopic {
   if (typeof topic !== 'string') return fail(CODES.badPayload, 'sparkplug needs msg.topic spBv1.0/<group>/<type>/<node>[/<device>]', 'topic');
   const levels = topic.split('/');
+  if (levels[0] === 'spBv1.0' && levels[1] === 'STATE' && levels.length === 3) return { group: '', type: 'STATE', node: levels[2] };
+  if (levels[0] === 'spBv1.0' && NOT_TELEMETRY.has(levels[2]) && (levels.length === 4 || levels.length === 5)) {
+    return { group: levels[1], type: levels[2] as SparkplugMessageType, node: levels[3], device: levels[4] };
+  }
   if (levels[0] !== 'spBv1.0' || levels.length < 4 || levels.length > 5 || levels.some((l) => l === '')) {
     fail(CODES.badPayload, `topic "${topic.slice(0, 100)}" is not spBv1.0/<group>/<type>/<node>[/<device>]`, 'topic');
   }
@@ -97,6 +103,7 @@ export class SparkplugSession {
 
   decode(topicText: unknown, bytes: Uint8Array, now: number, limits: Limits): SparkplugResult {
     const topic = parseSparkplugTopic(topicText);
+    if (topic.type === 'STATE' || NOT_TELEMETRY.has(topic.type)) return { records: [], topic };
     let payload: UPayload;
     try {
       payload = codec.decodePayload(bytes);

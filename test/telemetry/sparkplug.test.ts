@@ -94,6 +94,13 @@ describe('sparkplug: Sparkplug B payloads encoded by sparkplug-payload', () => {
     assert.strictEqual(d.sparkplug.size, 0);
   });
 
+  it('passes over NCMD, DCMD and STATE (no telemetry, no error), so a spBv1.0/# subscription is safe', () => {
+    const d = decoder();
+    for (const topic of ['spBv1.0/plant/NCMD/edge-1', 'spBv1.0/plant/DCMD/edge-1/pump-3', 'spBv1.0/STATE/scada-1']) {
+      assert.deepStrictEqual(d.decode({ payload: Buffer.from('{"online":true}'), topic, now: T }).records, []);
+    }
+  });
+
   it('refuses topics outside the Sparkplug namespace and bytes that are not a payload', () => {
     const d = decoder();
     assert.throws(() => d.decode({ payload: NBIRTH, topic: 'devices/x/telemetry', now: T }), /is not spBv1.0/);
