@@ -1,0 +1,201 @@
+// Turns rule definitions (as saved by the editor) into precompiled rules: a predicate per condition chosen once,
+// threshold resolvers, durations in ms. Every problem is reported with the rule's name and the offending field.
+import { M2MError } from '../errors';
+import { isHostileKey } from '../safe';
+import { compileTemplate, type Template } from './template';
+import {
+  type CompareOp,
+  type ConditionDefinition,
+  type DeviceLookup,
+  type RaiseOp,
+  type RuleDefinition,
+  SEVERITIES,
+  type Severity,
+  type ThresholdType,
+} from './types';
+
+export const DEFAULT_TEXT = '{{deviceId}}: {{rule}} {{event}}, {{metric}} {{value}} (threshold {{threshold}})';
+// A timer deadline further away than this is almost certainly a unit mistake (ms typed as seconds).
+const MAX_SECONDS = 366 * 24 * 3600;
+// No MQTT level separator or wildcard (the name is a level of the alarm topic), no control characters.
+const RULE_NAME = /^[^/+#\p{Cc}]{1,64}$/u;
+
+export type Predicate = (x: number, lo: number, hi: number) => boolean;
+
+const PREDICATES: Record<CompareOp, Predicate> = {
+  '>': (x, lo) => x > lo,
+  '>=': (x, lo) => x >= lo,
+  '<': (x, lo) => x < lo,
+  '<=': (x, lo) => x <= lo,
+  '==': (x, lo) => x === lo,
+  '!=': (x, lo) => x !== lo,
+  between: (x, lo, hi) => x >= lo && x <= hi,
+  outside: (x, lo, hi) => x < lo || x > hi,
+  // The rate is compared with its limit; the value passed in is already the (directed) rate.
+  rate: (x, lo) => x > lo,
+};
+
+export interface ThresholdSource {
+  kind: ThresholdType;
+  num: number;
+  /** attribute name or msg property path */
+  path: readonly string[];
+  describe: string;
+}
+
+export interface CompiledCondition {
+  op: RaiseOp;
+  test: Predicate;
+  lo: ThresholdSource | null;
+  hi: ThresholdSource | null;
+  /** rate: multiply (units per ms) by this to get units per second or minute */
+  rateFactor: number;
+  /** rate: 1 rising, -1 falling, 0 either way (absolute) */
+  direction: -1 | 0 | 1;
+}
+
+export interface CompiledRule {
+  index: number;
+  name: string;
+  metric: string;
+  severity: Severity;
+  raise: CompiledCondition;
+  /** null: clears when the raise condition no longer holds (or, for nodata, when data arrives) */
+  clear: CompiledCondition | null;
+  raiseMs: number;
+  raiseSamples: number;
+  clearMs: number;
+  escalateMs: number;
+  escalateTo: Severity;
+  latch: boolean;
+  nodataMs: number;
+  isRate: boolean;
+  scope: 'all' | 'type' | 'tag';
+  scopeValue: string;
+  text: Template;
+}
+
+function fail(rule: string, field: string, problem: string): never {
+  throw new M2MError('INVALID_RULE', `rule "${rule}": ${field} ${problem}`, { field });
+}
+
+function seconds(rule: string, field: string, raw: unknown): number {
+  if (raw === undefined || raw === null || raw === '') return 0;
+  const n = typeof raw === 'string' ? Number(raw) : raw;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_SECONDS) fail(rule, field, `must be 0 to ${MAX_SECONDS} seconds, got ${JSON.stringify(raw)}`);
+  return Math.round(n * 1000);
+}
+
+function threshold(rule: string, field: string, raw: unknown, type: unknown): ThresholdSource {
+  const kind = (type ?? 'num') as ThresholdType;
+  if (kind === 'num') {
+    const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+    if (typeof n !== 'number' || !Number.isFinite(n)) fail(rule, field, `must be a number, got ${JSON.stringify(raw)}`);
+    return { kind, num: n, path: [], describe: String(n) };
+  }
+  if (kind !== 'attr' && kind !== 'msg') fail(rule, `${field}Type`, `must be num, attr or msg, got ${JSON.stringify(type)}`);
+  if (typeof raw !== 'string' || raw === '') fail(rule, field, `must name a ${kind === 'attr' ? 'device attribute' : 'msg property'}`);
+  const path = kind === 'attr' ? [raw] : raw.replace(/^msg\./, '').split('.');
+  if (path.some((part) => part === '' || isHostileKey(part))) fail(rule, field, `is not a usable property path: ${JSON.stringify(raw)}`);
+  return { kind, num: NaN, path, describe: kind === 'attr' ? `device attribute "${raw}"` : `msg.${path.join('.')}` };
+}
+
+function condition(rule: string, field: string, def: ConditionDefinition, allowed: readonly string[]): CompiledCondition {
+  const op = def.op as RaiseOp;
+  if (!allowed.includes(op)) fail(rule, `${field}.op`, `must be one of ${allowed.join(' ')}, got ${JSON.stringify(def.op)}`);
+  const compiled: CompiledCondition = { op, test: op === 'nodata' ? PREDICATES['>'] : PREDICATES[op], lo: null, hi: null, rateFactor: 1, direction: 0 };
+  if (op === 'nodata') return compiled;
+  compiled.lo = threshold(rule, `${field}.value`, def.value, def.valueType);
+  if (op === 'between' || op === 'outside') {
+    compiled.hi = threshold(rule, `${field}.value2`, def.value2, def.value2Type);
+    const { lo, hi } = compiled;
+    if (lo.kind === 'num' && hi.kind === 'num' && lo.num > hi.num) fail(rule, `${field}.value2`, `(${hi.num}) must not be below value (${lo.num})`);
+  }
+  if (op === 'rate') {
+    const per = def.per ?? 's';
+    if (per !== 's' && per !== 'min') fail(rule, `${field}.per`, `must be "s" or "min", got ${JSON.stringify(per)}`);
+    compiled.rateFactor = per === 's' ? 1000 : 60000;
+    const direction = def.direction ?? 'either';
+    if (!['rise', 'fall', 'either'].includes(direction)) fail(rule, `${field}.direction`, `must be rise, fall or either`);
+    compiled.direction = direction === 'rise' ? 1 : direction === 'fall' ? -1 : 0;
+  }
+  return compiled;
+}
+
+const RAISE_OPS = ['>', '>=', '<', '<=', '==', '!=', 'between', 'outside', 'rate', 'nodata'];
+const CLEAR_OPS = ['>', '>=', '<', '<=', '==', '!=', 'between', 'outside'];
+
+function severity(rule: string, field: string, raw: unknown): Severity {
+  if (!SEVERITIES.includes(raw as Severity)) fail(rule, field, `must be one of ${SEVERITIES.join(' ')}, got ${JSON.stringify(raw)}`);
+  return raw as Severity;
+}
+
+export function compileRule(def: RuleDefinition, index: number): CompiledRule {
+  if (typeof def !== 'object' || def === null) throw new M2MError('INVALID_RULE', `rule ${index + 1} is not an object`, { field: 'rules' });
+  const name = typeof def.name === 'string' ? def.name.trim() : '';
+  if (!RULE_NAME.test(name)) fail(name || `#${index + 1}`, 'name', 'must be 1 to 64 characters without / + # or control characters');
+  if (typeof def.metric !== 'string' || def.metric === '' || isHostileKey(def.metric)) fail(name, 'metric', 'must name a telemetry metric');
+  if (typeof def.raise !== 'object' || def.raise === null) fail(name, 'raise', 'condition is missing');
+  const raise = condition(name, 'raise', def.raise, RAISE_OPS);
+  const clearDef = def.clear && def.clear.op !== 'auto' ? def.clear : undefined;
+  if (clearDef && (raise.op === 'nodata' || raise.op === 'rate')) fail(name, 'clear.op', `must be "auto" for a ${raise.op} rule`);
+  const sev = severity(name, 'severity', def.severity);
+  const escalateMs = seconds(name, 'escalateAfter', def.escalateAfter);
+  const escalateTo = escalateMs > 0 ? severity(name, 'escalateTo', def.escalateTo) : sev;
+  if (escalateMs > 0 && SEVERITIES.indexOf(escalateTo) <= SEVERITIES.indexOf(sev)) fail(name, 'escalateTo', `(${escalateTo}) must be above the severity (${sev})`);
+  const samples = def.raiseSamples === undefined || (def.raiseSamples as unknown) === '' ? 1 : Number(def.raiseSamples);
+  if (!Number.isInteger(samples) || samples < 1 || samples > 65535) fail(name, 'raiseSamples', `must be a whole number from 1 to 65535, got ${JSON.stringify(def.raiseSamples)}`);
+  const scope = def.scope ?? 'all';
+  if (scope !== 'all' && scope !== 'type' && scope !== 'tag') fail(name, 'scope', `must be all, type or tag`);
+  if (scope !== 'all' && (typeof def.scopeValue !== 'string' || def.scopeValue === '')) fail(name, 'scopeValue', `must name the device ${scope}`);
+  const nodataMs = raise.op === 'nodata' ? seconds(name, 'raise.value', def.raise.value) : 0;
+  if (raise.op === 'nodata' && nodataMs <= 0) fail(name, 'raise.value', 'must be the seconds of silence (more than 0)');
+  return {
+    index,
+    name,
+    metric: def.metric,
+    severity: sev,
+    raise,
+    clear: clearDef ? condition(name, 'clear', clearDef, CLEAR_OPS) : null,
+    raiseMs: seconds(name, 'raiseDelay', def.raiseDelay),
+    raiseSamples: samples,
+    clearMs: seconds(name, 'clearDelay', def.clearDelay),
+    escalateMs,
+    escalateTo,
+    latch: def.latch === true,
+    nodataMs,
+    isRate: raise.op === 'rate',
+    scope,
+    scopeValue: scope === 'all' ? '' : (def.scopeValue as string),
+    text: compileTemplate(typeof def.text === 'string' && def.text !== '' ? def.text : DEFAULT_TEXT),
+  };
+}
+
+export function compileRules(defs: unknown): CompiledRule[] {
+  if (!Array.isArray(defs)) throw new M2MError('INVALID_RULE', 'rules must be a list', { field: 'rules' });
+  const rules = defs.map((def, i) => compileRule(def as RuleDefinition, i));
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    if (seen.has(rule.name)) fail(rule.name, 'name', 'is used by two rules');
+    seen.add(rule.name);
+  }
+  return rules;
+}
+
+/** Whether any rule needs the registry (attribute thresholds or a type/tag scope). */
+export function needsRegistry(rules: readonly CompiledRule[]): boolean {
+  return rules.some((r) => r.scope !== 'all' || [r.raise.lo, r.raise.hi, r.clear?.lo, r.clear?.hi].some((t) => t?.kind === 'attr'));
+}
+
+/** A threshold's value for this device and message, or NaN (with the reason from `thresholdProblem`). */
+export function resolveThreshold(src: ThresholdSource, deviceId: string, msg: Record<string, unknown>, lookup: DeviceLookup | undefined): number {
+  if (src.kind === 'num') return src.num;
+  let value: unknown;
+  if (src.kind === 'attr') {
+    value = lookup?.(deviceId)?.attributes[src.path[0]];
+  } else {
+    value = msg;
+    for (let i = 0; i < src.path.length && value !== undefined && value !== null; i++) value = (value as Record<string, unknown>)[src.path[i]];
+  }
+  return typeof value === 'number' && Number.isFinite(value) ? value : NaN;
+}

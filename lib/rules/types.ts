@@ -1,0 +1,93 @@
+// The rule definitions as the node's editor saves them (durations in seconds), and the alarm event contract.
+
+export type Severity = 'critical' | 'major' | 'minor' | 'warning';
+export const SEVERITIES: readonly Severity[] = ['warning', 'minor', 'major', 'critical'];
+
+export type CompareOp = '>' | '>=' | '<' | '<=' | '==' | '!=' | 'between' | 'outside' | 'rate';
+export type RaiseOp = CompareOp | 'nodata';
+
+/** Where a threshold comes from: a literal number, a device attribute in the registry, or a msg property. */
+export type ThresholdType = 'num' | 'attr' | 'msg';
+
+export interface ConditionDefinition {
+  op: RaiseOp | 'auto';
+  /** The threshold (low bound for between/outside, limit for rate, seconds of silence for nodata). */
+  value?: number | string;
+  valueType?: ThresholdType;
+  /** The high bound for between/outside. */
+  value2?: number | string;
+  value2Type?: ThresholdType;
+  /** Rate of change per second or per minute. */
+  per?: 's' | 'min';
+  /** Which way the rate must move: up, down, or either (absolute). */
+  direction?: 'rise' | 'fall' | 'either';
+}
+
+export interface RuleDefinition {
+  name: string;
+  metric: string;
+  severity: Severity;
+  raise: ConditionDefinition;
+  /** Omitted or op "auto": the alarm clears when the raise condition no longer holds. */
+  clear?: ConditionDefinition;
+  /** Raise only after the condition held this many seconds ... */
+  raiseDelay?: number;
+  /** ... and for this many consecutive samples. */
+  raiseSamples?: number;
+  /** Clear only after the clear condition held this many seconds. */
+  clearDelay?: number;
+  /** An alarm still active after this many seconds moves to `escalateTo`, once. */
+  escalateAfter?: number;
+  escalateTo?: Severity;
+  /** A cleared alarm stays active until acknowledged. */
+  latch?: boolean;
+  scope?: 'all' | 'type' | 'tag';
+  scopeValue?: string;
+  /** `{{deviceId}} {{rule}} {{metric}} {{value}} {{threshold}} {{severity}} {{event}}` */
+  text?: string;
+}
+
+export type AlarmEventName = 'raised' | 'cleared' | 'acknowledged' | 'escalated' | 'shelved' | 'unshelved';
+
+/** msg.payload of an alarm event (design.md, "Alarm event"). */
+export interface AlarmEvent {
+  alarmId: string | null;
+  deviceId: string;
+  rule: string;
+  metric: string;
+  severity: Severity;
+  event: AlarmEventName;
+  active: boolean;
+  acknowledged: boolean;
+  value: number | null;
+  threshold: number | [number, number] | null;
+  raisedAt: number | null;
+  ts: number;
+  text: string;
+}
+
+/** One entry of `list` and of msg.alarms on the pass-through output. */
+export interface AlarmState {
+  alarmId: string | null;
+  deviceId: string;
+  rule: string;
+  metric: string;
+  severity: Severity;
+  active: boolean;
+  acknowledged: boolean;
+  /** The condition is back to normal; a latched alarm waits for acknowledgement. */
+  conditionCleared: boolean;
+  shelved: boolean;
+  shelvedUntil: number | null;
+  value: number | null;
+  threshold: number | [number, number] | null;
+  raisedAt: number | null;
+}
+
+/** What the engine needs to know about a device: its type, tags and attributes (from the registry). */
+export interface DeviceFacts {
+  type: string;
+  tags: readonly string[];
+  attributes: Record<string, unknown>;
+}
+export type DeviceLookup = (deviceId: string) => DeviceFacts | undefined;
