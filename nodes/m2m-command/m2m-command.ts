@@ -1,0 +1,146 @@
+import { CommandTracker, MemoryCommandStore, checkTemplate, isReply, templatePattern, type CommandStore, type StatusEvent, type TrackerCounts, type TransportMessage } from '../../lib/command';
+import { errorMessage } from '../../lib/errors';
+import type { DeviceRegistryApi } from '../../lib/registry/types';
+import { onInput } from '../shared/adapter';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from '../shared/node-red';
+import { optionalRegistry } from '../shared/registry-lookup';
+
+interface CommandDef extends NodeDef {
+  registry?: string;
+  topic?: string;
+  replyTopic?: string;
+  mqtt5?: boolean;
+  /** Seconds. */
+  timeout?: number | string;
+  retries?: number | string;
+  backoff?: number | string;
+  ttl?: number | string;
+  queueSize?: number | string;
+}
+
+// The badge is refreshed at most this often, so a burst of commands does not flood the editor.
+const STATUS_EVERY_MS = 500;
+
+function seconds(value: unknown, fallback: number): number {
+  const n = value === undefined || value === '' ? NaN : Number(value);
+  return Number.isFinite(n) && n >= 0 ? n * 1000 : fallback;
+}
+
+function whole(value: unknown, fallback: number): number {
+  const n = value === undefined || value === '' ? NaN : Number(value);
+  return Number.isInteger(n) && n >= 0 ? n : fallback;
+}
+
+function badge(c: TrackerCounts): NodeStatus {
+  const ignored = c.late + c.unknown;
+  const parts = [`${c.pending} pending`];
+  if (c.queued > 0) parts.push(`${c.queued} queued`);
+  parts.push(`${c.succeeded} ok`);
+  const troubles = c.failed + c.timeout + c.expired + c.rejected;
+  if (troubles > 0) parts.push(`${troubles} not ok`);
+  if (ignored > 0) parts.push(`${ignored} ignored`);
+  return { fill: c.queued > 0 ? 'yellow' : c.pending > 0 ? 'blue' : 'green', shape: c.pending + c.queued > 0 ? 'ring' : 'dot', text: parts.join(' · ') };
+}
+
+function statusMessage(event: StatusEvent): NodeMessage {
+  return { topic: `${event.deviceId}/${event.command}`, deviceId: event.deviceId, command: event.command, commandId: event.id, status: event.status, payload: event };
+}
+
+export = function (RED: NodeAPI): void {
+  RED.nodes.registerType('m2m-command', function (this: Node, config: NodeDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const def = config as CommandDef;
+
+    let tracker: CommandTracker | undefined;
+    let registry: DeviceRegistryApi | undefined;
+    let statusTimer: NodeJS.Timeout | undefined;
+    let closed = false;
+    const showStatus = (): void => {
+      statusTimer = undefined;
+      if (tracker) node.status(badge(tracker.counts()));
+    };
+    const touchStatus = (): void => {
+      statusTimer ??= setTimeout(showStatus, STATUS_EVERY_MS);
+    };
+
+    const starting = (async (): Promise<CommandTracker> => {
+      const commandTopic = checkTemplate(def.topic || 'devices/{deviceId}/commands/{command}', 'topic');
+      const replyTopic = checkTemplate(def.replyTopic || 'devices/{deviceId}/replies', 'replyTopic');
+      registry = optionalRegistry(RED, def.registry);
+      let store: CommandStore;
+      if (registry) {
+        await registry.ready();
+        store = await registry.state(`command:${node.id}`);
+      } else {
+        store = new MemoryCommandStore(node.id);
+      }
+      if (closed) throw new Error('closed before it started');
+      tracker = new CommandTracker({
+        commandTopic,
+        replyTopic,
+        mqtt5: def.mqtt5 !== false,
+        defaults: { timeoutMs: seconds(def.timeout, 10_000) || 10_000, retries: whole(def.retries, 0), ttlMs: seconds(def.ttl, 0) },
+        backoffMs: seconds(def.backoff, 1000),
+        queueLimit: whole(def.queueSize, 50) || 50,
+        registry,
+        store,
+        onCommand: (message: TransportMessage) => node.send([message as unknown as NodeMessage, null]),
+        onStatus: (event) => {
+          node.send([null, statusMessage(event)]);
+          touchStatus();
+        },
+        onStoreError: (err) => node.error(`storing command state: ${errorMessage(err)}`),
+      });
+      node.status(badge(tracker.counts()));
+      return tracker;
+    })();
+    const replyPattern = templatePattern(def.replyTopic || 'devices/{deviceId}/replies');
+    starting.catch((err: unknown) => {
+      if (closed) return;
+      node.error(`m2m-command could not start: ${errorMessage(err)}`);
+      node.status({ fill: 'red', shape: 'ring', text: 'not started' });
+    });
+
+    const handle = (t: CommandTracker, msg: NodeMessage): void => {
+      if (isReply(msg, replyPattern)) {
+        t.reply({ topic: msg.topic, payload: msg.payload, correlationData: msg.correlationData });
+        touchStatus();
+        return;
+      }
+      const result = t.submit({
+        deviceId: msg.deviceId,
+        command: msg.command,
+        params: msg.payload,
+        timeout: msg.timeout,
+        retries: msg.retries,
+        ttl: msg.ttl,
+        commandId: msg.commandId,
+      });
+      if (result.error) throw result.error; // the rejected status event is out; done(err) for Catch nodes
+    };
+
+    onInput(node, (msg) => (tracker ? handle(tracker, msg) : starting.then((t) => handle(t, msg))));
+
+    node.on('close', (removed, done) => {
+      closed = true;
+      if (statusTimer) clearTimeout(statusTimer);
+      const finish = (): void => done();
+      if (!tracker) {
+        if (removed && !registry) MemoryCommandStore.forget(node.id);
+        finish();
+        return;
+      }
+      if (!removed) {
+        tracker.close();
+        finish();
+      } else if (registry) {
+        tracker.discard().catch((err: unknown) => node.error(`removing command state: ${errorMessage(err)}`)).finally(finish);
+      } else {
+        tracker.close();
+        MemoryCommandStore.forget(node.id);
+        finish();
+      }
+    });
+  });
+};

@@ -1,0 +1,113 @@
+import { M2MError } from '../../lib/errors';
+import { DeviceSimulator, type MetricSpec, type SimulatorFormat, type SimulatorMessage } from '../../lib/simulator';
+import { checkDeviceId } from '../../lib/ids';
+import { onInput } from '../shared/adapter';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
+
+interface SimulatorDef extends NodeDef {
+  devices?: number | string;
+  idPrefix?: string;
+  /** Seconds; 0 for no telemetry. */
+  interval?: number | string;
+  format?: SimulatorFormat;
+  metrics?: MetricSpec[];
+  topic?: string;
+  commandTopic?: string;
+  replyTopic?: string;
+  /** Milliseconds. */
+  latency?: number | string;
+  jitter?: number | string;
+  failureRatio?: number | string;
+  seed?: string;
+}
+
+const STATUS_EVERY_MS = 1000;
+
+function num(value: unknown, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : NaN;
+}
+
+function toMessage(m: SimulatorMessage): NodeMessage {
+  const msg: NodeMessage = { topic: m.topic, payload: m.payload, deviceId: m.deviceId, qos: m.qos ?? 0 };
+  if (m.correlationData) msg.correlationData = m.correlationData;
+  return msg;
+}
+
+export = function (RED: NodeAPI): void {
+  RED.nodes.registerType('m2m-simulator', function (this: Node, config: NodeDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const def = config as SimulatorDef;
+    let statusTimer: NodeJS.Timeout | undefined;
+    const showStatus = (): void => {
+      statusTimer = undefined;
+      const c = simulator.counts();
+      const devices = c.online === c.devices ? `${c.devices} devices` : `${c.online}/${c.devices} online`;
+      node.status({ fill: c.online > 0 ? 'green' : 'grey', shape: 'dot', text: `${devices} · ${c.telemetry + c.replies} msgs` });
+    };
+    const touchStatus = (): void => {
+      statusTimer ??= setTimeout(showStatus, STATUS_EVERY_MS);
+    };
+
+    let simulator: DeviceSimulator;
+    try {
+      const seed = def.seed === undefined || def.seed === '' ? undefined : def.seed;
+      simulator = new DeviceSimulator({
+        devices: num(def.devices, 10),
+        idPrefix: def.idPrefix ?? 'sim-',
+        intervalMs: num(def.interval, 5) * 1000,
+        format: def.format || 'json',
+        metrics: Array.isArray(def.metrics) && def.metrics.length > 0 ? def.metrics : undefined,
+        topic: def.topic || undefined,
+        commandTopic: def.commandTopic || undefined,
+        replyTopic: def.replyTopic || undefined,
+        latencyMs: num(def.latency, 50),
+        jitterMs: num(def.jitter, 0),
+        failureRatio: num(def.failureRatio, 0),
+        seed: seed !== undefined && /^\d+$/.test(seed) ? Number(seed) : seed,
+        publish: (m) => {
+          node.send(toMessage(m));
+          touchStatus();
+        },
+        publishBatch: (messages) => {
+          if (messages.length > 0) node.send([messages.map(toMessage)]);
+          touchStatus();
+        },
+      });
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      node.error(`m2m-simulator is not configured correctly: ${reason}`);
+      node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
+      onInput(node, () => {
+        throw err;
+      });
+      return;
+    }
+    simulator.start();
+    showStatus();
+
+    onInput(node, (msg) => {
+      const action = msg.action;
+      if (action === 'offline' || action === 'online') {
+        const deviceId = msg.deviceId === undefined || msg.deviceId === '' ? undefined : checkDeviceId(msg.deviceId, 'msg.deviceId');
+        const forMs = Number(msg.forMs) || 0;
+        simulator.setOnline(deviceId, action === 'online', forMs);
+      } else if (action === 'tick') {
+        simulator.tick();
+      } else if (action !== undefined) {
+        throw new M2MError('INVALID_FIELD', `msg.action must be "offline", "online" or "tick", got ${JSON.stringify(action)}`, { field: 'action' });
+      } else {
+        simulator.command({ topic: msg.topic, payload: msg.payload, responseTopic: msg.responseTopic, correlationData: msg.correlationData });
+      }
+      touchStatus();
+    });
+
+    node.on('close', (_removed, done) => {
+      simulator.close();
+      if (statusTimer) clearTimeout(statusTimer);
+      done();
+    });
+  });
+};
