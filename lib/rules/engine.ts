@@ -95,7 +95,7 @@ export class RuleEngine {
     this.onChange = options.onChange ?? (() => undefined);
     this.maxDevices = options.maxDevices ?? DEFAULT_MAX_DEVICES;
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
     this.timers = new TimerHeap((key, deadline, now) => this.fire(key, deadline, now), this.now);
     const n = this.ruleCount;
     this.xs = new Float64Array(n);

@@ -82,6 +82,15 @@ export class RulePersistence {
     await Promise.all(writes);
   }
 
+  /** Deletes every saved key (the node was deleted). */
+  async clear(): Promise<void> {
+    this.dirty.clear();
+    for (const key of this.backend.keys()) this.remove(key);
+    const writes = this.writes;
+    this.writes = [];
+    await Promise.all(writes);
+  }
+
   private write(key: string, value: unknown): void {
     this.track(() => this.backend.set(key, value), key);
   }

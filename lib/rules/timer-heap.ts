@@ -14,7 +14,7 @@ export class TimerHeap {
 
   constructor(
     private readonly fire: (key: number, deadline: number, now: number) => void,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   get length(): number {

@@ -100,7 +100,7 @@ describe('rule engine', () => {
       clock.tick(59_000);
       send(5); // still reporting: silence restarts
       clock.tick(59_999);
-      assert.deepStrictEqual(events, []);
+      assert.strictEqual(events.length, 0);
       clock.tick(1);
       assert.deepStrictEqual(names(), ['raised:d1:stale']);
       assert.strictEqual(events[0].threshold, 60);

@@ -1,0 +1,176 @@
+import { errorMessage, M2MError } from '../../lib/errors';
+import type { DeviceEvent, DeviceRegistryApi } from '../../lib/registry/types';
+import { type AlarmEvent, compileRules, type ControlOp, needsRegistry, RuleEngine, RulePersistence, type StateBackend } from '../../lib/rules';
+import { onInput } from '../shared/adapter';
+import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
+import { optionalRegistry } from '../shared/registry-lookup';
+
+interface RuleNodeDef extends NodeDef {
+  registry?: string;
+  rules?: unknown;
+  /** 2 when the telemetry pass-through output is on */
+  outputs?: number | string;
+  /** context store for alarm state when no registry is configured ('' = the default store) */
+  contextStore?: string;
+  /** default shelving period in seconds, when a shelve message carries no msg.duration */
+  shelveFor?: number | string;
+  idleHours?: number | string;
+  maxDevices?: number | string;
+}
+
+const CONTROL_TOPICS = new Set(['ack', 'shelve', 'unshelve', 'reset']);
+const STATUS_EVERY_MS = 1000;
+
+function positive(raw: unknown, fallback: number, field: string): number {
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new M2MError('INVALID_CONFIG', `${field} must be a positive number, got ${JSON.stringify(raw)}`, { field });
+  return n;
+}
+
+function contextBackend(node: Node, store: string | undefined): StateBackend {
+  const context = node.context();
+  return {
+    get: (key) => context.get(key, store),
+    set: (key, value) => context.set(key, value, store),
+    delete: (key) => context.set(key, undefined, store),
+    keys: () => context.keys(store),
+  };
+}
+
+// Output 1 always gets an array of messages in the first slot: a bare array would spread them over the outputs.
+export = function (RED: NodeAPI): void {
+  RED.nodes.registerType('m2m-rule', function (this: Node, config: NodeDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const def = config as RuleNodeDef;
+    const passthrough = Number(def.outputs) === 2;
+
+    let engine: RuleEngine;
+    let persistence: RulePersistence;
+    let registry: DeviceRegistryApi | undefined;
+    let shelveMs: number;
+    try {
+      const rules = compileRules(def.rules ?? []);
+      registry = optionalRegistry(RED, def.registry);
+      if (!registry && needsRegistry(rules)) {
+        throw new M2MError('NO_REGISTRY', 'a rule uses a device attribute threshold or a type/tag scope, which needs an m2m-registry', { field: 'registry' });
+      }
+      shelveMs = positive(def.shelveFor, 3600, 'shelveFor') * 1000;
+      const reg = registry;
+      persistence = new RulePersistence(contextBackend(node, def.contextStore || undefined), (m) => node.warn(m));
+      engine = new RuleEngine({
+        rules,
+        lookup: reg && ((id) => reg.get(id)),
+        onTimerEvents: (events) => {
+          node.send([eventMessages(events, undefined), null]);
+          showStatus();
+        },
+        onChange: (id) => persistence.changed(id),
+        idleMs: positive(def.idleHours, 24, 'idleHours') * 3600_000,
+        maxDevices: Math.floor(positive(def.maxDevices, 100_000, 'maxDevices')),
+      });
+    } catch (err) {
+      node.error(`m2m-rule is not configured correctly: ${errorMessage(err)}`);
+      node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
+      onInput(node, () => {
+        throw err;
+      });
+      return;
+    }
+
+    let statusTimer: NodeJS.Timeout | undefined;
+    function showStatus(): void {
+      if (statusTimer) return;
+      statusTimer = setTimeout(() => {
+        statusTimer = undefined;
+        const active = engine.list();
+        const unacked = active.filter((a) => !a.acknowledged).length;
+        if (active.length === 0) node.status({ fill: 'green', shape: 'dot', text: 'no alarms' });
+        else node.status({ fill: unacked ? 'red' : 'yellow', shape: 'dot', text: `${active.length} active, ${unacked} unacknowledged` });
+      }, STATUS_EVERY_MS);
+    }
+
+    function eventMessages(events: AlarmEvent[], source: NodeMessage | undefined): NodeMessage[] {
+      // transitions are rare: each event gets its own copy of the message that caused it, so nothing is shared
+      return events.map((payload) => {
+        let msg: NodeMessage = {};
+        if (source) {
+          const { payload: _payload, alarms: _alarms, ...rest } = source;
+          msg = RED.util.cloneMessage(rest);
+        }
+        msg.topic = `alarm/${payload.deviceId}/${payload.rule}`;
+        msg.deviceId = payload.deviceId;
+        msg.payload = payload;
+        return msg;
+      });
+    }
+
+    const onDevice = (e: DeviceEvent): void => {
+      if (e.event === 'removed') engine.removeDevice(e.deviceId);
+      else if (e.event === 'updated' || e.event === 'registered') engine.invalidateScope(e.deviceId);
+    };
+
+    // Alarm state comes back before the first message is evaluated, so a restart neither re-raises nor forgets.
+    let ready = false;
+    const loading = (async () => {
+      if (registry) {
+        await registry.ready();
+        const state = await registry.state(`rule:${node.id}`);
+        persistence = new RulePersistence(state, (m) => node.warn(m));
+        registry.on('device', onDevice);
+      }
+      const restored = persistence.load(engine);
+      ready = true;
+      node.status({ fill: 'grey', shape: 'ring', text: `${engine.rules.length} rules${restored ? `, ${restored} devices restored` : ''}` });
+      showStatus();
+    })();
+    loading.catch((err: unknown) => {
+      node.error(`m2m-rule could not load its alarm state: ${errorMessage(err)}`);
+      node.status({ fill: 'red', shape: 'ring', text: 'state not loaded' });
+    });
+
+    function handle(msg: NodeMessage, send: SendFunction): void {
+      const topic = msg.topic;
+      if (typeof topic === 'string' && CONTROL_TOPICS.has(topic)) {
+        const duration = msg.duration === undefined ? shelveMs : typeof msg.duration === 'number' ? msg.duration * 1000 : msg.duration;
+        const events = engine.control(topic as ControlOp, msg.deviceId, msg.rule, duration);
+        if (events.length) send([eventMessages(events, msg), null]);
+        showStatus();
+        return;
+      }
+      if (topic === 'list') {
+        if (msg.deviceId !== undefined && typeof msg.deviceId !== 'string') throw new M2MError('INVALID_CONTROL', 'list: msg.deviceId must be a string when given', { field: 'deviceId' });
+        msg.payload = engine.list(msg.deviceId);
+        send([msg, null]);
+        return;
+      }
+      const events = engine.process(msg.deviceId, msg.payload, msg, msg.timestamp);
+      if (passthrough) {
+        const out = events && eventMessages(events, msg);
+        msg.alarms = typeof msg.deviceId === 'string' && engine.hasActive(msg.deviceId) ? engine.list(msg.deviceId) : [];
+        send([out, msg]);
+      } else if (events) {
+        send([eventMessages(events, msg)]);
+      }
+      if (events) showStatus();
+    }
+
+    onInput(node, (msg, send) => {
+      if (!ready) return loading.then(() => handle(msg, send));
+      handle(msg, send);
+    });
+
+    node.on('close', (removed, done) => {
+      if (statusTimer) clearTimeout(statusTimer);
+      engine.close();
+      registry?.off('device', onDevice);
+      loading
+        .catch(() => undefined)
+        // a deleted node takes its alarm state with it; a redeployed or stopped one saves it
+        .then(() => (removed ? persistence.clear() : persistence.close()))
+        .catch((err: unknown) => node.error(`m2m-rule could not save its alarm state: ${errorMessage(err)}`))
+        .finally(() => done());
+    });
+  });
+};
