@@ -65,7 +65,7 @@ describe('rule state persistence', () => {
     first.engine.close();
     const second = start(backend);
     clock.tick(599_000);
-    assert.deepStrictEqual(second.events, []);
+    assert.strictEqual(second.events.length, 0);
     clock.tick(1000);
     assert.deepStrictEqual(second.events.map((e) => e.rule), ['stale']);
     second.engine.close();
