@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the node tests (test/**/*.node.test.ts) on Node-RED 5 under the Node 22 it requires, both installed
+# Runs the node tests (test/**/*.node.test.ts) and the registry load check (test/nr5/*.nr5.ts) on Node-RED 5 under the Node 22 it requires, both installed
 # in compat/nr5 apart from the project's own Node 20 and Node-RED 4.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +18,4 @@ echo "test:nr5: Node $("$node22" --version), Node-RED $("$node22" -p "require('.
 # --no-config: the root .mocharc.json would add every unit test to the run.
 M2M_NODE_RED="$runtime" M2M_EXPECT_NR_MAJOR=5 exec "$node22" node_modules/mocha/bin/mocha.js \
   --no-config --require tsx/cjs --require ./scripts/nr5-redirect.js --extension ts \
-  --timeout 20000 --exit --recursive 'test/**/*.node.test.ts'
+  --timeout 20000 --exit --recursive 'test/**/*.node.test.ts' 'test/nr5/*.nr5.ts'
