@@ -13,6 +13,8 @@ interface DeviceDef extends NodeDef {
   autoType?: string;
   pageSize?: number | string;
   events?: string;
+  /** Where the result goes: `payload` (default) or another msg property, so a touch can pass telemetry through. */
+  resultTo?: string;
 }
 
 const ALL_EVENTS = 'registered,updated,removed,online,offline';
@@ -31,6 +33,7 @@ export = function (RED: NodeAPI): void {
       autoType: def.autoType,
       pageSize: Number(def.pageSize) || 100,
     };
+    const resultTo = def.resultTo || 'payload';
     const wanted = new Set((def.events ?? ALL_EVENTS).split(',').filter(Boolean) as DeviceEventName[]);
 
     let registry;
@@ -67,7 +70,7 @@ export = function (RED: NodeAPI): void {
       await reg.ready();
       const result = await runOperation(reg, { operation: msg.operation ?? def.operation, deviceId: msg.deviceId, payload: msg.payload, token: msg.token }, options);
       msg.operation = result.operation;
-      msg.payload = result.payload;
+      RED.util.setMessageProperty(msg, resultTo, result.payload, true);
       if ('deviceId' in result.payload || 'id' in result.payload) {
         msg.deviceId = 'id' in result.payload ? result.payload.id : result.payload.deviceId;
       }

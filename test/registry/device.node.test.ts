@@ -122,6 +122,16 @@ describe('m2m-device node', () => {
     assert.deepStrictEqual(events.map((e) => e.topic), ['device/fz-9/online', 'device/fz-9/offline']);
   });
 
+  it('passes telemetry through a touch when the result goes to another property', async () => {
+    await helper.load(MODULES, flow('touch', { resultTo: 'device' }));
+    const out = next(helper.getNode('out'));
+    helper.getNode('dev').receive({ deviceId: 'm-1', payload: { temperature: 21.5 } });
+    const msg = await out;
+    assert.deepStrictEqual(msg.payload, { temperature: 21.5 });
+    assert.strictEqual((msg.device as { id: string; online: boolean }).id, 'm-1');
+    assert.strictEqual((msg.device as { online: boolean }).online, true);
+  });
+
   it('issues a credential once and verifies it', async () => {
     await helper.load(MODULES, flow('register', { issueToken: true }));
     const dev = helper.getNode('dev');
