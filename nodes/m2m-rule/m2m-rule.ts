@@ -165,10 +165,10 @@ export = function (RED: NodeAPI): void {
       if (statusTimer) clearTimeout(statusTimer);
       engine.close();
       registry?.off('device', onDevice);
-      loading
-        .catch(() => undefined)
-        // a deleted node takes its alarm state with it; a redeployed or stopped one saves it
-        .then(() => (removed ? persistence.clear() : persistence.close()))
+      // a deleted node takes its alarm state with it; a redeployed or stopped one saves it. The writes start now,
+      // synchronously, because Node-RED closes the registry config node right after the nodes that use it.
+      const save = (): Promise<void> => (removed ? persistence.clear() : persistence.close());
+      (ready ? save() : loading.catch(() => undefined).then(save))
         .catch((err: unknown) => node.error(`m2m-rule could not save its alarm state: ${errorMessage(err)}`))
         .finally(() => done());
     });

@@ -1,4 +1,7 @@
 import assert from 'assert';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
 import sinon from 'sinon';
 import { helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
@@ -21,7 +24,7 @@ const TOO_WARM: RuleDefinition = {
 };
 const SLOW: RuleDefinition = { name: 'humid', metric: 'hum', severity: 'minor', raise: { op: '>', value: 80 }, raiseDelay: 300 };
 
-function flow(rules: RuleDefinition[], extra: Record<string, unknown> = {}, registryId?: string): FlowNode[] {
+function flow(rules: RuleDefinition[], extra: Record<string, unknown> = {}, registryId?: string, storeType = 'memory'): FlowNode[] {
   const nodes: FlowNode[] = [
     { id: 'rule', type: 'm2m-rule', z: 'f1', rules, outputs: 2, ...extra, wires: [['alarms'], ['tele']] },
     { id: 'alarms', type: 'helper', z: 'f1' },
@@ -30,7 +33,7 @@ function flow(rules: RuleDefinition[], extra: Record<string, unknown> = {}, regi
     { id: 'caught', type: 'helper', z: 'f1' },
     { id: 'f1', type: 'tab' },
   ];
-  if (registryId) nodes.push({ id: registryId, type: 'm2m-registry', name: 'plant', storeType: 'memory', offlineTimeout: 60, deviceTypes: '[{"name":"freezer"},{"name":"chiller"}]' });
+  if (registryId) nodes.push({ id: registryId, type: 'm2m-registry', name: 'plant', storeType, offlineTimeout: 60, deviceTypes: '[{"name":"freezer"},{"name":"chiller"}]' });
   return nodes;
 }
 
@@ -202,6 +205,36 @@ describe('m2m-rule node', () => {
       await settle();
       assert.deepStrictEqual(events(alarms), ['raised:fr-1:humid', 'cleared:fr-1:too-warm'], 'and the restored alarm clears');
     });
+  });
+
+  it('restart with a file-backed registry: the alarm state is read back from disk, no duplicate raise, the delay fires', async () => {
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-rule-'));
+    helper.settings({ userDir });
+    try {
+      const theFlow = flow([TOO_WARM, SLOW], { registry: 'regfile', outputs: 1 }, 'regfile', 'file');
+      await helper.load(MODULES, theFlow);
+      const registryOf = (): DeviceRegistryApi => (helper.getNode('regfile') as unknown as { registry: DeviceRegistryApi }).registry;
+      await registryOf().ready();
+      fake();
+      let alarms = collect(helper.getNode('alarms'));
+      helper.getNode('rule').receive({ deviceId: 'fr-1', payload: { temp: 35, hum: 90 } });
+      await settle();
+      clock!.tick(120_000);
+      await helper.unload();
+      assert.ok(fs.readdirSync(path.join(userDir, 'm2m-registry')).length > 0, 'the store is on disk');
+      await helper.load(MODULES, theFlow);
+      await registryOf().ready();
+      alarms = collect(helper.getNode('alarms'));
+      helper.getNode('rule').receive({ deviceId: 'fr-1', payload: { temp: 36, hum: 91 } });
+      await settle();
+      assert.deepStrictEqual(events(alarms), [], 'no duplicate raise');
+      clock!.tick(180_000);
+      await settle();
+      assert.deepStrictEqual(events(alarms), ['raised:fr-1:humid']);
+    } finally {
+      helper.settings({});
+      fs.rmSync(userDir, { recursive: true, force: true });
+    }
   });
 
   it('without a registry the alarm state is kept in the node context, one key per device', async () => {

@@ -1,0 +1,210 @@
+// npm run bench:rules: 10,000 devices x 5 rules through m2m-rule in a running Node-RED (test helper), beside the
+// same decisions made by core nodes in the same run: a function node keeping per-device state, and per rule a
+// switch node followed by a filter (rbe) node. Then heap bytes per device-rule state.
+import { fmt, gc, report } from './harness';
+import { helper, type FlowNode, type NodeModule, type TestNode } from '../test/helpers/node-red';
+import type { NodeMessage } from '../nodes/shared/node-red';
+import { compileRules, RuleEngine, type RuleDefinition } from '../lib/rules';
+import ruleNode from '../nodes/m2m-rule/m2m-rule';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const functionNode = require('@node-red/nodes/core/function/10-function.js') as NodeModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const switchNode = require('@node-red/nodes/core/function/10-switch.js') as NodeModule;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const rbeNode = require('@node-red/nodes/core/function/rbe.js') as NodeModule;
+
+const DEVICES = 10_000;
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
+const ROUNDS = 3;
+// Messages handed to the flow per macrotask; between batches the event loop turns, as with a broker feeding mqtt in.
+const BATCH = 500;
+
+const RULES: RuleDefinition[] = [
+  { name: 'hot', metric: 'temp', severity: 'major', raise: { op: '>', value: 30 }, clear: { op: '<', value: 28 } },
+  { name: 'humid', metric: 'hum', severity: 'minor', raise: { op: '>', value: 80 }, raiseSamples: 3 },
+  { name: 'pressure', metric: 'pressure', severity: 'major', raise: { op: 'outside', value: 950, value2: 1050 } },
+  { name: 'battery', metric: 'battery', severity: 'warning', raise: { op: '<', value: 20 } },
+  { name: 'signal', metric: 'rssi', severity: 'warning', raise: { op: '<', value: -100 } },
+];
+
+// The same five decisions (hysteresis, 3 samples in a row, a range, two limits) on transitions only, as a user
+// would write them in a function node.
+const FUNCTION_CODE = `
+let s = context.get('s');
+if (!s) { s = {}; context.set('s', s); }
+const p = msg.payload, id = msg.deviceId;
+let st = s[id];
+if (!st) st = s[id] = [0, 0, 0, 0, 0, 0];
+const out = [];
+const ev = (rule, event, value) => out.push({ topic: 'alarm/' + id + '/' + rule, deviceId: id, payload: { rule, event, value } });
+if (!st[0] && p.temp > 30) { st[0] = 1; ev('hot', 'raised', p.temp); } else if (st[0] && p.temp < 28) { st[0] = 0; ev('hot', 'cleared', p.temp); }
+if (p.hum > 80) { if (!st[1] && ++st[5] >= 3) { st[1] = 1; ev('humid', 'raised', p.hum); } } else { st[5] = 0; if (st[1]) { st[1] = 0; ev('humid', 'cleared', p.hum); } }
+const po = p.pressure < 950 || p.pressure > 1050 ? 1 : 0; if (po !== st[2]) { st[2] = po; ev('pressure', po ? 'raised' : 'cleared', p.pressure); }
+const b = p.battery < 20 ? 1 : 0; if (b !== st[3]) { st[3] = b; ev('battery', b ? 'raised' : 'cleared', p.battery); }
+const r = p.rssi < -100 ? 1 : 0; if (r !== st[4]) { st[4] = r; ev('signal', r ? 'raised' : 'cleared', p.rssi); }
+return out.length ? [out] : null;
+`;
+
+const SWITCH_RULES: Array<[string, Record<string, string>]> = [
+  ['temp', { t: 'gt', v: '30', vt: 'num' }],
+  ['hum', { t: 'gt', v: '80', vt: 'num' }],
+  ['pressure', { t: 'btwn', v: '950', vt: 'num', v2: '1050', v2t: 'num' }],
+  ['battery', { t: 'lt', v: '20', vt: 'num' }],
+  ['rssi', { t: 'lt', v: '-100', vt: 'num' }],
+];
+
+function flow(): FlowNode[] {
+  const nodes: FlowNode[] = [
+    { id: 'f1', type: 'tab' },
+    { id: 'rule', type: 'm2m-rule', z: 'f1', rules: RULES, outputs: 1, wires: [['sink-rule']] },
+    { id: 'sink-rule', type: 'helper', z: 'f1' },
+    { id: 'fn', type: 'function', z: 'f1', func: FUNCTION_CODE, outputs: 1, noerr: 0, initialize: '', finalize: '', libs: [], wires: [['sink-fn']] },
+    { id: 'sink-fn', type: 'helper', z: 'f1' },
+    { id: 'sink-sw', type: 'helper', z: 'f1' },
+  ];
+  // Per rule: a switch passing samples that break the limit (the pressure switch passes those inside the band, on
+  // its "otherwise" output) and a filter (rbe) dropping repeats per device.
+  SWITCH_RULES.forEach(([metric, rule], i) => {
+    const rules = rule.t === 'btwn' ? [rule, { t: 'else' }] : [rule];
+    const wires = rule.t === 'btwn' ? [[], [`rbe${i}`]] : [[`rbe${i}`]];
+    nodes.push({ id: `sw${i}`, type: 'switch', z: 'f1', property: `payload.${metric}`, propertyType: 'msg', rules, checkall: 'false', repair: false, outputs: rules.length, wires });
+    nodes.push({ id: `rbe${i}`, type: 'rbe', z: 'f1', func: 'rbe', gap: '', start: '', inout: 'out', septopics: true, property: `payload.${metric}`, topi: 'deviceId', wires: [['sink-sw']] });
+  });
+  return nodes;
+}
+
+// Mostly normal readings with rare excursions, so that about 1 % of samples cross a limit.
+function reading(i: number): Record<string, number> {
+  const h = Math.imul(i ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  const odd = h % 200 === 0;
+  return {
+    temp: odd ? 31 + (h % 5) : 20 + (h % 70) / 10,
+    hum: odd ? 85 : 40 + (h % 30),
+    pressure: odd ? 1060 : 990 + (h % 40),
+    battery: odd ? 15 : 50 + (h % 50),
+    rssi: odd ? -110 : -60 - (h % 30),
+  };
+}
+
+const message = (i: number): NodeMessage => ({ deviceId: `dev-${i % DEVICES}`, payload: reading(i), topic: 'telemetry' });
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function drive(send: (i: number) => void, finished: () => Promise<void>, offset: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < MESSAGES; i += BATCH) {
+    const end = Math.min(MESSAGES, i + BATCH);
+    for (let j = i; j < end; j++) send(offset + j);
+    await tick();
+  }
+  await finished();
+  return MESSAGES / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Resolves once every switch chain has passed its end marker (a unique value past every limit). */
+function chainsDone(sink: TestNode, round: number): () => Promise<void> {
+  let seen = 0;
+  let wake: (() => void) | undefined;
+  sink.on('input', (msg) => {
+    if (msg.marker === round && ++seen === SWITCH_RULES.length) wake?.();
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+      if (seen === SWITCH_RULES.length) resolve();
+    });
+}
+
+// The test helper wraps Node.prototype's send/status/log in sinon spies that record every call; a running
+// Node-RED has none of that, so the spies come off once the flow is loaded (the same for every contender).
+function removeTestSpies(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const raw = require('node-red-node-test-helper') as { _sandbox?: { restore(): void } };
+  raw._sandbox?.restore();
+}
+
+async function throughput(): Promise<void> {
+  await helper.load([ruleNode as NodeModule, functionNode, switchNode, rbeNode], flow());
+  removeTestSpies();
+  const rule = helper.getNode('rule');
+  const fn = helper.getNode('fn');
+  const switches = SWITCH_RULES.map((_, i) => helper.getNode(`sw${i}`));
+  const settle = async (): Promise<void> => {
+    await tick();
+    await tick();
+  };
+  const results = { rule: [] as number[], fn: [] as number[], sw: [] as number[] };
+  // warm-up: every device seen once by every contender
+  await drive((i) => rule.receive(message(i)), settle, 0);
+  await drive((i) => fn.receive(message(i)), settle, 0);
+  for (let round = 0; round < ROUNDS; round++) {
+    const offset = (round + 1) * MESSAGES;
+    results.rule.push(await drive((i) => rule.receive(message(i)), settle, offset));
+    results.fn.push(await drive((i) => fn.receive(message(i)), settle, offset));
+    const done = chainsDone(helper.getNode('sink-sw'), round);
+    results.sw.push(
+      await drive(
+        (i) => {
+          const msg = message(i);
+          for (const sw of switches) sw.receive(msg);
+          if (i === offset + MESSAGES - 1) {
+            const marker: NodeMessage = { deviceId: 'marker', marker: round, payload: { temp: 1000 + round, hum: 1000 + round, pressure: 2000 + round, battery: -1000 - round, rssi: -1000 - round } };
+            for (const sw of switches) sw.receive(marker);
+          }
+        },
+        done,
+        offset,
+      ),
+    );
+    gc();
+  }
+  const ours = median(results.rule);
+  console.log(`throughput: ${fmt(MESSAGES)} telemetry messages x 5 rules, ${DEVICES} devices, batches of ${BATCH} per tick, median of ${ROUNDS} rounds`);
+  report({ name: 'm2m-rule node (msgs/s)', value: ours, unit: 'msgs/s', baseline: median(results.fn), baselineName: 'function node' });
+  report({ name: 'm2m-rule node (msgs/s)', value: ours, unit: 'msgs/s', baseline: median(results.sw), baselineName: '5 x switch -> filter' });
+  await helper.unload();
+}
+
+/** JS heap plus ArrayBuffer backing stores (typed-array columns live there, outside heapUsed). */
+function memoryInUse(): number {
+  gc();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+async function memory(): Promise<void> {
+  const rules = compileRules(RULES);
+  const sample = (i: number): Record<string, number> => reading(i);
+  // Ids are made before the first reading: the device id strings exist in any design, so they are not state.
+  const ids = Array.from({ length: DEVICES }, (_, i) => `dev-${i}`);
+  const before = memoryInUse();
+  const engine = new RuleEngine({ rules });
+  for (let i = 0; i < DEVICES; i++) engine.process(ids[i], sample(i), {});
+  const after = memoryInUse();
+  const perState = (after - before) / (DEVICES * rules.length);
+
+  // The same state as the function node keeps it: one small array per device in a plain object.
+  const beforeFn = memoryInUse();
+  const state: Record<string, number[]> = {};
+  for (let i = 0; i < DEVICES; i++) state[ids[i]] = [0, 0, 0, 0, 0, 0];
+  const afterFn = memoryInUse();
+  const perFnState = (afterFn - beforeFn) / (DEVICES * rules.length);
+  console.log(`memory: ${DEVICES} devices x ${rules.length} rules, heap + array buffers after a full collection`);
+  report({ name: 'heap per device-rule state (bytes)', value: perState, unit: 'B', baseline: perFnState, baselineName: 'function-node state', higherIsBetter: false });
+  console.log(`  (engine state for ${engine.deviceCount} devices: ${fmt((after - before) / 1024)} KiB; aim < 200 B per device-rule)`);
+  engine.close();
+  void state;
+}
+
+(async () => {
+  await throughput();
+  await memory();
+  process.exit(0);
+})().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
