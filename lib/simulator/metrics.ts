@@ -13,6 +13,8 @@ export interface MetricSpec {
   drift?: number;
   /** Chance (0..1) that a reading is a spike. */
   spikeChance?: number;
+  /** How many readings in a row a spike lasts (default 1). */
+  spikeLength?: number;
   /** How far beyond the range a spike goes, as a share of the range (default 0.5). */
   spikeSize?: number;
   /** Decimal places kept (default 2). */
@@ -54,8 +56,12 @@ export function checkMetrics(specs: unknown): MetricSpec[] {
     const lppType = raw.lppType || 'analog_in';
     if (!LPP_KINDS.includes(lppType)) throw new M2MError('INVALID_CONFIG', `${at}.lppType must be one of ${LPP_KINDS.join(', ')}`, { field: 'metrics' });
     const decimals = number(raw.decimals, `${at}.decimals`, 2);
+    const spikeLength = number(raw.spikeLength, `${at}.spikeLength`, 1);
+    if (!Number.isInteger(spikeLength) || spikeLength < 1 || spikeLength > 1000) {
+      throw new M2MError('INVALID_CONFIG', `${at}.spikeLength must be a whole number 1..1000`, { field: 'metrics' });
+    }
     return {
-      name, min, max, spikeChance, lppType,
+      name, min, max, spikeChance, spikeLength, lppType,
       noise: Math.abs(number(raw.noise, `${at}.noise`, 0)),
       drift: Math.abs(number(raw.drift, `${at}.drift`, 0)),
       spikeSize: Math.abs(number(raw.spikeSize, `${at}.spikeSize`, 0.5)),
@@ -68,6 +74,11 @@ export function checkMetrics(specs: unknown): MetricSpec[] {
 /** Per device and metric: where the slow walk is now. */
 export function startLevel(spec: MetricSpec, random: Random): number {
   return spec.min + (spec.max - spec.min) * (0.25 + 0.5 * random());
+}
+
+/** Whether a reading is a spike: readings that are not spikes are kept within [min, max]. */
+export function isSpike(spec: MetricSpec, value: number): boolean {
+  return value > spec.max || value < spec.min;
 }
 
 /** The next reading: walk the level, add noise, now and then spike. Returns [reading, new level]. */

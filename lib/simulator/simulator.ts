@@ -3,7 +3,7 @@ import { checkDeviceId } from '../ids';
 import { isPlainObject } from '../safe';
 import { compileTemplate, templatePattern, type TopicFiller } from '../command/topics';
 import { encodeReading, SIMULATOR_FORMATS, type Reading, type SimulatorFormat } from './encoders';
-import { checkMetrics, nextReading, startLevel, type MetricSpec } from './metrics';
+import { checkMetrics, isSpike, nextReading, startLevel, type MetricSpec } from './metrics';
 import { makeRandom, type Random } from './random';
 
 export interface SimulatorOptions {
@@ -67,6 +67,9 @@ export class DeviceSimulator {
   private readonly index = new Map<string, number>();
   private readonly metrics: MetricSpec[];
   private readonly levels: Float64Array;
+  /** Per device and metric: readings left of a spike that lasts several readings, and its value. */
+  private readonly spikeLeft: Uint16Array;
+  private readonly spikeValue: Float64Array;
   private readonly offline = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly random: Random;
@@ -93,6 +96,8 @@ export class DeviceSimulator {
     this.metrics = checkMetrics(options.metrics ?? [{ name: 'temperature', min: 18, max: 26, noise: 0.2, drift: 0.1, unit: 'Cel', lppType: 'temperature' }]);
     this.random = makeRandom(options.seed);
     this.levels = new Float64Array(count * this.metrics.length);
+    this.spikeLeft = new Uint16Array(count * this.metrics.length);
+    this.spikeValue = new Float64Array(count * this.metrics.length);
     for (let d = 0; d < count; d++) this.metrics.forEach((m, k) => (this.levels[d * this.metrics.length + k] = startLevel(m, this.random)));
     this.topic = compileTemplate(options.topic ?? 'devices/{deviceId}/telemetry');
     this.replyTopic = compileTemplate(options.replyTopic ?? 'devices/{deviceId}/replies');
@@ -112,6 +117,20 @@ export class DeviceSimulator {
     this.interval = setInterval(() => this.tick(), this.options.intervalMs);
   }
 
+  private nextValue(slot: number, spec: MetricSpec): number {
+    if (this.spikeLeft[slot] > 0) {
+      this.spikeLeft[slot]--;
+      return this.spikeValue[slot];
+    }
+    const [value, level] = nextReading(spec, this.levels[slot], this.random);
+    this.levels[slot] = level;
+    if ((spec.spikeLength ?? 1) > 1 && isSpike(spec, value)) {
+      this.spikeLeft[slot] = (spec.spikeLength ?? 1) - 1;
+      this.spikeValue[slot] = value;
+    }
+    return value;
+  }
+
   /** One telemetry round: a message from every online device. */
   tick(now = Date.now()): SimulatorMessage[] {
     const messages: SimulatorMessage[] = [];
@@ -120,9 +139,7 @@ export class DeviceSimulator {
       if (this.offline.has(deviceId)) return;
       const reading: Reading = {};
       for (let k = 0; k < n; k++) {
-        const [value, level] = nextReading(this.metrics[k], this.levels[d * n + k], this.random);
-        this.levels[d * n + k] = level;
-        reading[this.metrics[k].name] = value;
+        reading[this.metrics[k].name] = this.nextValue(d * n + k, this.metrics[k]);
       }
       const payload = encodeReading(this.format, deviceId, reading, now, this.metrics);
       messages.push({ topic: this.topic({ deviceId, command: '', id: '' }), payload, deviceId, kind: 'telemetry', qos: 0 });

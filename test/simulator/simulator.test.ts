@@ -53,6 +53,26 @@ describe('device simulator', () => {
       assert.ok(new Set(temps).size > 100, 'values vary');
     });
 
+    it('holds a spike for its spike length, then returns to the range', () => {
+      const metrics: MetricSpec[] = [{ name: 'temperature', min: 18, max: 26, spikeChance: 0.05, spikeLength: 3 }];
+      const { sim, out } = simulator({ devices: 1, metrics });
+      for (let i = 0; i < 2000; i++) sim.tick(i);
+      const temps = out.map((m) => (m.payload as { temperature: number }).temperature);
+      const runs: number[] = [];
+      let run = 0;
+      for (const t of temps) {
+        if (t < 18 || t > 26) run++;
+        else if (run > 0) {
+          runs.push(run);
+          run = 0;
+        }
+      }
+      assert.ok(runs.length > 10, `${runs.length} spikes`);
+      // A spike lasts 3 readings; two spikes may follow each other back to back.
+      assert.ok(runs.every((r) => r % 3 === 0), `spike runs: ${runs.join(',')}`);
+      assert.throws(() => simulator({ metrics: [{ name: 't', min: 0, max: 1, spikeLength: 0 }] }), /spikeLength must be a whole number 1\.\.1000/);
+    });
+
     it('sends on its interval until closed', () => {
       const clock = sinon.useFakeTimers();
       try {
