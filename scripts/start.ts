@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     userDir: USER_DIR,
     flowFile: 'flows.json',
     httpAdminRoot: '/',
-    httpNodeRoot: '/api',
+    httpNodeRoot: '/',
     uiHost: HOST,
     uiPort: EDITOR_PORT,
     credentialSecret: 'm2m-demo-only',
@@ -128,13 +128,13 @@ async function main(): Promise<void> {
     editorTheme: { projects: { enabled: false }, tours: false },
   });
   app.use('/', RED.httpAdmin);
-  app.use('/api', RED.httpNode);
+  app.use('/', RED.httpNode);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(EDITOR_PORT, HOST, resolve);
   });
   await RED.start();
-  console.log(`\nNode-RED editor: http://${HOST}:${EDITOR_PORT}/   (HTTP endpoints under /api)   Ctrl-C stops the demo.\n`);
+  console.log(`\nNode-RED editor: http://${HOST}:${EDITOR_PORT}/   Ctrl-C stops the demo.\n`);
 
   let stopping = false;
   const stop = async (): Promise<void> => {
