@@ -140,6 +140,11 @@ async function editTrayFieldIds(page: Page): Promise<string[]> {
   const tray = page.locator('.red-ui-tray').last();
   await tray.locator('#node-dialog-ok, #node-config-dialog-ok').first().waitFor({ state: 'visible' });
   const fields = tray.locator('.red-ui-tray-body [id^="node-input-"], .red-ui-tray-body [id^="node-config-input-"]');
+  // The tray opens before the form template is rendered into it; an empty form stays empty.
+  await fields
+    .first()
+    .waitFor({ state: 'attached', timeout: 5000 })
+    .catch(() => undefined);
   return fields.evaluateAll((els) => els.map((el) => el.id));
 }
 
