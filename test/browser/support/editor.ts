@@ -47,7 +47,7 @@ interface EditorGlobals {
   };
   $(html: string): { html(content: string): { text(): string } };
   document: {
-    querySelector(selector: string): { textContent: string | null; getBoundingClientRect(): { x: number; y: number } } | null;
+    querySelector(selector: string): { textContent: string | null; closest(selector: string): { textContent: string | null } | null } | null;
     querySelectorAll(selector: string): ArrayLike<{ getAttribute(name: string): string | null }>;
   };
 }
@@ -194,7 +194,7 @@ export async function deploy(page: Page): Promise<void> {
       RED.nodes.eachNode((n) => {
         if (n.valid === false) invalid.push(`${n.type} ${n.id} (${(n.validationErrors ?? []).join(', ') || 'invalid'})`);
       });
-      const notice = document.querySelector('.red-ui-notification')?.textContent ?? '';
+      const notice = confirm.closest('.red-ui-notification')?.textContent ?? '';
       return { deployed: false, reason: `${notice.trim()} ${invalid.join('; ')}` };
     }
     const button = document.querySelector('#red-ui-header-button-deploy.disabled');
