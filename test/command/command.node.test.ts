@@ -2,7 +2,7 @@ import assert from 'assert';
 import type { NodeMessage } from '../../nodes/shared/node-red';
 import { MemoryCommandStore, type StatusEvent, type TransportMessage } from '../../lib/command';
 import { MemoryStore } from '../../lib/registry/stores/memory';
-import { helper, type FlowNode, type TestNode } from '../helpers/node-red';
+import { collect, helper, waitFor, type FlowNode, type TestNode } from '../helpers/node-red';
 import { MODULES } from './flow';
 
 const TYPES = JSON.stringify([
@@ -19,24 +19,6 @@ function flow(command: Record<string, unknown> = {}): FlowNode[] {
     { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'f1' },
   ];
-}
-
-function collect(node: TestNode): NodeMessage[] {
-  const got: NodeMessage[] = [];
-  node.on('input', (msg) => got.push(msg));
-  return got;
-}
-
-function waitFor(condition: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = (): void => {
-      if (condition()) resolve();
-      else if (Date.now() - started > 5000) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
 }
 
 interface Wired {

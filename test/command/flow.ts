@@ -6,12 +6,10 @@ import type { StatusEvent } from '../../lib/command';
 import commandNode from '../../nodes/m2m-command/m2m-command';
 import simulatorNode from '../../nodes/m2m-simulator/m2m-simulator';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
-import type { FlowNode, NodeModule, TestNode } from '../helpers/node-red';
+import { catchNode, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js') as NodeModule;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const catchNode = require('@node-red/nodes/core/common/25-catch.js') as NodeModule;
 
 export const MODULES: NodeModule[] = [mqttNodes, catchNode, registryNode as NodeModule, commandNode as NodeModule, simulatorNode as NodeModule];
 

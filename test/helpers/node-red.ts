@@ -56,3 +56,31 @@ export function nextMessages(node: TestNode, count = 1): Promise<NodeMessage[]> 
     });
   });
 }
+
+/** A core node module of the Node-RED under test, e.g. `common/25-catch.js`. */
+export function coreNode(relativePath: string): NodeModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(`@node-red/nodes/core/${relativePath}`) as NodeModule;
+}
+
+export const catchNode = coreNode('common/25-catch.js');
+
+/** Collects every message the node receives from now on. */
+export function collect(node: TestNode): NodeMessage[] {
+  const got: NodeMessage[] = [];
+  node.on('input', (msg) => got.push(msg));
+  return got;
+}
+
+/** Resolves once `condition` holds, polling; rejects naming `what` after `timeoutMs`. */
+export function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = (): void => {
+      if (condition()) resolve();
+      else if (Date.now() - started > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(poll, 5);
+    };
+    poll();
+  });
+}

@@ -1,11 +1,9 @@
 import assert from 'assert';
 import sinon from 'sinon';
-import { helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
+import { catchNode, helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import deviceNode from '../../nodes/m2m-device/m2m-device';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const catchNode = require('@node-red/nodes/core/common/25-catch.js') as NodeModule;
 
 const TYPES = JSON.stringify([
   { name: 'freezer', offlineTimeoutMs: 10000, attributesSchema: { type: 'object', properties: { limit: { type: 'number' } } } },

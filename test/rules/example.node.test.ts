@@ -2,14 +2,12 @@ import assert from 'assert';
 import fs from 'fs';
 import path from 'path';
 import sinon from 'sinon';
-import { helper, type FlowNode, type NodeModule } from '../helpers/node-red';
+import { catchNode, helper, type FlowNode, type NodeModule } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
 import type { AlarmEvent } from '../../lib/rules';
 import ruleNode from '../../nodes/m2m-rule/m2m-rule';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const injectNode = require('@node-red/nodes/core/common/20-inject.js') as NodeModule;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const catchNode = require('@node-red/nodes/core/common/25-catch.js') as NodeModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const commentNode = require('@node-red/nodes/core/common/90-comment.js') as NodeModule;
 

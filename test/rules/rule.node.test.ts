@@ -3,14 +3,12 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import sinon from 'sinon';
-import { helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
+import { catchNode, collect, helper, type FlowNode, type NodeModule } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
 import type { AlarmEvent, AlarmState, RuleDefinition } from '../../lib/rules';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import ruleNode from '../../nodes/m2m-rule/m2m-rule';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const catchNode = require('@node-red/nodes/core/common/25-catch.js') as NodeModule;
 
 const MODULES = [registryNode as NodeModule, ruleNode as NodeModule, catchNode];
 
@@ -38,12 +36,6 @@ function flow(rules: RuleDefinition[], extra: Record<string, unknown> = {}, regi
 }
 
 /** Collects everything a helper node receives. */
-function collect(node: TestNode): NodeMessage[] {
-  const got: NodeMessage[] = [];
-  node.on('input', (msg) => got.push(msg));
-  return got;
-}
-
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 const events = (msgs: NodeMessage[]): string[] => msgs.map((m) => `${(m.payload as AlarmEvent).event}:${m.deviceId}:${(m.payload as AlarmEvent).rule}`);
 

@@ -1,10 +1,7 @@
 import assert from 'assert';
-import type { NodeMessage } from '../../nodes/shared/node-red';
 import simulatorNode from '../../nodes/m2m-simulator/m2m-simulator';
-import { helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
+import { catchNode, collect, helper, waitFor, type FlowNode, type NodeModule } from '../helpers/node-red';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const catchNode = require('@node-red/nodes/core/common/25-catch.js') as NodeModule;
 
 function flow(config: Record<string, unknown> = {}): FlowNode[] {
   return [
@@ -14,24 +11,6 @@ function flow(config: Record<string, unknown> = {}): FlowNode[] {
     { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'f1' },
   ];
-}
-
-function collect(node: TestNode): NodeMessage[] {
-  const got: NodeMessage[] = [];
-  node.on('input', (msg) => got.push(msg));
-  return got;
-}
-
-function waitFor(condition: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = (): void => {
-      if (condition()) resolve();
-      else if (Date.now() - started > 5000) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
 }
 
 describe('m2m-simulator node', () => {

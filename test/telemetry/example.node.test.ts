@@ -1,13 +1,11 @@
 import assert from 'assert';
 import fs from 'fs';
 import path from 'path';
-import { helper, type FlowNode, type NodeModule } from '../helpers/node-red';
+import { catchNode, helper, type FlowNode, type NodeModule } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
 import telemetryNode from '../../nodes/m2m-telemetry/m2m-telemetry';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const injectNode = require('@node-red/nodes/core/common/20-inject.js') as NodeModule;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const catchNode = require('@node-red/nodes/core/common/25-catch.js') as NodeModule;
 
 // The example flow as shipped, with its debug nodes swapped for test helpers.
 const EXAMPLE = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/telemetry-formats.json'), 'utf8')) as FlowNode[];

@@ -1,13 +1,10 @@
 import assert from 'assert';
 import fc from 'fast-check';
 import { get } from 'sparkplug-payload';
-import { helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
-import type { NodeMessage } from '../../nodes/shared/node-red';
+import { catchNode, collect, helper, waitFor, type FlowNode, type NodeModule } from '../helpers/node-red';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import telemetryNode from '../../nodes/m2m-telemetry/m2m-telemetry';
 import * as rfc from './rfc8428-examples';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const catchNode = require('@node-red/nodes/core/common/25-catch.js') as NodeModule;
 
 const MODULES = [registryNode as NodeModule, telemetryNode as NodeModule, catchNode];
 const sparkplug = get('spBv1.0') as NonNullable<ReturnType<typeof get>>;
@@ -21,24 +18,6 @@ function flow(config: Record<string, unknown>): FlowNode[] {
     { id: 'caught', type: 'helper', z: 'f1' },
     { id: 'f1', type: 'tab' },
   ];
-}
-
-function collect(node: TestNode): NodeMessage[] {
-  const got: NodeMessage[] = [];
-  node.on('input', (msg) => got.push(msg));
-  return got;
-}
-
-function waitFor(condition: () => boolean, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = (): void => {
-      if (condition()) resolve();
-      else if (Date.now() - started > 5000) reject(new Error(`timed out waiting for ${what}`));
-      else setImmediate(poll);
-    };
-    poll();
-  });
 }
 
 describe('m2m-telemetry node', () => {
