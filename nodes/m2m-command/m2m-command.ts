@@ -42,8 +42,11 @@ function badge(c: TrackerCounts): NodeStatus {
   return { fill: c.queued > 0 ? 'yellow' : c.pending > 0 ? 'blue' : 'green', shape: c.pending + c.queued > 0 ? 'ring' : 'dot', text: parts.join(' · ') };
 }
 
-function statusMessage(event: StatusEvent): NodeMessage {
-  return { topic: `${event.deviceId}/${event.command}`, deviceId: event.deviceId, command: event.command, commandId: event.id, status: event.status, payload: event };
+const FINAL_STATUSES = new Set<StatusEvent['status']>(['succeeded', 'failed', 'timeout', 'expired', 'rejected']);
+
+/** A status event; it carries the properties of the message that submitted the command, while this node has it. */
+function statusMessage(event: StatusEvent, origin: NodeMessage | undefined): NodeMessage {
+  return { ...origin, topic: `${event.deviceId}/${event.command}`, deviceId: event.deviceId, command: event.command, commandId: event.id, status: event.status, payload: event };
 }
 
 export = function (RED: NodeAPI): void {
@@ -56,6 +59,10 @@ export = function (RED: NodeAPI): void {
     let registry: DeviceRegistryApi | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
     let closed = false;
+    // The messages that submitted pending commands (kept in memory only), so that status events can carry
+    // e.g. msg.req/msg.res of an `http in` on to an `http response`.
+    const origins = new Map<string, NodeMessage>();
+    let submitting: NodeMessage | undefined;
     const showStatus = (): void => {
       statusTimer = undefined;
       if (tracker) node.status(badge(tracker.counts()));
@@ -87,7 +94,10 @@ export = function (RED: NodeAPI): void {
         store,
         onCommand: (message: TransportMessage) => node.send([message as unknown as NodeMessage, null]),
         onStatus: (event) => {
-          node.send([null, statusMessage(event)]);
+          let origin = origins.get(event.id);
+          if (!origin && submitting) origins.set(event.id, (origin = submitting));
+          node.send([null, statusMessage(event, origin && RED.util.cloneMessage(origin))]);
+          if (FINAL_STATUSES.has(event.status)) origins.delete(event.id);
           touchStatus();
         },
         onStoreError: (err) => node.error(`storing command state: ${errorMessage(err)}`),
@@ -108,15 +118,21 @@ export = function (RED: NodeAPI): void {
         touchStatus();
         return;
       }
-      const result = t.submit({
-        deviceId: msg.deviceId,
-        command: msg.command,
-        params: msg.payload,
-        timeout: msg.timeout,
-        retries: msg.retries,
-        ttl: msg.ttl,
-        commandId: msg.commandId,
-      });
+      submitting = msg;
+      let result;
+      try {
+        result = t.submit({
+          deviceId: msg.deviceId,
+          command: msg.command,
+          params: msg.payload,
+          timeout: msg.timeout,
+          retries: msg.retries,
+          ttl: msg.ttl,
+          commandId: msg.commandId,
+        });
+      } finally {
+        submitting = undefined;
+      }
       if (result.error) throw result.error; // the rejected status event is out; done(err) for Catch nodes
     };
 
@@ -124,6 +140,7 @@ export = function (RED: NodeAPI): void {
 
     node.on('close', (removed, done) => {
       closed = true;
+      origins.clear();
       if (statusTimer) clearTimeout(statusTimer);
       const finish = (): void => done();
       if (!tracker) {

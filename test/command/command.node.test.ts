@@ -61,6 +61,18 @@ describe('m2m-command node', () => {
     assert.deepStrictEqual(w.caught, []);
   });
 
+  it('status events carry the properties of the message that submitted the command, so an http response can answer', async () => {
+    const w = await load();
+    const eventMsgs = collect(helper.getNode('events'));
+    w.cmd.receive({ deviceId: 'pump-2', command: 'stop', payload: {}, requestId: 'r-17' });
+    await waitFor(() => w.transport.length === 1, 'the transport message');
+    assert.strictEqual(w.transport[0].requestId, undefined, 'the transport message is built fresh');
+    const id = (w.transport[0] as unknown as TransportMessage).payload.id;
+    w.cmd.receive({ topic: 'devices/pump-2/replies', payload: JSON.stringify({ id, status: 'ok' }) });
+    await waitFor(() => eventMsgs.length === 2, 'two status events');
+    assert.deepStrictEqual(eventMsgs.map((m) => [m.status, m.requestId]), [['sent', 'r-17'], ['succeeded', 'r-17']]);
+  });
+
   it('bad input: each is a clear error for a Catch node, a rejected event where a command existed, and nothing else is disturbed', async () => {
     const w = await load({ registry: 'reg' });
     await registryOf().register({ id: 'v1', type: 'valve' });
