@@ -46,10 +46,15 @@ function withSeed(node: FlowNode, seed: string): FlowNode {
   return node.type === 'm2m-simulator' ? { ...node, seed } : node;
 }
 
-/** examples/plant-monitoring.json on the test broker, under the topic root `topicRoot` instead of `plant`. */
-export function plantFlow(brokerPort: number, topicRoot: string, seed: string): FlowNode[] {
+/**
+ * examples/plant-monitoring.json on the test broker, under the topic root `topicRoot` instead of `plant`.
+ * aedes (the fallback when Mosquitto is not reachable) speaks MQTT 3.1.1 only: there the connection is 3.1.1 and
+ * replies find their command by the id in the payload instead of MQTT 5 correlation data.
+ */
+export function plantFlow(broker: { port: number; kind: 'mosquitto' | 'aedes' }, topicRoot: string, seed: string): FlowNode[] {
+  const protocolVersion = broker.kind === 'aedes' ? '4' : '5';
   return readExample('plant-monitoring.json', (text) => text.replace(/plant\//g, `${topicRoot}/`)).map((node) =>
-    node.type === 'mqtt-broker' ? { ...node, port: String(brokerPort) } : withSeed(node, seed),
+    node.type === 'mqtt-broker' ? { ...node, port: String(broker.port), protocolVersion } : withSeed(node, seed),
   );
 }
 
