@@ -42,8 +42,9 @@ function readExample(file: string, rewrite: (text: string) => string): FlowNode[
   return JSON.parse(rewrite(fs.readFileSync(path.join(EXAMPLES, file), 'utf8'))) as FlowNode[];
 }
 
+/** A fixed seed, and replies without random jitter, so that the telemetry follows the seed whatever the commands. */
 function withSeed(node: FlowNode, seed: string): FlowNode {
-  return node.type === 'm2m-simulator' ? { ...node, seed } : node;
+  return node.type === 'm2m-simulator' ? { ...node, seed, jitter: 0 } : node;
 }
 
 /**
