@@ -35,6 +35,7 @@ interface EditorGlobals {
       dirty(): boolean;
       node(id: string): EditorNode | undefined;
       eachNode(cb: (n: EditorNode) => void): void;
+      eachConfig(cb: (n: EditorNode) => void): void;
     };
     view: {
       importNodes(nodes: object[], options: object): void;
@@ -74,6 +75,8 @@ export async function openEditor(browser: Browser, url: string): Promise<EditorS
     if (msg.type() === 'error') consoleErrors.push(`console.error: ${msg.text()}`);
   });
   page.on('pageerror', (err) => consoleErrors.push(`uncaught: ${err.message}`));
+  // Chromium's console line for a failed load omits the URL; record it here.
+  page.on('requestfailed', (req) => consoleErrors.push(`request failed: ${req.url()} (${req.failure()?.errorText ?? 'unknown'})`));
   // Leaving an editor with undeployed changes asks "leave the page?"; the reset between examples says yes.
   page.on('dialog', (dialog) => void (dialog.type() === 'beforeunload' ? dialog.accept() : dialog.dismiss()));
   await page.goto(url);
@@ -191,9 +194,11 @@ export async function deploy(page: Page): Promise<void> {
     const confirm = document.querySelector('#red-ui-deploy-dialog-confirm-deploy-deploy');
     if (confirm) {
       const invalid: string[] = [];
-      RED.nodes.eachNode((n) => {
+      const collect = (n: EditorNode): void => {
         if (n.valid === false) invalid.push(`${n.type} ${n.id} (${(n.validationErrors ?? []).join(', ') || 'invalid'})`);
-      });
+      };
+      RED.nodes.eachConfig(collect);
+      RED.nodes.eachNode(collect);
       const notice = confirm.closest('.red-ui-notification')?.textContent ?? '';
       return { deployed: false, reason: `${notice.trim()} ${invalid.join('; ')}` };
     }
@@ -217,6 +222,8 @@ export async function frameCurrentFlow(page: Page, paletteFilter: string): Promi
   const filter = page.locator('#red-ui-palette-search input');
   await filter.pressSequentially(paletteFilter);
   await page.locator('#red-ui-palette-container .red-ui-palette-node[data-palette-type="inject"]').waitFor({ state: 'hidden' });
+  // Emptied palette categories collapse with a jQuery animation.
+  await page.waitForFunction(() => (globalThis as unknown as { $(selector: string): { length: number } }).$(':animated').length === 0);
   await page.evaluate(() => (globalThis as unknown as EditorGlobals).RED.actions.invoke('core:toggle-sidebar', false));
   await page.locator('#red-ui-sidebar').waitFor({ state: 'hidden' });
   await page.locator('.red-ui-notification').evaluateAll((notes) => notes.forEach((n) => n.remove()));

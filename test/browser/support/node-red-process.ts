@@ -54,8 +54,9 @@ function prepareUserDir(port: number): string {
     uiPort: port,
     flowFile: 'flows.json',
     credentialSecret: 'browser-test',
-    // No welcome tour or telemetry prompt covering the editor.
-    editorTheme: { tours: false, projects: { enabled: false } },
+    // No welcome tour or telemetry prompt covering the editor, and no fetch of the palette manager's online
+    // catalogue, which fails offline and has nothing to do with this pack.
+    editorTheme: { tours: false, projects: { enabled: false }, palette: { catalogues: [] } },
     telemetry: { enabled: false, updateNotification: false },
     logging: { console: { level: 'info', metrics: false, audit: false } },
   };
