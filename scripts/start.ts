@@ -85,14 +85,19 @@ function linkPackage(): void {
   }
 }
 
-/** The demo flows: each example on its own tab, its MQTT broker config pointed at the demo broker. */
-export function demoFlows(brokerPort: number): FlowNode[] {
+/**
+ * The demo flows: each example on its own tab, its MQTT broker config pointed at the demo broker. aedes speaks
+ * MQTT 3.1.1 only; the examples work on it too (replies are matched by the id in the payload).
+ */
+export function demoFlows(brokerPort: number, mqtt311Only: boolean): FlowNode[] {
   const flows: FlowNode[] = [];
   for (const file of DEMO_FLOWS) {
     const full = path.join(ROOT, 'examples', file);
     if (!fs.existsSync(full)) continue;
     for (const node of JSON.parse(fs.readFileSync(full, 'utf8')) as FlowNode[]) {
-      if (node.type === 'mqtt-broker') Object.assign(node, { broker: HOST, port: String(brokerPort) });
+      if (node.type === 'mqtt-broker') {
+        Object.assign(node, { broker: HOST, port: String(brokerPort) }, mqtt311Only ? { protocolVersion: '4' } : {});
+      }
       flows.push(node);
     }
   }
@@ -103,12 +108,12 @@ async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'nodes'))) throw new Error('dist/ is missing: run `npm run build` first');
   fs.mkdirSync(USER_DIR, { recursive: true });
   linkPackage();
+  const stopBroker = await startBroker();
   const flowFile = path.join(USER_DIR, 'flows.json');
   if (!fs.existsSync(flowFile)) {
-    fs.writeFileSync(flowFile, JSON.stringify(demoFlows(BROKER_PORT), null, 2));
+    fs.writeFileSync(flowFile, JSON.stringify(demoFlows(BROKER_PORT, stopBroker !== undefined), null, 2));
     console.log('Deployed the example flows (delete .node-red-user/flows.json to get them back after changes).');
   }
-  const stopBroker = await startBroker();
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const RED = require('node-red') as NodeRedRuntime;
