@@ -20,7 +20,8 @@ export interface TestNode {
 
 interface RawHelper {
   init(runtimePath: string, settings?: Record<string, unknown>): void;
-  load(modules: NodeModule | NodeModule[], flow: FlowNode[], credentials: Record<string, unknown>, cb: () => void): void;
+  /** Rejects when a node module throws or the flow does not start (only when called without a callback). */
+  load(modules: NodeModule | NodeModule[], flow: FlowNode[], credentials: Record<string, unknown>): Promise<void>;
   unload(): Promise<void>;
   getNode(id: string): TestNode;
   startServer(cb: () => void): void;
@@ -37,7 +38,7 @@ raw.init(process.env.M2M_NODE_RED ?? require.resolve('node-red'));
 
 export const helper = {
   load(modules: NodeModule | NodeModule[], flow: FlowNode[], credentials: Record<string, unknown> = {}): Promise<void> {
-    return new Promise((resolve) => raw.load(modules, flow, credentials, resolve));
+    return raw.load(modules, flow, credentials);
   },
   unload: (): Promise<void> => raw.unload(),
   getNode: (id: string): TestNode => raw.getNode(id),
