@@ -18,8 +18,6 @@ import { freePort, reachable } from '../test/helpers/services';
 import { MODULES, loopFlow, uniquePrefix } from '../test/command/flow';
 import { fmt, heapUsed, percentile, report } from './harness';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const rawHelper = require('node-red-node-test-helper') as { _sandbox: { restore(): void }; _NodePrototype: { send: unknown } };
 
 const DEVICES = 100;
 const BURST = 10_000;
@@ -140,10 +138,7 @@ async function rawLoop(url: string, noDelay: boolean): Promise<Loop> {
 async function flowLoop(port: number, noDelay: boolean): Promise<Loop> {
   const prefix = uniquePrefix('bench-flow');
   await helper.load(MODULES, loopFlow({ port, protocolVersion: '5', prefix, devices: DEVICES, command: { timeout: 30 } }));
-  // The test helper wraps node methods in recording spies, which would be measured too: remove them, including
-  // the spied send a wired node copied when it was created.
-  rawHelper._sandbox.restore();
-  for (const id of ['cmd', 'replyIn', 'commandIn', 'sim']) (helper.getNode(id) as unknown as { send: unknown }).send = rawHelper._NodePrototype.send;
+  helper.removeRecordingSpies(['cmd', 'replyIn', 'commandIn', 'sim']);
   const cmd = helper.getNode('cmd');
   const events = helper.getNode('events');
   let onDone: (i: number) => void = () => undefined;

@@ -119,17 +119,9 @@ function chainsDone(sink: TestNode, round: number): () => Promise<void> {
     });
 }
 
-// The test helper wraps Node.prototype's send/status/log in sinon spies that record every call; a running
-// Node-RED has none of that, so the spies come off once the flow is loaded (the same for every contender).
-function removeTestSpies(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const raw = require('node-red-node-test-helper') as { _sandbox?: { restore(): void } };
-  raw._sandbox?.restore();
-}
-
 async function throughput(): Promise<void> {
   await helper.load([ruleNode as NodeModule, functionNode, switchNode, rbeNode], flow());
-  removeTestSpies();
+  helper.removeRecordingSpies(); // the same for every contender
   const rule = helper.getNode('rule');
   const fn = helper.getNode('fn');
   const switches = SWITCH_RULES.map((_, i) => helper.getNode(`sw${i}`));

@@ -29,6 +29,8 @@ interface RawHelper {
   settings(s: Record<string, unknown>): void;
   clearFlows(): Promise<void>;
   _RED: NodeAPI;
+  _sandbox: { restore(): void };
+  _NodePrototype: { send: unknown };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -45,6 +47,15 @@ export const helper = {
   settings: (s: Record<string, unknown>): void => raw.settings(s),
   startServer: (): Promise<void> => new Promise((resolve) => raw.startServer(resolve)),
   stopServer: (): Promise<void> => new Promise((resolve) => raw.stopServer(resolve)),
+  /**
+   * The test helper wraps node methods in sinon spies that record every call; a running Node-RED has none,
+   * so benchmarks take them off once the flow is loaded. A wired node keeps its own copy of the spied
+   * `send`, made when it was created: pass the ids of the nodes whose sends are measured.
+   */
+  removeRecordingSpies(nodeIds: string[] = []): void {
+    raw._sandbox.restore();
+    for (const id of nodeIds) (raw.getNode(id) as unknown as { send: unknown }).send = raw._NodePrototype.send;
+  },
 };
 
 /** Resolves with the next `count` messages the node receives. */
