@@ -4,6 +4,7 @@ import type { DeviceRegistryApi } from '../../lib/registry/types';
 import { onInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
+import { ThrottledStatus } from '../shared/throttled-status';
 
 interface CommandDef extends NodeDef {
   registry?: string;
@@ -57,19 +58,12 @@ export = function (RED: NodeAPI): void {
 
     let tracker: CommandTracker | undefined;
     let registry: DeviceRegistryApi | undefined;
-    let statusTimer: NodeJS.Timeout | undefined;
     let closed = false;
     // The messages that submitted pending commands (kept in memory only), so that status events can carry
     // e.g. msg.req/msg.res of an `http in` on to an `http response`.
     const origins = new Map<string, NodeMessage>();
     let submitting: NodeMessage | undefined;
-    const showStatus = (): void => {
-      statusTimer = undefined;
-      if (tracker) node.status(badge(tracker.counts()));
-    };
-    const touchStatus = (): void => {
-      statusTimer ??= setTimeout(showStatus, STATUS_EVERY_MS);
-    };
+    const status = new ThrottledStatus(node, () => tracker && badge(tracker.counts()), STATUS_EVERY_MS);
 
     const starting = (async (): Promise<CommandTracker> => {
       const commandTopic = checkTemplate(def.topic || 'devices/{deviceId}/commands/{command}', 'topic');
@@ -98,11 +92,11 @@ export = function (RED: NodeAPI): void {
           if (!origin && submitting) origins.set(event.id, (origin = submitting));
           node.send([null, statusMessage(event, origin && RED.util.cloneMessage(origin))]);
           if (FINAL_STATUSES.has(event.status)) origins.delete(event.id);
-          touchStatus();
+          status.schedule();
         },
         onStoreError: (err) => node.error(`storing command state: ${errorMessage(err)}`),
       });
-      node.status(badge(tracker.counts()));
+      status.show();
       return tracker;
     })();
     const replyPattern = templatePattern(def.replyTopic || 'devices/{deviceId}/replies');
@@ -115,7 +109,7 @@ export = function (RED: NodeAPI): void {
     const handle = (t: CommandTracker, msg: NodeMessage): void => {
       if (isReply(msg, replyPattern)) {
         t.reply({ topic: msg.topic, payload: msg.payload, correlationData: msg.correlationData });
-        touchStatus();
+        status.schedule();
         return;
       }
       submitting = msg;
@@ -141,7 +135,7 @@ export = function (RED: NodeAPI): void {
     node.on('close', (removed, done) => {
       closed = true;
       origins.clear();
-      if (statusTimer) clearTimeout(statusTimer);
+      status.stop();
       const finish = (): void => done();
       if (!tracker) {
         if (removed && !registry) MemoryCommandStore.forget(node.id);

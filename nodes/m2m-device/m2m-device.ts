@@ -3,6 +3,7 @@ import type { DeviceEvent, DeviceEventName } from '../../lib/registry/types';
 import { onInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef } from '../shared/node-red';
 import { lookupRegistry } from '../shared/registry-lookup';
+import { ThrottledStatus } from '../shared/throttled-status';
 
 interface DeviceDef extends NodeDef {
   registry?: string;
@@ -18,8 +19,6 @@ interface DeviceDef extends NodeDef {
 }
 
 const ALL_EVENTS = 'registered,updated,removed,online,offline';
-// Counts on the badge are refreshed at most this often, so a burst of touches does not flood the editor.
-const STATUS_EVERY_MS = 1000;
 
 export = function (RED: NodeAPI): void {
   RED.nodes.registerType('m2m-device', function (this: Node, config: NodeDef) {
@@ -48,23 +47,18 @@ export = function (RED: NodeAPI): void {
     }
     const reg = registry;
 
-    let statusTimer: NodeJS.Timeout | undefined;
-    const showCounts = (): void => {
-      statusTimer = undefined;
+    const status = new ThrottledStatus(node, () => {
       const { devices, online } = reg.counts();
-      node.status({ fill: 'green', shape: 'dot', text: `${devices} devices, ${online} online` });
-    };
-    const scheduleStatus = (): void => {
-      statusTimer ??= setTimeout(showCounts, STATUS_EVERY_MS);
-    };
+      return { fill: 'green', shape: 'dot', text: `${devices} devices, ${online} online` };
+    });
 
     const onDeviceEvent = (e: DeviceEvent): void => {
-      scheduleStatus();
+      status.schedule();
       if (!wanted.has(e.event)) return;
       node.send([null, { topic: `device/${e.deviceId}/${e.event}`, deviceId: e.deviceId, event: e.event, payload: e }]);
     };
     reg.on('device', onDeviceEvent);
-    reg.ready().then(showCounts, () => node.status({ fill: 'red', shape: 'ring', text: 'store unavailable' }));
+    reg.ready().then(() => status.show(), () => node.status({ fill: 'red', shape: 'ring', text: 'store unavailable' }));
 
     onInput(node, async (msg, send) => {
       await reg.ready();
@@ -79,12 +73,12 @@ export = function (RED: NodeAPI): void {
         if (result.token) msg.token = result.token;
       }
       send([msg, null]);
-      scheduleStatus();
+      status.schedule();
     });
 
     node.on('close', (_removed, done) => {
       reg.off('device', onDeviceEvent);
-      if (statusTimer) clearTimeout(statusTimer);
+      status.stop();
       done();
     });
   });

@@ -4,6 +4,7 @@ import { type AlarmEvent, compileRules, type ControlOp, needsRegistry, RuleEngin
 import { onInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
+import { ThrottledStatus } from '../shared/throttled-status';
 
 interface RuleNodeDef extends NodeDef {
   registry?: string;
@@ -19,7 +20,6 @@ interface RuleNodeDef extends NodeDef {
 }
 
 const CONTROL_TOPICS = new Set(['ack', 'shelve', 'unshelve', 'reset']);
-const STATUS_EVERY_MS = 1000;
 
 function positive(raw: unknown, fallback: number, field: string): number {
   if (raw === undefined || raw === null || raw === '') return fallback;
@@ -64,7 +64,7 @@ export = function (RED: NodeAPI): void {
         lookup: reg && ((id) => reg.get(id)),
         onTimerEvents: (events) => {
           node.send([eventMessages(events, undefined), null]);
-          showStatus();
+          status.schedule();
         },
         onChange: (id) => persistence.changed(id),
         idleMs: positive(def.idleHours, 24, 'idleHours') * 3600_000,
@@ -79,17 +79,12 @@ export = function (RED: NodeAPI): void {
       return;
     }
 
-    let statusTimer: NodeJS.Timeout | undefined;
-    function showStatus(): void {
-      if (statusTimer) return;
-      statusTimer = setTimeout(() => {
-        statusTimer = undefined;
-        const active = engine.list();
-        const unacked = active.filter((a) => !a.acknowledged).length;
-        if (active.length === 0) node.status({ fill: 'green', shape: 'dot', text: 'no alarms' });
-        else node.status({ fill: unacked ? 'red' : 'yellow', shape: 'dot', text: `${active.length} active, ${unacked} unacknowledged` });
-      }, STATUS_EVERY_MS);
-    }
+    const status = new ThrottledStatus(node, () => {
+      const active = engine.list();
+      const unacked = active.filter((a) => !a.acknowledged).length;
+      if (active.length === 0) return { fill: 'green', shape: 'dot', text: 'no alarms' };
+      return { fill: unacked ? 'red' : 'yellow', shape: 'dot', text: `${active.length} active, ${unacked} unacknowledged` };
+    });
 
     function eventMessages(events: AlarmEvent[], source: NodeMessage | undefined): NodeMessage[] {
       // transitions are rare: each event gets its own copy of the message that caused it, so nothing is shared
@@ -123,7 +118,7 @@ export = function (RED: NodeAPI): void {
       const restored = persistence.load(engine);
       ready = true;
       node.status({ fill: 'grey', shape: 'ring', text: `${engine.rules.length} rules${restored ? `, ${restored} devices restored` : ''}` });
-      showStatus();
+      status.schedule();
     })();
     loading.catch((err: unknown) => {
       node.error(`m2m-rule could not load its alarm state: ${errorMessage(err)}`);
@@ -136,7 +131,7 @@ export = function (RED: NodeAPI): void {
         const duration = msg.duration === undefined ? shelveMs : typeof msg.duration === 'number' ? msg.duration * 1000 : msg.duration;
         const events = engine.control(topic as ControlOp, msg.deviceId, msg.rule, duration);
         if (events.length) send([eventMessages(events, msg), null]);
-        showStatus();
+        status.schedule();
         return;
       }
       if (topic === 'list') {
@@ -153,7 +148,7 @@ export = function (RED: NodeAPI): void {
       } else if (events) {
         send([eventMessages(events, msg)]);
       }
-      if (events) showStatus();
+      if (events) status.schedule();
     }
 
     onInput(node, (msg, send) => {
@@ -162,7 +157,7 @@ export = function (RED: NodeAPI): void {
     });
 
     node.on('close', (removed, done) => {
-      if (statusTimer) clearTimeout(statusTimer);
+      status.stop();
       engine.close();
       registry?.off('device', onDevice);
       // a deleted node takes its alarm state with it; a redeployed or stopped one saves it. The writes start now,

@@ -3,6 +3,7 @@ import { DeviceSimulator, type MetricSpec, type SimulatorFormat, type SimulatorM
 import { checkDeviceId } from '../../lib/ids';
 import { onInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
+import { ThrottledStatus } from '../shared/throttled-status';
 
 interface SimulatorDef extends NodeDef {
   devices?: number | string;
@@ -21,8 +22,6 @@ interface SimulatorDef extends NodeDef {
   seed?: string;
 }
 
-const STATUS_EVERY_MS = 1000;
-
 function num(value: unknown, fallback: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
@@ -40,16 +39,11 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const def = config as SimulatorDef;
-    let statusTimer: NodeJS.Timeout | undefined;
-    const showStatus = (): void => {
-      statusTimer = undefined;
+    const status = new ThrottledStatus(node, () => {
       const c = simulator.counts();
       const devices = c.online === c.devices ? `${c.devices} devices` : `${c.online}/${c.devices} online`;
-      node.status({ fill: c.online > 0 ? 'green' : 'grey', shape: 'dot', text: `${devices} · ${c.telemetry + c.replies} msgs` });
-    };
-    const touchStatus = (): void => {
-      statusTimer ??= setTimeout(showStatus, STATUS_EVERY_MS);
-    };
+      return { fill: c.online > 0 ? 'green' : 'grey', shape: 'dot', text: `${devices} · ${c.telemetry + c.replies} msgs` };
+    });
 
     let simulator: DeviceSimulator;
     try {
@@ -69,11 +63,11 @@ export = function (RED: NodeAPI): void {
         seed: seed !== undefined && /^\d+$/.test(seed) ? Number(seed) : seed,
         publish: (m) => {
           node.send(toMessage(m));
-          touchStatus();
+          status.schedule();
         },
         publishBatch: (messages) => {
           if (messages.length > 0) node.send([messages.map(toMessage)]);
-          touchStatus();
+          status.schedule();
         },
       });
     } catch (err) {
@@ -86,7 +80,7 @@ export = function (RED: NodeAPI): void {
       return;
     }
     simulator.start();
-    showStatus();
+    status.show();
 
     onInput(node, (msg) => {
       const action = msg.action;
@@ -101,12 +95,12 @@ export = function (RED: NodeAPI): void {
       } else {
         simulator.command({ topic: msg.topic, payload: msg.payload, responseTopic: msg.responseTopic, correlationData: msg.correlationData });
       }
-      touchStatus();
+      status.schedule();
     });
 
     node.on('close', (_removed, done) => {
       simulator.close();
-      if (statusTimer) clearTimeout(statusTimer);
+      status.stop();
       done();
     });
   });

@@ -4,14 +4,12 @@ import { decoderConfigFromNode, type SchemaSource, TelemetryDecoder, type Teleme
 import { onInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
+import { ThrottledStatus } from '../shared/throttled-status';
 
 interface TelemetryDef extends NodeDef, TelemetryNodeProperties {
   registry?: string;
   rejectOutput?: boolean;
 }
-
-// The badge is refreshed at most this often, so a burst of messages does not flood the editor.
-const STATUS_EVERY_MS = 1000;
 
 function registrySchemas(registry: DeviceRegistryApi): SchemaSource {
   return (deviceId) => {
@@ -42,11 +40,7 @@ export = function (RED: NodeAPI): void {
     }
 
     let decoded = 0;
-    let statusTimer: NodeJS.Timeout | undefined;
-    const showCount = (): void => {
-      statusTimer = undefined;
-      node.status({ fill: 'green', shape: 'dot', text: `${decoder.format}: ${decoded} msgs` });
-    };
+    const status = new ThrottledStatus(node, () => ({ fill: 'green', shape: 'dot', text: `${decoder.format}: ${decoded} msgs` }));
     node.status({ fill: 'grey', shape: 'ring', text: decoder.format });
 
     onInput(node, (msg, send) => {
@@ -69,11 +63,11 @@ export = function (RED: NodeAPI): void {
         send([messages.length === 1 ? messages[0] : messages.length > 1 ? messages : null, rebirth]);
       }
       decoded += messages.length;
-      statusTimer ??= setTimeout(showCount, STATUS_EVERY_MS);
+      status.schedule();
     });
 
     node.on('close', (_removed, done) => {
-      if (statusTimer) clearTimeout(statusTimer);
+      status.stop();
       done();
     });
   });
