@@ -1,6 +1,6 @@
 import { runOperation, type OperationOptions } from '../../lib/registry/operations';
 import type { DeviceEvent, DeviceEventName } from '../../lib/registry/types';
-import { onInput } from '../shared/adapter';
+import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef } from '../shared/node-red';
 import { lookupRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
@@ -39,10 +39,7 @@ export = function (RED: NodeAPI): void {
     try {
       registry = lookupRegistry(RED, def.registry);
     } catch (err) {
-      node.status({ fill: 'red', shape: 'ring', text: 'no registry' });
-      onInput(node, () => {
-        throw err;
-      });
+      rejectAllInput(node, err, 'no registry');
       return;
     }
     const reg = registry;

@@ -1,7 +1,7 @@
 import { errorMessage, M2MError } from '../../lib/errors';
 import type { DeviceEvent, DeviceRegistryApi } from '../../lib/registry/types';
 import { type AlarmEvent, compileRules, type ControlOp, needsRegistry, RuleEngine, RulePersistence, type StateBackend } from '../../lib/rules';
-import { onInput } from '../shared/adapter';
+import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
@@ -71,11 +71,7 @@ export = function (RED: NodeAPI): void {
         maxDevices: Math.floor(positive(def.maxDevices, 100_000, 'maxDevices')),
       });
     } catch (err) {
-      node.error(`m2m-rule is not configured correctly: ${errorMessage(err)}`);
-      node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
-      onInput(node, () => {
-        throw err;
-      });
+      rejectAllInput(node, err);
       return;
     }
 

@@ -1,7 +1,7 @@
 import { M2MError } from '../../lib/errors';
 import { DeviceSimulator, type MetricSpec, type SimulatorFormat, type SimulatorMessage } from '../../lib/simulator';
 import { checkDeviceId } from '../../lib/ids';
-import { onInput } from '../shared/adapter';
+import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
 import { ThrottledStatus } from '../shared/throttled-status';
 
@@ -71,12 +71,7 @@ export = function (RED: NodeAPI): void {
         },
       });
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      node.error(`m2m-simulator is not configured correctly: ${reason}`);
-      node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
-      onInput(node, () => {
-        throw err;
-      });
+      rejectAllInput(node, err);
       return;
     }
     simulator.start();

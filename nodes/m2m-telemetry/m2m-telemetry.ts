@@ -1,7 +1,7 @@
 import { M2MError } from '../../lib/errors';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import { decoderConfigFromNode, type SchemaSource, TelemetryDecoder, type TelemetryNodeProperties, telemetryMessages } from '../../lib/telemetry';
-import { onInput } from '../shared/adapter';
+import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
@@ -30,12 +30,7 @@ export = function (RED: NodeAPI): void {
       const registry = def.validation === 'registry' ? optionalRegistry(RED, def.registry) : undefined;
       decoder = new TelemetryDecoder(decoderConfigFromNode(def, registry && registrySchemas(registry)));
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      node.error(`m2m-telemetry is not configured correctly: ${reason}`);
-      node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
-      onInput(node, () => {
-        throw err;
-      });
+      rejectAllInput(node, err);
       return;
     }
 

@@ -37,3 +37,15 @@ export function reportError(node: Node, msg: NodeMessage, err: unknown, done: Do
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
+
+/**
+ * For a node whose configuration cannot be used: logs why, shows a red badge, and fails every message
+ * with the same error, so a Catch node sees each one and the rest of the flow keeps running.
+ */
+export function rejectAllInput(node: Node, err: unknown, badge = 'invalid config'): void {
+  node.error(`${node.type} is not configured correctly: ${errorMessage(err)}`);
+  node.status({ fill: 'red', shape: 'ring', text: badge });
+  onInput(node, () => {
+    throw err;
+  });
+}
