@@ -1,7 +1,8 @@
+import { isPlainObject } from '../../lib/safe';
 import { runOperation, type OperationOptions } from '../../lib/registry/operations';
 import type { DeviceEvent, DeviceEventName } from '../../lib/registry/types';
 import { onInput, rejectAllInput } from '../shared/adapter';
-import type { Node, NodeAPI, NodeDef } from '../shared/node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
 import { lookupRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
 
@@ -19,6 +20,13 @@ interface DeviceDef extends NodeDef {
 }
 
 const ALL_EVENTS = 'registered,updated,removed,online,offline';
+
+/** The device a message is about, found as runOperation finds it, so that e.g. a register and the touches after it keep their order. */
+function deviceOf(msg: NodeMessage): string | undefined {
+  const body = isPlainObject(msg.payload) ? msg.payload : undefined;
+  const id = msg.deviceId ?? body?.id ?? body?.deviceId;
+  return typeof id === 'string' ? id : undefined;
+}
 
 export = function (RED: NodeAPI): void {
   RED.nodes.registerType('m2m-device', function (this: Node, config: NodeDef) {
@@ -71,7 +79,7 @@ export = function (RED: NodeAPI): void {
       }
       send([msg, null]);
       status.schedule();
-    });
+    }, { orderBy: deviceOf });
 
     node.on('close', (_removed, done) => {
       reg.off('device', onDeviceEvent);

@@ -1,7 +1,22 @@
 import { M2MError, errorMessage } from '../../lib/errors';
+import { KeyedQueue } from '../../lib/keyed-queue';
 import type { DoneFunction, Node, NodeMessage, SendFunction } from './node-red';
 
 export type InputHandler = (msg: NodeMessage, send: SendFunction) => void | Promise<void>;
+
+export interface InputOptions {
+  /**
+   * Messages with the same key leave the node in the order they arrived: a message whose handler would finish
+   * early waits for the earlier ones of its key. Messages without a key, or of other keys, do not wait.
+   * Default: msg.deviceId.
+   */
+  orderBy?: (msg: NodeMessage) => string | undefined;
+}
+
+/** The default order key: the device a message belongs to. */
+export function deviceIdOf(msg: NodeMessage): string | undefined {
+  return typeof msg.deviceId === 'string' ? msg.deviceId : undefined;
+}
 
 /**
  * Wires a node's input through one error path: any throw or rejection sets a red status with the reason and
@@ -9,11 +24,14 @@ export type InputHandler = (msg: NodeMessage, send: SendFunction) => void | Prom
  * node and keeps only `message`, `source` and `code`, so the offending field and details also travel in
  * msg.m2mError.
  */
-export function onInput(node: Node, handler: InputHandler): void {
+export function onInput(node: Node, handler: InputHandler, options: InputOptions = {}): void {
+  const orderBy = options.orderBy ?? deviceIdOf;
+  const inFlight = new KeyedQueue();
   node.on('input', (msg, send, done) => {
     const fail = (err: unknown): void => reportError(node, msg, err, done);
     try {
-      const result = handler(msg, send);
+      const key = orderBy(msg);
+      const result = key === undefined ? handler(msg, send) : inFlight.run(key, () => handler(msg, send));
       if (result && typeof (result as Promise<void>).then === 'function') {
         (result as Promise<void>).then(() => done(), fail);
       } else {
