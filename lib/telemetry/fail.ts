@@ -6,6 +6,7 @@ import type { MetricValue, Metrics } from './types';
 export const CODES = {
   tooLarge: 'PAYLOAD_TOO_LARGE',
   tooManyRecords: 'TOO_MANY_RECORDS',
+  tooManyDevices: 'TOO_MANY_DEVICES',
   badPayload: 'INVALID_PAYLOAD',
   shortFrame: 'FRAME_TOO_SHORT',
   hostileKey: 'HOSTILE_KEY',

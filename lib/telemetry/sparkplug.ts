@@ -1,13 +1,11 @@
-import { get as sparkplugNamespace } from 'sparkplug-payload';
-import type { UMetric, UPayload } from 'sparkplug-payload/lib/sparkplugbpayload';
 import { CODES, fail, setMetric, tooManyRecords } from './fail';
-import type { Limits, MetricValue, TelemetryRecord } from './types';
+import { decodeWirePayload, encodeSparkplugPayload, metricUnit, metricValue, wireNumber, type WirePayload } from './sparkplug-codec';
+import type { Limits, TelemetryRecord } from './types';
 
 // Sparkplug B: NBIRTH/DBIRTH/NDATA/DDATA/NDEATH/DDEATH on spBv1.0/<group>/<type>/<node>[/<device>].
-// Births teach metric aliases; data may then carry aliases only. A seq gap, data before a birth or an
+// Births teach metric aliases and datatypes; data may then carry aliases only, and no datatype (the
+// specification asks edge nodes to leave it out of NDATA/DDATA). A seq gap, data before a birth or an
 // unknown alias means this node has lost state, so the session asks the edge node to rebirth (an NCMD).
-
-const codec = sparkplugNamespace('spBv1.0') as NonNullable<ReturnType<typeof sparkplugNamespace>>;
 
 export type SparkplugMessageType = 'NBIRTH' | 'DBIRTH' | 'NDATA' | 'DDATA' | 'NDEATH' | 'DDEATH' | 'NCMD' | 'DCMD' | 'STATE';
 const MESSAGE_TYPES = new Set<string>(['NBIRTH', 'DBIRTH', 'NDATA', 'DDATA', 'NDEATH', 'DDEATH']);
@@ -35,15 +33,22 @@ export interface SparkplugResult {
   unknownAliases?: number[];
 }
 
-interface DeviceState {
+/** What the births taught about one edge node's or device's metrics. */
+interface MetricCatalog {
   aliases: Map<number, string>;
+  datatypes: Map<string, number>;
+}
+type DeviceState = MetricCatalog;
+
+function emptyCatalog(): MetricCatalog {
+  return { aliases: new Map(), datatypes: new Map() };
 }
 
 interface NodeState {
   born: boolean;
   bdSeq?: number;
   seq?: number;
-  aliases: Map<number, string>;
+  catalog: MetricCatalog;
   devices: Map<string, DeviceState>;
   rebirthAskedAt?: number;
 }
@@ -70,32 +75,18 @@ export function parseSparkplugTopic(topic: unknown): SparkplugTopic {
   return { group: levels[1], type: type as SparkplugMessageType, node: levels[3], device: levels[4] };
 }
 
-function toNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (value !== null && typeof value === 'object' && typeof (value as { toNumber?: unknown }).toNumber === 'function') {
-    return (value as { toNumber(): number }).toNumber();
-  }
-  return undefined;
-}
-
-function scalar(metric: UMetric): MetricValue | undefined {
-  const value: unknown = metric.value;
-  if (value === null || value === undefined) return undefined;
-  if (typeof value === 'string' || typeof value === 'boolean') return value;
-  const n = toNumber(value);
-  if (n === undefined || !Number.isFinite(n)) return undefined; // DataSet, Template, Bytes: not a flat metric
-  return metric.type === 'UInt32' && n < 0 ? n + 2 ** 32 : n; // sparkplug-payload reads UInt32 as signed
-}
-
-function unitOf(metric: UMetric): string | undefined {
-  const unit = metric.properties?.engUnit?.value ?? metric.properties?.engUnits?.value;
-  return typeof unit === 'string' && unit !== '' ? unit : undefined;
-}
-
 export class SparkplugSession {
   private readonly nodes = new Map<string, NodeState>();
 
-  constructor(private readonly maxNodes = 10000, private readonly rebirthIntervalMs = 5000) {}
+  /**
+   * @param maxNodes edge nodes remembered; the least recently heard is forgotten first (it is asked to rebirth if it speaks again)
+   * @param maxDevicesPerNode devices one edge node may announce; a DBIRTH beyond it is refused, so one node cannot grow the session without bound
+   */
+  constructor(
+    private readonly maxNodes = 10000,
+    private readonly rebirthIntervalMs = 5000,
+    private readonly maxDevicesPerNode = 1000,
+  ) {}
 
   get size(): number {
     return this.nodes.size;
@@ -104,23 +95,23 @@ export class SparkplugSession {
   decode(topicText: unknown, bytes: Uint8Array, now: number, limits: Limits): SparkplugResult {
     const topic = parseSparkplugTopic(topicText);
     if (topic.type === 'STATE' || NOT_TELEMETRY.has(topic.type)) return { records: [], topic };
-    let payload: UPayload;
+    let payload: WirePayload;
     try {
-      payload = codec.decodePayload(bytes);
+      payload = decodeWirePayload(bytes);
     } catch (err) {
       return fail(CODES.badPayload, `payload is not a Sparkplug B protobuf: ${(err as Error).message}`, 'payload');
     }
     const metrics = payload.metrics ?? [];
     if (metrics.length > limits.maxRecords) tooManyRecords(metrics.length, limits.maxRecords, 'metrics');
     const key = `${topic.group}/${topic.node}`;
-    const seq = toNumber(payload.seq);
-    const payloadTime = toNumber(payload.timestamp) ?? now;
+    const seq = wireNumber(payload.seq);
+    const payloadTime = wireNumber(payload.timestamp) ?? now;
     const result: SparkplugResult = { records: [], topic, seq };
     let reason: string | undefined;
 
     if (topic.type === 'NDEATH') {
       const state = this.nodes.get(key);
-      const bdSeq = toNumber(metrics.find((m) => m.name === 'bdSeq')?.value);
+      const bdSeq = bdSeqOf(payload);
       if (state?.bdSeq !== undefined && bdSeq !== undefined && bdSeq !== state.bdSeq) return result; // a stale will from an older session
       this.nodes.delete(key);
       result.records.push({ deviceId: topic.node, timestamp: payloadTime, payload: { online: false } });
@@ -129,7 +120,7 @@ export class SparkplugSession {
 
     let state = this.touch(key);
     if (topic.type === 'NBIRTH') {
-      state = { born: true, seq, bdSeq: toNumber(metrics.find((m) => m.name === 'bdSeq')?.value), aliases: new Map(), devices: new Map() };
+      state = { born: true, seq, bdSeq: bdSeqOf(payload), catalog: emptyCatalog(), devices: new Map() };
       this.nodes.set(key, state);
     } else {
       if (!state.born) reason = `no NBIRTH seen from ${key}`;
@@ -137,11 +128,14 @@ export class SparkplugSession {
       if (seq !== undefined) state.seq = seq;
     }
 
-    let aliases = state.aliases;
+    let catalog = state.catalog;
     if (topic.device !== undefined) {
       let device = state.devices.get(topic.device);
       if (topic.type === 'DBIRTH') {
-        device = { aliases: new Map() };
+        if (!device && state.devices.size >= this.maxDevicesPerNode) {
+          fail(CODES.tooManyDevices, `edge node ${key} already has ${state.devices.size} devices, the most one node may announce`, 'topic', { max: this.maxDevicesPerNode });
+        }
+        device = emptyCatalog();
         state.devices.set(topic.device, device);
       } else if (!device) {
         reason ??= `no DBIRTH seen for ${key}/${topic.device}`;
@@ -151,7 +145,7 @@ export class SparkplugSession {
         result.records.push({ deviceId: topic.device, timestamp: payloadTime, payload: { online: false } });
         return this.finish(result, state, topic, reason, now);
       }
-      aliases = device?.aliases ?? new Map<number, string>();
+      catalog = device ?? emptyCatalog();
     }
 
     const isBirth = topic.type === 'NBIRTH' || topic.type === 'DBIRTH';
@@ -159,26 +153,26 @@ export class SparkplugSession {
     const deviceId = topic.device ?? topic.node;
     for (let i = 0; i < metrics.length; i++) {
       const metric = metrics[i];
-      const alias = toNumber(metric.alias);
+      const alias = wireNumber(metric.alias);
       let name = typeof metric.name === 'string' && metric.name !== '' ? metric.name : undefined;
-      if (isBirth && name !== undefined && alias !== undefined) aliases.set(alias, name);
-      if (name === undefined && alias !== undefined) name = aliases.get(alias);
+      if (isBirth && name !== undefined) learn(catalog, name, alias, metric.datatype);
+      if (name === undefined && alias !== undefined) name = catalog.aliases.get(alias);
       if (name === undefined) {
         (result.unknownAliases ??= []).push(alias ?? -1);
         reason ??= `unknown metric alias ${alias ?? '(none)'} from ${key}`;
         continue;
       }
       if (isControlMetric(name)) continue;
-      const value = scalar(metric);
+      const value = metricValue(metric, metric.datatype ?? catalog.datatypes.get(name));
       if (value === undefined) continue;
-      const timestamp = toNumber(metric.timestamp) ?? payloadTime;
+      const timestamp = wireNumber(metric.timestamp) ?? payloadTime;
       let group = groups.get(timestamp);
       if (!group) {
         group = { deviceId, timestamp, payload: {} };
         groups.set(timestamp, group);
       }
       setMetric(group.payload, name, value, `metrics[${i}].name`);
-      const unit = unitOf(metric);
+      const unit = metricUnit(metric);
       if (unit) (group.units ??= {})[name] = unit;
     }
     result.records = [...groups.values()];
@@ -191,7 +185,7 @@ export class SparkplugSession {
     if (state) {
       this.nodes.delete(key);
     } else {
-      state = { born: false, aliases: new Map(), devices: new Map() };
+      state = { born: false, catalog: emptyCatalog(), devices: new Map() };
       if (this.nodes.size >= this.maxNodes) this.nodes.delete(this.nodes.keys().next().value as string);
     }
     this.nodes.set(key, state);
@@ -210,14 +204,20 @@ export class SparkplugSession {
 
 /** The NCMD that asks an edge node to publish its births again. */
 export function rebirthRequest(group: string, node: string, reason: string, now: number): RebirthRequest {
-  const payload = codec.encodePayload({ timestamp: now, metrics: [{ name: 'Node Control/Rebirth', type: 'Boolean', value: true }] });
-  return { topic: `spBv1.0/${group}/NCMD/${node}`, payload: Buffer.from(payload), reason };
+  const payload = encodeSparkplugPayload({ timestamp: now, metrics: [{ name: 'Node Control/Rebirth', type: 'Boolean', value: true }] });
+  return { topic: `spBv1.0/${group}/NCMD/${node}`, payload, reason };
 }
 
-export function encodeSparkplug(payload: UPayload): Buffer {
-  return Buffer.from(codec.encodePayload(payload));
+function learn(catalog: MetricCatalog, name: string, alias: number | undefined, datatype: number | undefined): void {
+  if (alias !== undefined) catalog.aliases.set(alias, name);
+  if (datatype !== undefined) catalog.datatypes.set(name, datatype);
 }
 
-export function decodeSparkplugPayload(bytes: Uint8Array): UPayload {
-  return codec.decodePayload(bytes);
+/** The session number an edge node announces in its NBIRTH and its NDEATH will. */
+function bdSeqOf(payload: WirePayload): number | undefined {
+  const metric = payload.metrics?.find((m) => m.name === 'bdSeq');
+  const value = metric ? metricValue(metric) : undefined;
+  return value === undefined ? undefined : Number(value);
 }
+
+export { encodeSparkplugPayload as encodeSparkplug };
