@@ -1,4 +1,5 @@
 import { M2MError, errorMessage } from '../../lib/errors';
+import { tooDeepProperty } from '../../lib/depth';
 import { KeyedQueue } from '../../lib/keyed-queue';
 import type { DoneFunction, Node, NodeMessage, SendFunction } from './node-red';
 
@@ -29,13 +30,21 @@ export function onInput(node: Node, handler: InputHandler, options: InputOptions
   const inFlight = new KeyedQueue();
   node.on('input', (msg, send, done) => {
     const fail = (err: unknown): void => reportError(node, msg, err, done);
+    const finish = (): void => completeQuietly(node, done);
     try {
+      const tooDeep = tooDeepProperty(msg, COPIED_BY_REFERENCE);
+      if (tooDeep) {
+        // Node-RED deep-copies msg for a Catch node, recursively: without this property the copy cannot overflow
+        delete msg[tooDeep.field as string];
+        fail(tooDeep);
+        return;
+      }
       const key = orderBy(msg);
       const result = key === undefined ? handler(msg, send) : inFlight.run(key, () => handler(msg, send));
       if (result && typeof (result as Promise<void>).then === 'function') {
-        (result as Promise<void>).then(() => done(), fail);
+        (result as Promise<void>).then(finish, fail); // neither can throw, so no rejection is left unhandled
       } else {
-        done();
+        finish();
       }
     } catch (err) {
       fail(err);
@@ -43,13 +52,65 @@ export function onInput(node: Node, handler: InputHandler, options: InputOptions
   });
 }
 
+/** Properties Node-RED's cloneMessage passes on by reference (http in's request and response); never walked. */
+const COPIED_BY_REFERENCE: ReadonlySet<string> = new Set(['req', 'res']);
+
+/**
+ * Cannot throw: when describing the error fails, a plain error goes instead; when Node-RED cannot copy msg for
+ * a Catch node (it recurses over msg), the Catch node gets the error on a small message with the same id,
+ * req and res and m2mError without details; when even that fails, the error is logged.
+ */
 export function reportError(node: Node, msg: NodeMessage, err: unknown, done: DoneFunction): void {
-  const error = err instanceof Error ? err : new Error(errorMessage(err));
-  if (error instanceof M2MError) {
-    msg.m2mError = { message: error.message, code: error.code, field: error.field, details: error.details };
+  const { req, res } = msg;
+  let error: Error;
+  try {
+    error = err instanceof Error ? err : new Error(errorMessage(err));
+    if (error instanceof M2MError) {
+      msg.m2mError = { message: error.message, code: error.code, field: error.field, details: error.details };
+    }
+    node.status({ fill: 'red', shape: 'ring', text: truncate(String(error.message), 40) });
+  } catch {
+    error = new Error(`${node.type} failed with an error that cannot be described`);
   }
-  node.status({ fill: 'red', shape: 'ring', text: truncate(error.message, 40) });
-  done(error);
+  try {
+    done(error);
+  } catch (copyFailure) {
+    // cloneMessage took req and res off msg before it threw
+    if (req !== undefined) msg.req = req;
+    if (res !== undefined) msg.res = res;
+    const small: NodeMessage = { _msgid: msg._msgid, req, res };
+    if (error instanceof M2MError) small.m2mError = { message: error.message, code: error.code, field: error.field };
+    try {
+      node.error(error, small);
+    } catch {
+      logQuietly(node, `${describe(error)} (not passed to Catch nodes: ${describe(copyFailure)})`);
+    }
+  }
+}
+
+/** done() for a message handled well; Node-RED copies msg for Complete nodes, which must not throw either. */
+function completeQuietly(node: Node, done: DoneFunction): void {
+  try {
+    done();
+  } catch (err) {
+    logQuietly(node, `could not pass the message to Complete nodes: ${describe(err)}`);
+  }
+}
+
+function logQuietly(node: Node, text: string): void {
+  try {
+    node.error(text);
+  } catch {
+    // nowhere left to report to; the flow keeps running
+  }
+}
+
+function describe(err: unknown): string {
+  try {
+    return errorMessage(err);
+  } catch {
+    return 'an error that cannot be described';
+  }
 }
 
 export function truncate(text: string, max: number): string {
