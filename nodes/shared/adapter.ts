@@ -1,5 +1,5 @@
 import { M2MError, errorMessage } from '../../lib/errors';
-import { tooDeepProperty } from '../../lib/depth';
+import { oversizedProperty } from '../../lib/depth';
 import { KeyedQueue } from '../../lib/keyed-queue';
 import type { DoneFunction, Node, NodeMessage, SendFunction } from './node-red';
 
@@ -32,11 +32,11 @@ export function onInput(node: Node, handler: InputHandler, options: InputOptions
     const fail = (err: unknown): void => reportError(node, msg, err, done);
     const finish = (): void => completeQuietly(node, done);
     try {
-      const tooDeep = tooDeepProperty(msg, COPIED_BY_REFERENCE);
-      if (tooDeep) {
+      const oversized = oversizedProperty(msg, COPIED_BY_REFERENCE);
+      if (oversized) {
         // Node-RED deep-copies msg for a Catch node, recursively: without this property the copy cannot overflow
-        delete msg[tooDeep.field as string];
-        fail(tooDeep);
+        delete msg[oversized.field as string];
+        fail(oversized);
         return;
       }
       const key = orderBy(msg);

@@ -1,5 +1,5 @@
 import assert from 'assert';
-import { MAX_NESTING, checkNesting, nestingDepth, tooDeepProperty } from '../../lib/depth';
+import { MAX_CONTAINERS, MAX_NESTING, checkShape, measureShape, nestingDepth, oversizedProperty } from '../../lib/depth';
 import { M2MError } from '../../lib/errors';
 
 /** `{a: {a: ... {}}}` n levels deep, built without recursion. */
@@ -9,7 +9,16 @@ function nested(levels: number, wrap: (inner: unknown) => unknown = (inner) => (
   return value;
 }
 
-describe('nesting guard (lib/depth)', () => {
+/** `levels` arrays, each holding the one inside it twice: 2^levels paths through `levels` objects. */
+function sharedTree(levels: number): unknown {
+  let value: unknown = { leaf: 1 };
+  for (let i = 0; i < levels; i++) value = [value, value];
+  return value;
+}
+
+const isCode = (code: string, field: string) => (err: unknown): boolean => err instanceof M2MError && err.code === code && err.field === field;
+
+describe('message shape guard (lib/depth)', () => {
   it('measures scalars, strings and buffers as 0 and each object or array level as 1', () => {
     assert.strictEqual(nestingDepth(42), 0);
     assert.strictEqual(nestingDepth('x'.repeat(1000)), 0);
@@ -18,6 +27,7 @@ describe('nesting guard (lib/depth)', () => {
     assert.strictEqual(nestingDepth({ a: [1, { b: 2 }] }), 3);
     assert.strictEqual(nestingDepth(new Map([['k', [[1]]]])), 3);
     assert.strictEqual(nestingDepth(nested(MAX_NESTING)), MAX_NESTING);
+    assert.deepStrictEqual(measureShape({ a: [1, { b: 2 }], c: {} }), { depth: 3, containers: 4 });
   });
 
   it('refuses nesting past the limit, 100,000 levels deep, without overflowing the stack', () => {
@@ -33,23 +43,27 @@ describe('nesting guard (lib/depth)', () => {
   });
 
   it('walks an object shared by many references once (CBOR value sharing), so the cost stays linear', () => {
-    // 60 levels, each holding its inner level twice: 2^60 paths through 60 objects
-    let shared: unknown = { leaf: 1 };
-    for (let i = 0; i < 60; i++) shared = [shared, shared];
-    assert.strictEqual(nestingDepth(shared), 61); // walking the paths one by one would never end
+    // walking the 2^60 paths one by one would never end
+    assert.strictEqual(nestingDepth(sharedTree(60)), 61);
+    assert.strictEqual(measureShape(sharedTree(10)).containers, 2 ** 11 - 1);
+  });
+
+  it('counts a shared object once per reference against the container limit', () => {
+    assert.throws(() => checkShape(sharedTree(40), 'payload'), isCode('PAYLOAD_TOO_LARGE', 'payload'));
+    const one = { v: 1 };
+    assert.throws(() => checkShape(new Array(MAX_CONTAINERS).fill(one), 'payload'), isCode('PAYLOAD_TOO_LARGE', 'payload'));
+    assert.doesNotThrow(() => checkShape(new Array(MAX_CONTAINERS - 1).fill(one), 'payload'));
+    assert.doesNotThrow(() => checkShape(new Array(1_000_000).fill(1), 'payload'), 'a long array of numbers is one container');
   });
 
   it('throws PAYLOAD_TOO_DEEP naming the field', () => {
-    assert.throws(
-      () => checkNesting(nested(3000), 'payload'),
-      (err: unknown) => err instanceof M2MError && err.code === 'PAYLOAD_TOO_DEEP' && err.field === 'payload' && /deeper than 64 levels/.test(err.message),
-    );
-    assert.doesNotThrow(() => checkNesting(nested(10), 'payload'));
+    assert.throws(() => checkShape(nested(3000), 'payload'), (err: unknown) => isCode('PAYLOAD_TOO_DEEP', 'payload')(err) && /deeper than 64 levels/.test((err as Error).message));
+    assert.doesNotThrow(() => checkShape(nested(10), 'payload'));
   });
 
-  it('finds the too-deep property of a message, skipping the ones named', () => {
+  it('finds the oversized property of a message, skipping the ones named', () => {
     const msg = { payload: { ok: true }, topic: 't', extra: nested(200), res: nested(200) };
-    assert.strictEqual(tooDeepProperty(msg, new Set(['res']))?.field, 'extra');
-    assert.strictEqual(tooDeepProperty(msg, new Set(['res', 'extra'])), undefined);
+    assert.strictEqual(oversizedProperty(msg, new Set(['res']))?.field, 'extra');
+    assert.strictEqual(oversizedProperty(msg, new Set(['res', 'extra'])), undefined);
   });
 });
