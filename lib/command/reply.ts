@@ -5,6 +5,8 @@ import type { ReplyInput } from './types';
 /** A device's answer, reduced to what the tracker needs. */
 export interface ParsedReply {
   id: string;
+  /** The token that came back in MQTT 5 correlation data, if any. */
+  token?: string;
   ok: boolean;
   response: unknown;
   error: string | null;
@@ -13,10 +15,23 @@ export interface ParsedReply {
 const SUCCESS = new Set(['ok', 'success', 'succeeded', 'done', 'accepted', 'true']);
 const MAX_REPLY_BYTES = 1024 * 1024;
 
-function correlationId(data: unknown): string | undefined {
-  if (typeof data === 'string') return data || undefined;
-  if (data instanceof Uint8Array && data.length > 0 && data.length <= 512) return Buffer.from(data.buffer, data.byteOffset, data.length).toString('utf8');
-  return undefined;
+// `~` is neither in a command id (the device id alphabet) nor in base64url, so it cannot be confused with either.
+const TOKEN_SEPARATOR = '~';
+
+/** The MQTT 5 correlation data of a command: its id and the token that binds a reply to the device. */
+export function correlationData(id: string, token: string): Buffer {
+  return Buffer.from(`${id}${TOKEN_SEPARATOR}${token}`);
+}
+
+/** Reads correlation data as `<id>~<token>`, or a bare id (what the first release sent). */
+function readCorrelation(data: unknown): { id: string; token?: string } | undefined {
+  let text: string | undefined;
+  if (typeof data === 'string') text = data;
+  else if (data instanceof Uint8Array && data.length <= 512) text = Buffer.from(data.buffer, data.byteOffset, data.length).toString('utf8');
+  if (!text) return undefined;
+  const at = text.indexOf(TOKEN_SEPARATOR);
+  if (at < 0) return { id: text };
+  return at === 0 ? undefined : { id: text.slice(0, at), token: text.slice(at + 1) };
 }
 
 function parseBody(payload: unknown, topic: unknown): unknown {
@@ -46,16 +61,17 @@ function errorText(value: unknown): string {
  */
 export function parseReply(input: ReplyInput): ParsedReply {
   const body = parseBody(input.payload, input.topic);
-  const fromCorrelation = correlationId(input.correlationData);
+  const correlation = readCorrelation(input.correlationData);
   const object = isPlainObject(body) ? body : undefined;
   const fromPayload = object && (typeof object.id === 'string' || typeof object.id === 'number') ? String(object.id) : undefined;
-  const id = fromCorrelation ?? fromPayload;
+  const id = correlation?.id ?? fromPayload;
   if (!id) {
     throw new M2MError('BAD_REPLY', `reply on ${String(input.topic ?? '(no topic)')} has no command id: expected msg.correlationData or payload.id`, { field: 'payload' });
   }
-  if (!object) return { id, ok: true, response: body, error: null };
+  const token = correlation?.token;
+  if (!object) return { id, token, ok: true, response: body, error: null };
   const status = object.status;
   const ok = status === undefined || status === null ? object.error === undefined || object.error === null : status === true || SUCCESS.has(String(status).toLowerCase());
   const response = 'result' in object ? object.result : fromPayload !== undefined ? null : body;
-  return { id, ok, response: response ?? null, error: ok ? null : errorText(object.error ?? object.result ?? status) };
+  return { id, token, ok, response: response ?? null, error: ok ? null : errorText(object.error ?? object.result ?? status) };
 }

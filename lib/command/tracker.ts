@@ -1,9 +1,10 @@
-import { randomBytes } from 'crypto';
+import { timingSafeEqual } from 'crypto';
 import { M2MError, errorMessage } from '../errors';
 import { assertValid } from '../schema';
 import { checkCommandDeviceId, checkCommandId, checkCommandName, checkCommandOptions, checkParams, type CommandOptions } from './input';
-import { parseReply } from './reply';
-import { compileTemplate, type TopicFiller } from './topics';
+import { COMMAND_RECORD_VERSION, randomToken, readCommandRecord } from './record';
+import { correlationData, parseReply, type ParsedReply } from './reply';
+import { compileTemplate, templatePattern, type TopicFiller } from './topics';
 import type {
   CommandInput,
   CommandRecord,
@@ -37,6 +38,8 @@ export interface TrackerOptions {
   onStatus(event: StatusEvent): void;
   /** A persisted write failed; the command goes on in memory. */
   onStoreError?(err: unknown): void;
+  /** Something the user should know that is not an error of one message: stored records kept aside, replies refused. */
+  onWarning?(message: string): void;
   /** How many ended command ids are remembered to tell a late reply from an unknown one. Default 10,000. */
   rememberEnded?: number;
 }
@@ -48,7 +51,11 @@ export interface SubmitResult {
   error?: M2MError;
 }
 
-export type ReplyOutcome = 'matched' | 'late' | 'unknown';
+/**
+ * `foreign`: the reply names another device than the one the command went to (reply topic, `msg.deviceId`) or
+ * carries a wrong token. `anonymous`: nothing in it says which device sent it. Neither changes anything.
+ */
+export type ReplyOutcome = 'matched' | 'late' | 'unknown' | 'foreign' | 'anonymous';
 
 export interface TrackerCounts {
   pending: number;
@@ -62,6 +69,10 @@ export interface TrackerCounts {
   late: number;
   /** Replies with an id this node never issued or has forgotten. */
   unknown: number;
+  /** Replies from another device than the one the command went to. */
+  foreign: number;
+  /** Replies to a pending command that carry no device identity at all, refused. */
+  anonymous: number;
 }
 
 type EndStatus = Exclude<CommandStatus, 'queued' | 'sent'>;
@@ -77,7 +88,11 @@ export class CommandTracker {
   private readonly active = new Map<string, CommandRecord>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly queues = new Map<string, CommandRecord[]>();
-  private readonly ended = new Set<string>();
+  /** Ended commands' devices by id, to tell a late reply from an unknown or a foreign one. */
+  private readonly ended = new Map<string, string>();
+  /** Stored keys whose records this version could not read: left in the store, never reused. */
+  private readonly keptAside = new Set<string>();
+  private readonly replyPattern: RegExp;
   private readonly commandTopic: TopicFiller;
   private readonly replyTopic: TopicFiller;
   private readonly mqtt5: boolean;
@@ -88,15 +103,16 @@ export class CommandTracker {
   private readonly rememberEnded: number;
   private readonly registry: CommandRegistry | undefined;
   private readonly store: CommandStore;
-  private readonly idPrefix = `${randomBytes(6).toString('base64url')}.`;
   private seq = 0;
   private queuedCount = 0;
   private closed = false;
-  private readonly totals = { succeeded: 0, failed: 0, timeout: 0, expired: 0, rejected: 0, late: 0, unknown: 0 };
+  private warnedAnonymous = false;
+  private readonly totals = { succeeded: 0, failed: 0, timeout: 0, expired: 0, rejected: 0, late: 0, unknown: 0, foreign: 0, anonymous: 0 };
 
   constructor(private readonly options: TrackerOptions) {
     this.commandTopic = compileTemplate(options.commandTopic ?? 'devices/{deviceId}/commands/{command}');
     this.replyTopic = compileTemplate(options.replyTopic ?? 'devices/{deviceId}/replies');
+    this.replyPattern = templatePattern(options.replyTopic ?? 'devices/{deviceId}/replies');
     this.mqtt5 = options.mqtt5 !== false;
     this.defaults = { ...DEFAULTS, ...options.defaults };
     this.backoffMs = options.backoffMs ?? 1000;
@@ -105,8 +121,8 @@ export class CommandTracker {
     this.rememberEnded = options.rememberEnded ?? 10_000;
     this.registry = options.registry;
     this.store = options.store;
+    this.restore(); // first: it may refuse the store, and then nothing may be left listening
     this.registry?.on('device', this.onDeviceEvent);
-    this.restore();
   }
 
   counts(): TrackerCounts {
@@ -123,13 +139,17 @@ export class CommandTracker {
     if (chosenId !== undefined && this.active.has(chosenId)) {
       throw new M2MError('DUPLICATE_COMMAND', `command ${chosenId} is already in progress`, { field: 'commandId' });
     }
+    if (chosenId !== undefined && this.keptAside.has(chosenId)) {
+      throw new M2MError('DUPLICATE_COMMAND', `command id ${chosenId} belongs to a stored command record this version could not read; choose another id`, { field: 'commandId' });
+    }
     const params = checkParams(input.params);
     const now = Date.now();
     const seq = ++this.seq;
-    const id = chosenId ?? this.idPrefix + seq.toString(36);
+    const id = chosenId ?? randomToken();
     const record: CommandRecord = {
-      id, seq, deviceId, command, params, createdAt: now, expiresAt: options.ttlMs > 0 ? now + options.ttlMs : 0,
+      v: COMMAND_RECORD_VERSION, id, seq, deviceId, command, params, createdAt: now, expiresAt: options.ttlMs > 0 ? now + options.ttlMs : 0,
       timeoutMs: options.timeoutMs, retries: options.retries, attempts: 0, phase: 'sent', dueAt: 0, queuedReported: false,
+      token: randomToken(),
     };
     const refusal = this.refusal(deviceId, command, params);
     if (refusal) return this.reject(record, refusal);
@@ -146,20 +166,22 @@ export class CommandTracker {
     return { id, status: 'sent' };
   }
 
-  /** Matches a reply to its command. Late, duplicate and unknown replies change nothing and are only counted. */
+  /**
+   * Matches a reply to its command, if it comes from the device the command went to. Late, duplicate, unknown,
+   * foreign and anonymous replies change nothing and are only counted.
+   */
   reply(input: ReplyInput): ReplyOutcome {
     const reply = parseReply(input);
+    const claimed = this.claimedDevices(input);
     const record = this.active.get(reply.id);
-    if (!record) {
-      if (this.ended.has(reply.id)) {
-        this.totals.late++;
-        return 'late';
-      }
-      this.totals.unknown++;
-      return 'unknown';
+    const outcome: ReplyOutcome = record ? this.attribute(record, reply, claimed) : this.endedOutcome(reply.id, claimed);
+    if (outcome !== 'matched') {
+      this.totals[outcome]++;
+      if (outcome === 'anonymous') this.warnAnonymous(input.topic);
+      return outcome;
     }
-    this.end(record, reply.ok ? 'succeeded' : 'failed', reply.response, reply.error);
-    return 'matched';
+    if (record) this.end(record, reply.ok ? 'succeeded' : 'failed', reply.response, reply.error);
+    return outcome;
   }
 
   /** Stops every timer; the commands stay in the store for the next tracker on the same store. */
@@ -174,6 +196,37 @@ export class CommandTracker {
   async discard(): Promise<void> {
     this.close();
     await Promise.all(this.store.keys().map((key) => this.store.delete(key)));
+  }
+
+  /** The devices a reply says it comes from: the device level of the reply topic, and `msg.deviceId`. */
+  private claimedDevices(input: ReplyInput): unknown[] {
+    const claimed: unknown[] = [];
+    const fromTopic = typeof input.topic === 'string' ? this.replyPattern.exec(input.topic)?.groups?.deviceId : undefined;
+    if (fromTopic !== undefined) claimed.push(fromTopic);
+    if (input.deviceId !== undefined && input.deviceId !== null && input.deviceId !== '') claimed.push(input.deviceId);
+    return claimed;
+  }
+
+  /** A reply counts when every device it names is the command's and something names it: a device or the token. */
+  private attribute(record: CommandRecord, reply: ParsedReply, claimed: unknown[]): ReplyOutcome {
+    if (claimed.some((device) => device !== record.deviceId)) return 'foreign';
+    if (reply.token !== undefined) return sameSecret(reply.token, record.token) ? 'matched' : 'foreign';
+    return claimed.length > 0 ? 'matched' : 'anonymous';
+  }
+
+  private endedOutcome(id: string, claimed: unknown[]): ReplyOutcome {
+    const deviceId = this.ended.get(id);
+    if (deviceId === undefined) return 'unknown';
+    return claimed.some((device) => device !== deviceId) ? 'foreign' : 'late';
+  }
+
+  private warnAnonymous(topic: unknown): void {
+    if (this.warnedAnonymous) return;
+    this.warnedAnonymous = true;
+    this.options.onWarning?.(
+      `refused a reply on ${typeof topic === 'string' ? topic : '(no topic)'}: nothing says which device sent it. Use a reply topic with {deviceId}, ` +
+        'MQTT 5 (the correlation data proves the device), or set msg.deviceId in the flow. (Said once; the badge counts them.)',
+    );
   }
 
   private refusal(deviceId: string, command: string, params: unknown): M2MError | undefined {
@@ -223,7 +276,7 @@ export class CommandTracker {
     };
     if (this.mqtt5) {
       message.responseTopic = this.replyTopic(record);
-      message.correlationData = Buffer.from(record.id);
+      message.correlationData = correlationData(record.id, record.token);
       if (record.expiresAt > 0) message.messageExpiryInterval = Math.max(1, Math.ceil((record.expiresAt - now) / 1000));
     }
     this.options.onCommand(message);
@@ -304,8 +357,8 @@ export class CommandTracker {
     this.disarm(record.id);
     this.active.delete(record.id);
     if (record.phase === 'queued') this.unqueue(record);
-    this.ended.add(record.id);
-    if (this.ended.size > this.rememberEnded) this.ended.delete(this.ended.values().next().value as string);
+    this.ended.set(record.id, record.deviceId);
+    if (this.ended.size > this.rememberEnded) this.ended.delete(this.ended.keys().next().value as string);
     this.store.delete(record.id).catch(this.storeFailed);
     this.totals[status]++;
     this.emit(record, status, response, error);
@@ -350,14 +403,29 @@ export class CommandTracker {
     this.options.onStoreError?.(err);
   };
 
-  /** Picks up the commands a previous tracker on this store left: same ids, same attempts, timers re-armed. */
+  /**
+   * Picks up the commands a previous tracker on this store left: same ids, same attempts, timers re-armed. Older
+   * records are stepped up and written back; records it cannot read stay in the store, untouched, with a warning.
+   */
   private restore(): void {
     const records: CommandRecord[] = [];
+    const steppedUp: CommandRecord[] = [];
+    const unreadable: string[] = [];
     for (const key of this.store.keys()) {
-      const value = this.store.get(key);
-      if (isCommandRecord(value) && value.id === key) records.push(value);
-      else this.store.delete(key).catch(this.storeFailed);
+      const read = readCommandRecord(key, this.store.get(key));
+      if ('unreadable' in read) {
+        this.keptAside.add(key);
+        unreadable.push(`${key} (${read.unreadable})`);
+      } else {
+        records.push(read.record);
+        if (read.steppedUp) steppedUp.push(read.record);
+      }
     }
+    if (unreadable.length > 0) {
+      const shown = unreadable.slice(0, 5).join(', ') + (unreadable.length > 5 ? `, and ${unreadable.length - 5} more` : '');
+      this.options.onWarning?.(`${unreadable.length} stored command record(s) kept aside in the store, not resumed: ${shown}`);
+    }
+    steppedUp.forEach((record) => this.persist(record));
     records.sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq);
     const now = Date.now();
     for (const record of records) {
@@ -377,12 +445,9 @@ export class CommandTracker {
   }
 }
 
-function isCommandRecord(value: unknown): value is CommandRecord {
-  if (value === null || typeof value !== 'object') return false;
-  const r = value as Partial<CommandRecord>;
-  return (
-    typeof r.id === 'string' && typeof r.deviceId === 'string' && typeof r.command === 'string' && typeof r.createdAt === 'number' &&
-    typeof r.timeoutMs === 'number' && typeof r.attempts === 'number' && typeof r.dueAt === 'number' &&
-    (r.phase === 'queued' || r.phase === 'sent' || r.phase === 'backoff')
-  );
+/** Compares secrets in time independent of where they differ. */
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -30,6 +30,7 @@ export interface TransportMessage {
   commandId: string;
   /** MQTT 5 request/response properties, read by core `mqtt out` on a v5 broker connection. */
   responseTopic?: string;
+  /** `<id>~<token>`: the device echoes it, and the token proves the reply answers this device's command. */
   correlationData?: Buffer;
   /** MQTT 5: the broker drops the command once its time to live has passed. */
   messageExpiryInterval?: number;
@@ -42,7 +43,10 @@ export type CommandPhase = 'queued' | 'sent' | 'backoff';
  * resumes it with the same id instead of sending it again as a new command.
  */
 export interface CommandRecord {
+  /** Format version (see COMMAND_RECORD_VERSION); records of the first release have none. */
+  v: number;
   id: string;
+  /** Order of submission, for resuming queues in order. */
   seq: number;
   deviceId: string;
   command: string;
@@ -58,6 +62,8 @@ export interface CommandRecord {
   dueAt: number;
   /** Whether `queued` has been reported already (it is reported once). */
   queuedReported: boolean;
+  /** A random secret sent only to the device in the MQTT 5 correlation data: its echo binds a reply to the device. */
+  token: string;
 }
 
 /** A persisted key/value map: the registry's `StateMap`, or an in-memory one without a registry. */
@@ -97,4 +103,6 @@ export interface ReplyInput {
   topic?: unknown;
   payload: unknown;
   correlationData?: unknown;
+  /** The device the flow says the reply came from (`msg.deviceId`), e.g. after checking its credentials. */
+  deviceId?: unknown;
 }

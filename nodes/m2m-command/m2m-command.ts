@@ -40,6 +40,8 @@ function badge(c: TrackerCounts): NodeStatus {
   const troubles = c.failed + c.timeout + c.expired + c.rejected;
   if (troubles > 0) parts.push(`${troubles} not ok`);
   if (ignored > 0) parts.push(`${ignored} ignored`);
+  if (c.foreign > 0) parts.push(`${c.foreign} foreign`);
+  if (c.anonymous > 0) parts.push(`${c.anonymous} without device`);
   return { fill: c.queued > 0 ? 'yellow' : c.pending > 0 ? 'blue' : 'green', shape: c.pending + c.queued > 0 ? 'ring' : 'dot', text: parts.join(' · ') };
 }
 
@@ -95,6 +97,7 @@ export = function (RED: NodeAPI): void {
           status.schedule();
         },
         onStoreError: (err) => node.error(`storing command state: ${errorMessage(err)}`),
+        onWarning: (message) => node.warn(message),
       });
       status.show();
       return tracker;
@@ -108,7 +111,7 @@ export = function (RED: NodeAPI): void {
 
     const handle = (t: CommandTracker, msg: NodeMessage): void => {
       if (isReply(msg, replyPattern)) {
-        t.reply({ topic: msg.topic, payload: msg.payload, correlationData: msg.correlationData });
+        t.reply({ topic: msg.topic, payload: msg.payload, correlationData: msg.correlationData, deviceId: msg.deviceId });
         status.schedule();
         return;
       }

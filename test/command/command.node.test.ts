@@ -123,6 +123,42 @@ describe('m2m-command node', () => {
     assert.deepStrictEqual(w.caught, []);
   });
 
+  it('a reply with the right id from another device changes nothing and shows as foreign on the badge; the commanded device then succeeds it', async () => {
+    const w = await load();
+    const statuses: string[] = [];
+    w.cmd.on('call:status', (call) => statuses.push(String((call.args[0] as { text?: string }).text)));
+    w.cmd.receive({ deviceId: 'valve-1', command: 'open' });
+    await waitFor(() => w.transport.length === 1, 'the command');
+    const id = (w.transport[0] as unknown as TransportMessage).payload.id;
+    w.cmd.receive({ topic: 'devices/valve-2/replies', payload: JSON.stringify({ id, status: 'ok' }) });
+    w.cmd.receive({ payload: { id, status: 'ok' }, deviceId: 'valve-3' });
+    await waitFor(() => statuses.some((s) => s.includes('2 foreign')), 'the badge');
+    assert.deepStrictEqual(w.events.map((e) => e.status), ['sent'], 'still pending');
+    w.cmd.receive({ topic: 'devices/valve-1/replies', payload: JSON.stringify({ id, status: 'ok' }) });
+    await waitFor(() => w.events.length === 2, 'the reply of valve-1');
+    assert.deepStrictEqual([w.events[1].deviceId, w.events[1].status], ['valve-1', 'succeeded']);
+    assert.deepStrictEqual(w.caught, []);
+  });
+
+  it('a reply that names no device is refused: counted on the badge and explained once in the log', async () => {
+    const w = await load({ replyTopic: 'site/replies', mqtt5: false });
+    const statuses: string[] = [];
+    const warnings: string[] = [];
+    w.cmd.on('call:status', (call) => statuses.push(String((call.args[0] as { text?: string }).text)));
+    w.cmd.on('call:warn', (call) => warnings.push(String(call.args[0])));
+    w.cmd.receive({ deviceId: 'valve-1', command: 'open' });
+    await waitFor(() => w.transport.length === 1, 'the command');
+    const id = (w.transport[0] as unknown as TransportMessage).payload.id;
+    w.cmd.receive({ topic: 'site/replies', payload: JSON.stringify({ id, status: 'ok' }) });
+    w.cmd.receive({ topic: 'site/replies', payload: JSON.stringify({ id, status: 'ok' }) });
+    await waitFor(() => statuses.some((s) => s.includes('2 without device')), 'the badge');
+    assert.strictEqual(warnings.length, 1);
+    assert.match(warnings[0], /nothing says which device sent it/);
+    w.cmd.receive({ topic: 'site/replies', payload: JSON.stringify({ id, status: 'ok' }), deviceId: 'valve-1' });
+    await waitFor(() => w.events.length === 2, 'the reply with msg.deviceId');
+    assert.strictEqual(w.events[1].status, 'succeeded');
+  });
+
   it('a redeploy resumes a pending command under its id: not sent again, and its reply still succeeds it', async () => {
     let w = await load();
     w.cmd.receive({ deviceId: 'd1', command: 'x' });

@@ -3,44 +3,10 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import sinon from 'sinon';
-import { CommandTracker, MemoryCommandStore, type StatusEvent, type TrackerOptions, type TransportMessage } from '../../lib/command';
+import type { TrackerOptions } from '../../lib/command';
 import { M2MError } from '../../lib/errors';
-import { openRegistry, type DeviceRegistry, type DeviceType, type StoreConfig } from '../../lib/registry';
-
-// Durations run on a fake clock; setImmediate stays real so the file store can write.
-const FAKE = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] as Array<'setTimeout' | 'clearTimeout' | 'setInterval' | 'clearInterval' | 'Date'> };
-
-const VALVE: DeviceType = {
-  name: 'valve',
-  offlineTimeoutMs: 60_000,
-  commands: {
-    open: { paramsSchema: { type: 'object', properties: { percent: { type: 'number', minimum: 0, maximum: 100 } }, required: ['percent'], additionalProperties: false } },
-    close: {},
-  },
-};
-
-interface Harness {
-  tracker: CommandTracker;
-  sent: TransportMessage[];
-  events: StatusEvent[];
-  statuses(id: string): string[];
-}
-
-function harness(options: Partial<TrackerOptions> = {}): Harness {
-  const sent: TransportMessage[] = [];
-  const events: StatusEvent[] = [];
-  const tracker = new CommandTracker({
-    store: new MemoryCommandStore(),
-    onCommand: (m) => sent.push(m),
-    onStatus: (e) => events.push(e),
-    ...options,
-  });
-  return { tracker, sent, events, statuses: (id) => events.filter((e) => e.id === id).map((e) => e.status) };
-}
-
-function reply(h: Harness, id: string, body: Record<string, unknown> = { status: 'ok', result: 42 }): string {
-  return h.tracker.reply({ topic: 'devices/d1/replies', payload: JSON.stringify({ id, ...body }) });
-}
+import { openRegistry, type DeviceRegistry, type StoreConfig } from '../../lib/registry';
+import { FAKE, VALVE, harness, reply, type Harness } from './harness';
 
 describe('command tracker', () => {
   let clock: sinon.SinonFakeTimers;
@@ -59,7 +25,7 @@ describe('command tracker', () => {
       assert.deepStrictEqual(m.payload, { id, command: 'start', params: { rpm: 900 }, ts: Date.now() });
       assert.strictEqual(m.qos, 1);
       assert.strictEqual(m.responseTopic, 'site/pump-1/re');
-      assert.ok(Buffer.isBuffer(m.correlationData) && m.correlationData.toString() === id);
+      assert.ok(Buffer.isBuffer(m.correlationData) && m.correlationData.toString().startsWith(`${id}~`), 'the id and the token');
       assert.strictEqual(m.messageExpiryInterval, 5, 'the broker drops it when the ttl has passed');
       assert.deepStrictEqual(h.statuses(id), ['sent']);
     });
@@ -251,10 +217,10 @@ describe('command tracker', () => {
 
       registry = await open({ kind: 'file', dir }); // a new process reading the same file store
       h = await trackerOn(registry);
-      assert.deepStrictEqual(h.tracker.counts(), { pending: 2, queued: 1, succeeded: 0, failed: 0, timeout: 0, expired: 0, rejected: 0, late: 0, unknown: 0 });
+      assert.deepStrictEqual(h.tracker.counts(), { pending: 2, queued: 1, succeeded: 0, failed: 0, timeout: 0, expired: 0, rejected: 0, late: 0, unknown: 0, foreign: 0, anonymous: 0 });
       assert.strictEqual(h.sent.length, 0, 'nothing resent on start');
       assert.strictEqual(h.events.length, 0, 'no status repeated');
-      assert.strictEqual(reply(h, pending), 'matched');
+      assert.strictEqual(reply(h, pending, undefined, 'v1'), 'matched');
       clock.tick(5999);
       assert.deepStrictEqual(h.statuses(waiting), []);
       clock.tick(1);
