@@ -1,13 +1,16 @@
 // npm run bench:registry — the registry with 100,000 devices beside a plain Map doing the same work.
+import crypto from 'crypto';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { openRegistry, type DeviceRecord, type DeviceRegistry } from '../lib/registry';
+import { verifyToken } from '../lib/registry/credentials';
 import { fmt, heapUsed, latencies, report } from './harness';
 
 const DEVICES = 100_000;
 const TOUCHES = 1_000_000;
 const GETS = 1_000_000;
+const VERIFIES = 200_000;
 
 const idOf = (i: number): string => `plant-a:line-${i % 40}:dev-${i}`;
 const attributesOf = (i: number): Record<string, unknown> => ({ limit: 20 + (i % 10), room: `r${i % 50}` });
@@ -107,10 +110,53 @@ async function fileBench(): Promise<void> {
   }
 }
 
+/** A credential as the first release stored it, to measure the scrypt verify it replaced. */
+function legacyScryptHash(token: string): string {
+  const salt = crypto.randomBytes(16);
+  return `scrypt$${salt.toString('base64url')}$${crypto.scryptSync(token, salt, 32).toString('base64url')}`;
+}
+
+/** How long one fsync of a small file takes while `busy` verifies run at once. */
+async function fsyncDuring(dir: string, busy: number, verify: () => Promise<unknown>): Promise<number> {
+  const handle = await fs.promises.open(path.join(dir, `sync-${busy}-${Math.random()}`), 'w');
+  try {
+    await handle.write('x'.repeat(100));
+    const running = Array.from({ length: busy }, verify);
+    const start = process.hrtime.bigint();
+    await handle.sync();
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    await Promise.all(running);
+    return ms;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function verifyBench(): Promise<void> {
+  console.log('\n== token verify ==');
+  const registry = await openRegistry({ name: 'bench', store: { kind: 'memory' } });
+  const { token } = await registry.register({ id: 'gw-1' }, { issueToken: true });
+  const legacy = legacyScryptHash(token as string);
+  // Baseline first: the first release's scrypt verify, awaited one by one.
+  const scryptRate = await timeAsync(30, () => verifyToken(token as string, legacy));
+  const hmacRate = await timeAsync(VERIFIES, () => registry.verify('gw-1', token as string));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-bench-verify-'));
+  try {
+    const scryptFsync = await fsyncDuring(dir, 40, () => verifyToken(token as string, legacy));
+    const hmacFsync = await fsyncDuring(dir, 40, () => registry.verify('gw-1', token as string));
+    report({ name: 'verify (HMAC-SHA256, awaited one by one)', value: hmacRate, unit: 'ops/s', baseline: scryptRate, baselineName: 'scrypt verify (first release)' });
+    report({ name: 'fsync while 40 verifies run', value: hmacFsync, unit: 'ms', baseline: scryptFsync, baselineName: 'while 40 scrypt verifies run' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await registry.close();
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`registry benchmark — Node ${process.version}, ${os.cpus().length} cores${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for heap figures)'}`);
   await memoryBench();
   await fileBench();
+  await verifyBench();
 }
 
 main().catch((err: unknown) => {

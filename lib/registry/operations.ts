@@ -71,6 +71,18 @@ export async function runOperation(registry: DeviceRegistryApi, request: Operati
   }
 }
 
+/**
+ * Removes the plaintext credential of a verify from the message (msg.token, or msg.payload.token) and returns
+ * it, so that it travels no further than the check: not to the next node, not to a Catch node.
+ */
+export function takeToken(msg: { token?: unknown; payload?: unknown }): unknown {
+  const body = isPlainObject(msg.payload) ? msg.payload : undefined;
+  const token = msg.token ?? body?.token;
+  delete msg.token;
+  if (body) delete body.token;
+  return token;
+}
+
 /** A list filter from msg.payload; query strings (an `http in` GET) arrive as text and are converted. */
 function listFilterFrom(body: Record<string, unknown> | undefined): ListFilter {
   if (!body) return {};

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'events';
 import { M2MError } from '../errors';
 import { checkDeviceId } from '../ids';
-import { hashToken, newToken, verifyToken } from './credentials';
+import { hashToken, needsRehash, newToken, verifyToken } from './credentials';
 import type { RemoteChange, RegistryStore, StoredDevice } from './stores/types';
 import type {
   DeviceEvent,
@@ -124,8 +124,8 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     const name = checkName(input.name ?? existing?.name ?? id);
     const tags = input.tags === undefined ? (existing?.tags ?? []) : checkTags(input.tags);
     const token = options.issueToken ? newToken() : undefined;
-    const secret = token ? await hashToken(token) : existing?.secret;
-    // Re-check after the await: another call may have registered the same id meanwhile.
+    const secret = token ? hashToken(token) : existing?.secret;
+    // Re-check: another call may have registered the same id meanwhile.
     const current = this.devices.get(id);
     if (current !== existing) {
       throw new M2MError('DEVICE_EXISTS', `device ${id} was registered concurrently; try again`, { field: 'deviceId' });
@@ -230,7 +230,17 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
   async verify(id: string, token: string): Promise<boolean> {
     checkDeviceId(id, 'deviceId');
     if (typeof token !== 'string' || token === '') throw new M2MError('INVALID_FIELD', 'token must be a non-empty string', { field: 'token' });
-    return verifyToken(token, this.devices.get(id)?.secret);
+    const secret = this.devices.get(id)?.secret;
+    const verified = await verifyToken(token, secret);
+    if (verified && needsRehash(secret)) await this.rehashSecret(id, secret as string, token);
+    return verified;
+  }
+
+  /** Replaces an old slow hash with the current scheme once the token is known good; retried on the next verify if the write fails. */
+  private async rehashSecret(id: string, oldSecret: string, token: string): Promise<void> {
+    const current = this.devices.get(id);
+    if (current?.secret !== oldSecret) return;
+    await this.write(id, { ...current, secret: hashToken(token) }, current).catch(() => undefined);
   }
 
   async state(namespace: string): Promise<StateMap> {

@@ -1,5 +1,5 @@
 import { isPlainObject } from '../../lib/safe';
-import { runOperation, type OperationOptions } from '../../lib/registry/operations';
+import { runOperation, takeToken, type OperationOptions } from '../../lib/registry/operations';
 import type { DeviceEvent, DeviceEventName } from '../../lib/registry/types';
 import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
@@ -66,8 +66,10 @@ export = function (RED: NodeAPI): void {
     reg.ready().then(() => status.show(), () => node.status({ fill: 'red', shape: 'ring', text: 'store unavailable' }));
 
     onInput(node, async (msg, send) => {
+      const operation = msg.operation ?? def.operation;
+      const token = operation === 'verify' ? takeToken(msg) : msg.token;
       await reg.ready();
-      const result = await runOperation(reg, { operation: msg.operation ?? def.operation, deviceId: msg.deviceId, payload: msg.payload, token: msg.token }, options);
+      const result = await runOperation(reg, { operation, deviceId: msg.deviceId, payload: msg.payload, token }, options);
       msg.operation = result.operation;
       RED.util.setMessageProperty(msg, resultTo, result.payload, true);
       if ('deviceId' in result.payload || 'id' in result.payload) {
