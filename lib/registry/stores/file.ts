@@ -1,21 +1,14 @@
-import { promises as fsp } from 'fs';
 import path from 'path';
 import { M2MError, errorMessage } from '../../errors';
+import { nodeFs, readChunks, writeFully, type StoreFileHandle, type StoreFs } from './file/fs-layer';
+import { replayJournal, type JournalRead } from './file/journal';
+import { frame } from './file/frame';
+import { applyOp, type StoreData, type StoreOp } from './file/ops';
+import { Rejects, quarantine, type Rejected } from './file/rejects';
+import { DEFAULT_CHUNK_BYTES, readLegacySnapshot, readSnapshot, snapshotOps, writeSnapshot, type SnapshotWritten } from './file/snapshot';
 import type { LoadedData, RegistryStore, StoredDevice, StoreWarning } from './types';
 
-/** One journal line. Short keys: the journal is written at tens of thousands of lines a second. */
-type JournalOp =
-  | { o: 'p'; d: StoredDevice }
-  | { o: 'd'; i: string }
-  | { o: 'sp'; n: string; k: string; v: unknown }
-  | { o: 'sd'; n: string; k: string }
-  | { o: 's'; s: Array<[string, number]> };
-
-interface Snapshot {
-  version: 1;
-  devices: StoredDevice[];
-  state: Record<string, Record<string, unknown>>;
-}
+export type { StoreFs, StoreFileHandle } from './file/fs-layer';
 
 /** What the registry holds now, read when the journal is folded into a new snapshot. */
 export interface SnapshotSource {
@@ -30,6 +23,10 @@ export interface FileStoreOptions {
   seenFlushMs?: number;
   /** Fold the journal into a snapshot after this many lines (at least; grows with the fleet). */
   compactAfter?: number;
+  /** The file operations (tests inject short writes, ENOSPC and EIO here). */
+  fs?: StoreFs;
+  /** Read and write size for the snapshot and the journal. */
+  chunkBytes?: number;
 }
 
 interface Waiter {
@@ -37,24 +34,41 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+const OPEN_BRACE = 0x7b;
+
 /**
- * Journal plus snapshot. Every change is appended to `journal.log` and fsynced before its promise resolves;
- * changes arriving while a write is in flight are grouped into the next write, so one fsync serves many.
- * The journal is folded into `snapshot.json` by writing a temp file, fsyncing and renaming it, so the
- * snapshot is always whole. Replaying the journal is idempotent, so a crash at any step loses nothing
- * that was acknowledged; a torn last line is skipped with a warning and cut off.
+ * Journal plus snapshot. Every change is appended to `journal.log` as a checksummed line and fsynced before its
+ * promise resolves; changes arriving while a write is in flight are grouped into the next write, so one fsync
+ * serves many. A group that cannot be written whole (short write, ENOSPC, EIO) fails as a whole and is cut
+ * back off the journal, so the next group is never glued onto a torn one. The journal is folded into
+ * `snapshot.json` (streamed, one record per line) by writing a temp file, fsyncing it, checking its length and
+ * trailer, and renaming it; only then is the journal truncated. Replaying the journal is idempotent, so a crash
+ * at any step loses nothing acknowledged. Unreadable records are kept aside in `rejected-<time>.jsonl`.
  */
 export class FileStore implements RegistryStore {
   readonly kind = 'file';
   private readonly journalPath: string;
   private readonly snapshotPath: string;
+  private readonly tmpPath: string;
   private readonly warn: StoreWarning;
   private readonly compactAfter: number;
-  private journal: fsp.FileHandle | undefined;
+  private readonly fs: StoreFs;
+  private readonly chunkBytes: number;
+  private journal: StoreFileHandle | undefined;
+  /** Bytes of whole, acknowledged records; the next group is written here. */
+  private journalSize = 0;
+  /** Bytes past `journalSize` may be on disk (a failed group) and must be cut before anything else is written. */
+  private journalDirty = false;
+  /** Written before the next group: ends a torn line that could not be kept aside, so nothing is glued to it. */
+  private separator = '';
+  /** Records found unreadable at load that could not be kept aside yet; the journal is not truncated until they are. */
+  private unkept: Rejected[] = [];
   private pending: string[] = [];
   private waiters: Waiter[] = [];
   private writing: Promise<void> | undefined;
   private journalLines = 0;
+  /** After a failed compaction, wait for this many journal lines before trying again (a full disk stays full). */
+  private compactNotBefore = 0;
   private readonly dirtySeen = new Map<string, number>();
   private seenTimer: NodeJS.Timeout | undefined;
   private source: SnapshotSource | undefined;
@@ -62,9 +76,14 @@ export class FileStore implements RegistryStore {
 
   constructor(private readonly options: FileStoreOptions) {
     this.journalPath = path.join(options.dir, 'journal.log');
+    // The streamed snapshot keeps the first release's file name on purpose: that release then refuses it as
+    // not JSON instead of opening a stale single-JSON snapshot beside a journal it cannot read.
     this.snapshotPath = path.join(options.dir, 'snapshot.json');
+    this.tmpPath = `${this.snapshotPath}.tmp`;
     this.warn = options.warn ?? (() => undefined);
     this.compactAfter = options.compactAfter ?? 20_000;
+    this.fs = options.fs ?? nodeFs;
+    this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   }
 
   setSnapshotSource(source: SnapshotSource): void {
@@ -72,22 +91,43 @@ export class FileStore implements RegistryStore {
   }
 
   async load(): Promise<LoadedData> {
-    await fsp.mkdir(this.options.dir, { recursive: true });
-    await fsp.rm(`${this.snapshotPath}.tmp`, { force: true });
-    const devices = new Map<string, StoredDevice>();
-    const state = new Map<string, Map<string, unknown>>();
-    const snapshot = await this.readSnapshot();
-    for (const device of snapshot.devices) devices.set(device.id, device);
-    for (const [namespace, entries] of Object.entries(snapshot.state)) {
-      state.set(namespace, new Map(Object.entries(entries)));
+    await this.fs.mkdir(this.options.dir);
+    const data: StoreData = { devices: new Map(), state: new Map() };
+    const rejects = new Rejects();
+    const snapshotProblems = await this.readSnapshot(data, rejects);
+    const journal = await this.readJournal(data, rejects);
+    // A torn last write is what a crash leaves; anything else is damage worth rewriting the store for.
+    const damaged = rejects.size > (journal.tail ? 1 : 0) || snapshotProblems.length > 0;
+    // Nothing on disk has been changed until here, so a store from a newer release was refused untouched.
+    await this.fs.remove(this.tmpPath);
+    const keptIn = await this.keepAside(rejects.items);
+    for (const line of rejects.summary(keptIn)) this.warn(line);
+    for (const problem of snapshotProblems) this.warn(`${this.snapshotPath}: ${problem}`);
+
+    this.journal = await this.fs.openWrite(this.journalPath, false);
+    this.journalLines = journal.records;
+    this.journalSize = journal.bytes;
+    if (journal.tail) {
+      if (keptIn) {
+        // A torn last write was never acknowledged; it is kept aside, so cut it off.
+        this.journalSize = journal.wholeBytes;
+        this.journalDirty = true;
+        await this.cutJournal().catch((err) => this.warn(`could not cut a torn record off ${this.journalPath}: ${errorMessage(err)}`));
+      } else {
+        this.separator = '\n';
+      }
     }
-    await this.replayJournal(devices, state);
-    this.journal = await fsp.open(this.journalPath, 'a');
-    await syncDir(this.options.dir);
+    await this.fs.syncDir(this.options.dir);
+    if (damaged) {
+      // Rewrite the store without the damage, so the same records are not reported on every start.
+      await this.replaceSnapshot(snapshotOps(data.devices.values(), entriesOf(data.state))).catch((err) =>
+        this.warn(`could not rewrite the snapshot after skipping damaged records: ${errorMessage(err)}`),
+      );
+    }
     const every = this.options.seenFlushMs ?? 5000;
     this.seenTimer = setInterval(() => this.flushSeen(), every);
     this.seenTimer.unref();
-    return { devices: [...devices.values()], state };
+    return { devices: [...data.devices.values()], state: data.state };
   }
 
   putDevice(device: StoredDevice): Promise<void> {
@@ -121,12 +161,16 @@ export class FileStore implements RegistryStore {
     if (this.dirtySeen.size === 0 || this.closed) return;
     const seen = [...this.dirtySeen];
     this.dirtySeen.clear();
-    this.append({ o: 's', s: seen }).catch((err) => this.warn(`could not journal last-seen times: ${errorMessage(err)}`));
+    this.append({ o: 's', s: seen }).catch((err) => {
+      // Best effort, but a full disk should not forget them: they go out with the next flush.
+      for (const [id, at] of seen) if (!this.dirtySeen.has(id)) this.dirtySeen.set(id, at);
+      this.warn(`could not journal last-seen times: ${errorMessage(err)}`);
+    });
   }
 
-  private append(op: JournalOp): Promise<void> {
+  private append(op: StoreOp): Promise<void> {
     if (this.closed) return Promise.reject(new M2MError('STORE_CLOSED', 'the registry store is closed'));
-    this.pending.push(`${JSON.stringify(op)}\n`);
+    this.pending.push(frame(JSON.stringify(op)).line);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.writing) this.writing = this.writeLoop();
     return done;
@@ -142,133 +186,210 @@ export class FileStore implements RegistryStore {
       this.pending = [];
       this.waiters = [];
       try {
-        const handle = this.journal;
-        if (!handle) throw new M2MError('STORE_CLOSED', 'the registry store is not open');
-        await handle.write(lines.join(''));
-        await handle.datasync();
-        this.journalLines += lines.length;
+        await this.writeGroup(lines);
         for (const w of waiters) w.resolve();
       } catch (err) {
-        const error = new M2MError('STORE_WRITE_FAILED', `could not write the registry journal: ${errorMessage(err)}`, { cause: err });
+        const code = (err as NodeJS.ErrnoException).code;
+        const error =
+          err instanceof M2MError && err.code === 'STORE_CLOSED'
+            ? err
+            : new M2MError('STORE_WRITE_FAILED', `could not write the registry journal, nothing of this write was stored: ${errorMessage(err)}`, {
+                cause: err,
+                details: { code },
+              });
         for (const w of waiters) w.reject(error);
       }
       if (this.shouldCompact()) {
-        await this.compact().catch((err) => this.warn(`could not fold the journal into a snapshot: ${errorMessage(err)}`));
+        await this.compact().catch((err) => {
+          this.compactNotBefore = this.journalLines + this.compactThreshold();
+          this.warn(`could not fold the journal into a snapshot (the old snapshot and journal are kept): ${errorMessage(err)}`);
+        });
       }
     }
     this.writing = undefined;
+  }
+
+  /** Writes one group whole and fsyncs it, or cuts whatever part of it reached the file back off and throws. */
+  private async writeGroup(lines: string[]): Promise<void> {
+    const handle = this.journal;
+    if (!handle) throw new M2MError('STORE_CLOSED', 'the registry store is not open');
+    if (this.journalDirty) await this.cutJournal();
+    const data = Buffer.from(this.separator + lines.join(''), 'utf8');
+    this.journalDirty = true;
+    try {
+      await writeFully(handle, data, this.journalSize);
+      await handle.datasync();
+    } catch (err) {
+      await this.cutJournal().catch((cutErr) =>
+        this.warn(`could not cut a failed write off ${this.journalPath} (tried again before the next write): ${errorMessage(cutErr)}`),
+      );
+      throw err;
+    }
+    this.journalSize += data.length;
+    this.journalDirty = false;
+    this.separator = '';
+    this.journalLines += lines.length;
+  }
+
+  /** Cuts the journal back to its whole records, durably. */
+  private async cutJournal(): Promise<void> {
+    if (!this.journal) return;
+    await this.journal.truncate(this.journalSize);
+    await this.journal.datasync();
+    this.journalDirty = false;
   }
 
   private async drain(): Promise<void> {
     while (this.writing) await this.writing;
   }
 
+  private compactThreshold(): number {
+    return Math.max(this.compactAfter, 2 * (this.source?.deviceCount() ?? 0));
+  }
+
   private shouldCompact(): boolean {
     if (!this.source) return false;
-    return this.journalLines >= Math.max(this.compactAfter, 2 * this.source.deviceCount());
+    return this.journalLines >= Math.max(this.compactThreshold(), this.compactNotBefore);
   }
 
   private async compact(): Promise<void> {
-    if (!this.source || !this.journal) return;
+    if (!this.source) return;
     const { devices, state } = this.source.snapshot();
-    const snapshot: Snapshot = { version: 1, devices, state: {} };
-    for (const [namespace, entries] of state) snapshot.state[namespace] = Object.fromEntries(entries);
-    const tmp = `${this.snapshotPath}.tmp`;
-    const handle = await fsp.open(tmp, 'w');
-    try {
-      await handle.write(JSON.stringify(snapshot));
-      await handle.sync();
-    } finally {
-      await handle.close();
+    await this.replaceSnapshot(snapshotOps(devices, entriesOf(state)));
+  }
+
+  /**
+   * Writes a new snapshot beside the old one, fsyncs it, checks that all of it is there, renames it into place,
+   * and only then empties the journal. Any failure leaves the old snapshot and journal as they were.
+   */
+  private async replaceSnapshot(ops: Iterable<StoreOp>): Promise<void> {
+    const journal = this.journal;
+    if (!journal) return;
+    if (this.unkept.length > 0) {
+      // The journal is about to be emptied: records that could not be kept aside at load must be first.
+      await this.keepAsideOrThrow();
     }
-    await fsp.rename(tmp, this.snapshotPath);
-    await syncDir(this.options.dir);
-    // Every change in the journal is also in the snapshot now; replaying it again would be harmless.
-    await this.journal.truncate(0);
-    await this.journal.sync();
+    const handle = await this.fs.openWrite(this.tmpPath, true);
+    try {
+      let position = 0;
+      const written = await writeSnapshot(
+        ops,
+        {
+          write: async (chunk) => {
+            await writeFully(handle, chunk, position);
+            position += chunk.length;
+          },
+        },
+        { chunkBytes: this.chunkBytes },
+      );
+      await handle.sync();
+      await verifyWritten(handle, written, this.tmpPath);
+      await handle.close();
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await this.fs.remove(this.tmpPath).catch(() => undefined);
+      throw err;
+    }
+    try {
+      await this.fs.rename(this.tmpPath, this.snapshotPath);
+    } catch (err) {
+      await this.fs.remove(this.tmpPath).catch(() => undefined);
+      throw err;
+    }
+    await this.fs.syncDir(this.options.dir);
+    // The new snapshot is whole and in place and holds every record of the journal: now the journal may go.
+    // (If this fails, replaying the journal over the new snapshot again is harmless.)
+    this.journalSize = 0;
+    this.journalDirty = true;
+    this.separator = '';
+    await this.cutJournal();
     this.journalLines = 0;
   }
 
-  private async readSnapshot(): Promise<Snapshot> {
-    let text: string;
+  /** Reads the snapshot into `data`; returns what is wrong with it as a whole. Throws STORE_TOO_NEW. */
+  private async readSnapshot(data: StoreData, rejects: Rejects): Promise<string[]> {
+    const handle = await this.fs.openRead(this.snapshotPath);
+    if (!handle) return [];
+    const name = path.basename(this.snapshotPath);
     try {
-      text = await fsp.readFile(this.snapshotPath, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, devices: [], state: {} };
-      throw err;
-    }
-    try {
-      return JSON.parse(text) as Snapshot;
-    } catch (err) {
-      throw new M2MError('STORE_CORRUPT', `${this.snapshotPath} is not valid JSON: ${errorMessage(err)}`);
+      const first = Buffer.alloc(1);
+      const { bytesRead } = await handle.read(first, 0, 1, 0);
+      if (bytesRead === 0) return ['it is empty'];
+      const apply = (op: StoreOp): void => applyOp(op, data);
+      if (first[0] === OPEN_BRACE) return await this.readLegacySnapshot(handle, apply, rejects);
+      const read = await readSnapshot(readChunks(handle, this.chunkBytes), apply, { file: this.snapshotPath, rejects });
+      if (read.tail) rejects.add(name, read.tail, read.tail.start, read.tail.end, 'a last line cut short');
+      return read.problems;
+    } finally {
+      await handle.close();
     }
   }
 
-  private async replayJournal(devices: Map<string, StoredDevice>, state: Map<string, Map<string, unknown>>): Promise<void> {
-    let data: Buffer;
+  /** The first release's single-JSON snapshot (bounded by the string it was written from). */
+  private async readLegacySnapshot(handle: StoreFileHandle, apply: (op: StoreOp) => void, rejects: Rejects): Promise<string[]> {
+    const name = path.basename(this.snapshotPath);
+    const parts: Buffer[] = [];
+    for await (const chunk of readChunks(handle, this.chunkBytes)) parts.push(chunk);
+    const text = Buffer.concat(parts).toString('utf8');
     try {
-      data = await fsp.readFile(this.journalPath);
+      readLegacySnapshot(text, apply, (value, reason) => rejects.addValue(name, value, reason), this.snapshotPath);
+      return [];
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
+      if (err instanceof M2MError) throw err;
+      // Unreadable as a whole: move it aside (never delete it) and open with the journal alone.
+      const aside = path.join(this.options.dir, `rejected-${stamp()}-snapshot.json`);
+      await this.fs.rename(this.snapshotPath, aside).catch((renameErr) => {
+        throw new M2MError('STORE_CORRUPT', `${this.snapshotPath} is not valid JSON and could not be moved aside: ${errorMessage(renameErr)}`);
+      });
+      return [`it is not valid JSON (${errorMessage(err)}); moved to ${path.basename(aside)}, the store opened with the journal alone`];
     }
-    let start = 0;
-    let lines = 0;
-    while (start < data.length) {
-      const end = data.indexOf(0x0a, start);
-      if (end === -1) {
-        this.warn(`skipped a torn last record in ${this.journalPath} (${data.length - start} bytes after a crash)`);
-        await fsp.truncate(this.journalPath, start);
-        break;
-      }
-      const line = data.toString('utf8', start, end);
-      start = end + 1;
-      if (line.length === 0) continue;
-      let op: JournalOp;
-      try {
-        op = JSON.parse(line) as JournalOp;
-      } catch {
-        this.warn(`skipped an unreadable record in ${this.journalPath}`);
-        continue;
-      }
-      applyOp(op, devices, state);
-      lines++;
+  }
+
+  private async readJournal(data: StoreData, rejects: Rejects): Promise<JournalRead> {
+    const handle = await this.fs.openRead(this.journalPath);
+    if (!handle) return { records: 0, bytes: 0, wholeBytes: 0 };
+    try {
+      const read = await replayJournal(readChunks(handle, this.chunkBytes), data, { file: this.journalPath, rejects });
+      if (read.tail) rejects.add(path.basename(this.journalPath), read.tail, read.tail.start, read.tail.end, 'a torn last record (never acknowledged)');
+      return read;
+    } finally {
+      await handle.close();
     }
-    this.journalLines = lines;
+  }
+
+  /** Keeps rejected records in a quarantine file; says where, or undefined if that failed (they are retried). */
+  private async keepAside(items: Rejected[]): Promise<string | undefined> {
+    if (items.length === 0) return undefined;
+    try {
+      return await quarantine(this.fs, this.options.dir, items);
+    } catch (err) {
+      this.unkept = items;
+      this.warn(`could not keep ${items.length} unreadable records aside: ${errorMessage(err)}`);
+      return undefined;
+    }
+  }
+
+  private async keepAsideOrThrow(): Promise<void> {
+    const file = await quarantine(this.fs, this.options.dir, this.unkept);
+    this.warn(`kept ${this.unkept.length} unreadable records aside in ${path.basename(file)}`);
+    this.unkept = [];
   }
 }
 
-function applyOp(op: JournalOp, devices: Map<string, StoredDevice>, state: Map<string, Map<string, unknown>>): void {
-  switch (op.o) {
-    case 'p':
-      devices.set(op.d.id, op.d);
-      break;
-    case 'd':
-      devices.delete(op.i);
-      break;
-    case 'sp': {
-      let entries = state.get(op.n);
-      if (!entries) state.set(op.n, (entries = new Map()));
-      entries.set(op.k, op.v);
-      break;
-    }
-    case 'sd':
-      state.get(op.n)?.delete(op.k);
-      break;
-    case 's':
-      for (const [id, seen] of op.s) {
-        const device = devices.get(id);
-        if (device && (device.lastSeen ?? 0) < seen) device.lastSeen = seen;
-      }
-      break;
+function* entriesOf(state: Map<string, Map<string, unknown>>): Generator<[string, Iterable<[string, unknown]>]> {
+  for (const [namespace, entries] of state) yield [namespace, entries.entries()];
+}
+
+/** Checks that the file on disk is exactly as long as what was written and ends with the trailer written. */
+async function verifyWritten(handle: StoreFileHandle, written: SnapshotWritten, file: string): Promise<void> {
+  const { size } = await handle.stat();
+  const end = Buffer.alloc(written.trailer.length);
+  const { bytesRead } = size >= end.length ? await handle.read(end, 0, end.length, size - end.length) : { bytesRead: 0 };
+  if (size !== written.bytes || bytesRead !== end.length || !end.equals(written.trailer)) {
+    throw new M2MError('STORE_WRITE_FAILED', `the new snapshot ${file} is incomplete (${size} of ${written.bytes} bytes on disk); the old one is kept`);
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-');
 }
