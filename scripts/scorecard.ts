@@ -1,5 +1,6 @@
 // `npm run scorecard`: checks the package the way Node-RED's flow library scores it, offline, so a release
 // never lands with a low score. Prints each check and exits non-zero when one fails.
+import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 
@@ -39,6 +40,11 @@ export interface PackageFacts {
   hasExamplesDir: boolean;
   examples: ExampleFlow[];
   hasReadme: boolean;
+  /**
+   * The registry's dist-tags (`latest`, `maintenance`, …) of node-red and of each runtime dependency, or why
+   * they could not be read (offline). Only the registry knows what has been published since the last install.
+   */
+  published: Record<string, Record<string, string>> | { unavailable: string };
 }
 
 export interface CheckResult {
@@ -55,6 +61,15 @@ export const MAX_RUNTIME_DEPENDENCIES = 6;
 
 const pass = (detail: string): CheckResult => ({ ok: true, detail });
 const fail = (detail: string): CheckResult => ({ ok: false, detail });
+
+/** A registry check passes with a note when offline, except in CI, where the registry must be reached. */
+function withPublished(facts: PackageFacts, check: (published: Record<string, Record<string, string>>) => CheckResult): CheckResult {
+  if ('unavailable' in facts.published) {
+    const why = `registry not reachable (${facts.published.unavailable})`;
+    return process.env.CI === 'true' ? fail(why) : pass(`skipped: ${why}`);
+  }
+  return check(facts.published);
+}
 
 /** Types an editor .html registers with `category: 'config'` (config nodes never appear in the palette). */
 export function configNodeTypes(html: string): Set<string> {
@@ -105,6 +120,30 @@ export const checks: Check[] = [
         ? pass(`${installedNodeRedVersion} satisfies ${range}`)
         : fail(`installed Node-RED ${installedNodeRedVersion} does not satisfy ${range}`);
     },
+  },
+  {
+    title: 'node-red.version admits a current Node-RED release (P06)',
+    run: (facts) =>
+      withPublished(facts, (published) => {
+        const range = facts.manifest['node-red']?.version ?? '';
+        const tags = Object.entries(published['node-red'] ?? {}).filter(([tag]) => tag === 'latest' || tag === 'maintenance');
+        const admitted = tags.filter(([, version]) => semver.validRange(range) && semver.satisfies(version, range));
+        const listed = tags.map(([tag, version]) => `${tag} ${version}`).join(', ');
+        return admitted.length > 0 ? pass(`${range} admits ${listed}`) : fail(`"${range}" admits none of ${listed || 'the published releases'}`);
+      }),
+  },
+  {
+    title: 'runtime dependencies admit their latest release (D03)',
+    run: (facts) =>
+      withPublished(facts, (published) => {
+        const stale = Object.entries(facts.manifest.dependencies ?? {}).filter(([name, range]) => {
+          const latest = published[name]?.latest;
+          return latest === undefined || !semver.satisfies(latest, range);
+        });
+        return stale.length === 0
+          ? pass(`${Object.keys(facts.manifest.dependencies ?? {}).length} dependencies`)
+          : fail(stale.map(([name, range]) => `${name} ${range} excludes latest ${published[name]?.latest ?? '(unknown)'}`).join('; '));
+      }),
   },
   {
     title: 'engines.node present',
@@ -175,7 +214,21 @@ export function flowNodeTypes(text: string): string[] | { error: string } {
   return types;
 }
 
-export function gatherFacts(root: string, installedNodeRedVersion: string): PackageFacts {
+/** Reads each package's dist-tags from the npm registry with the npm client as configured on this machine. */
+export function readPublished(names: string[]): PackageFacts['published'] {
+  const published: Record<string, Record<string, string>> = {};
+  try {
+    for (const name of names) {
+      const out = execFileSync('npm', ['view', name, 'dist-tags', '--json'], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+      published[name] = JSON.parse(out) as Record<string, string>;
+    }
+  } catch (err) {
+    return { unavailable: ((err as Error).message.split('\n')[0] ?? '').slice(0, 200) };
+  }
+  return published;
+}
+
+export function gatherFacts(root: string, installedNodeRedVersion: string, published: PackageFacts['published'] = { unavailable: 'not asked' }): PackageFacts {
   const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as PackageManifest;
   const nodeFiles = Object.entries(manifest['node-red']?.nodes ?? {}).map(([type, file]): NodeFile => {
     const htmlPath = path.join(root, file.replace(/\.js$/, '.html'));
@@ -192,7 +245,7 @@ export function gatherFacts(root: string, installedNodeRedVersion: string): Pack
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((file) => ({ file, types: flowNodeTypes(fs.readFileSync(path.join(examplesDir, file), 'utf8')) }));
-  return { manifest, installedNodeRedVersion, nodeFiles, hasExamplesDir, examples, hasReadme: fs.existsSync(path.join(root, 'README.md')) };
+  return { manifest, installedNodeRedVersion, nodeFiles, hasExamplesDir, examples, hasReadme: fs.existsSync(path.join(root, 'README.md')), published };
 }
 
 export function runChecks(facts: PackageFacts): Array<CheckResult & { title: string }> {
@@ -203,7 +256,9 @@ function main(): void {
   const root = path.join(__dirname, '..');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const nodeRedVersion = (require('node-red/package.json') as { version: string }).version;
-  const results = runChecks(gatherFacts(root, nodeRedVersion));
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as PackageManifest;
+  const published = readPublished(['node-red', ...Object.keys(manifest.dependencies ?? {})]);
+  const results = runChecks(gatherFacts(root, nodeRedVersion, published));
   for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.title}: ${r.detail}`);
   const failed = results.filter((r) => !r.ok).length;
   console.log(failed === 0 ? `scorecard: all ${results.length} checks pass` : `scorecard: ${failed} of ${results.length} checks fail`);

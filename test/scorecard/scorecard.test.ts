@@ -27,6 +27,7 @@ function goodPackage(): PackageFacts {
     hasExamplesDir: true,
     examples: [{ file: 'demo.json', types: ['inject', 'x-sensor', 'debug'] }],
     hasReadme: true,
+    published: { 'node-red': { latest: '5.0.7', maintenance: '4.1.8' }, a: { latest: '1.4.0' }, b: { latest: '1.0.0' } },
   };
 }
 
@@ -42,6 +43,8 @@ const failingCases: Array<[string, (p: PackageFacts) => void, RegExp]> = [
   ['scoped package name', (p) => (p.manifest.name = 'node-red-x'), /not a scoped name/],
   ['"node-red" keyword', (p) => (p.manifest.keywords = ['iot']), /lacks "node-red"/],
   ['node-red.version satisfied by the installed Node-RED', (p) => (p.installedNodeRedVersion = '3.1.0'), /3\.1\.0 does not satisfy >=4\.0\.0/],
+  ['node-red.version admits a current Node-RED release (P06)', (p) => (p.manifest['node-red'] = { ...p.manifest['node-red'], version: '~3.1.0' }), /admits none of latest 5\.0\.7, maintenance 4\.1\.8/],
+  ['runtime dependencies admit their latest release (D03)', (p) => (p.published = { ...p.published, b: { latest: '2.0.0' } }), /^b 1 excludes latest 2\.0\.0$/],
   ['engines.node present', (p) => delete p.manifest.engines, /no "engines.node"/],
   ['every node file in node-red.nodes exists', (p) => (p.nodeFiles[0].exists = false), /x-sensor \(dist\/x-sensor\.js\)/],
   ['every non-config node used in an example', (p) => (p.examples[0].types = ['inject', 'debug']), /no example uses: x-sensor$/],
@@ -76,6 +79,20 @@ describe('scorecard', () => {
     const facts = goodPackage();
     delete facts.nodeFiles[0].html;
     assert.match(resultOf('every node file in node-red.nodes exists', facts).detail, /x-sensor \(no \.html beside dist\/x-sensor\.js\)/);
+  });
+
+  it('registry checks pass with a note offline, and fail offline under CI, where the registry must be reached', () => {
+    const offline = { ...goodPackage(), published: { unavailable: 'ENOTFOUND' } };
+    const ci = process.env.CI;
+    try {
+      delete process.env.CI;
+      assert.match(resultOf('runtime dependencies admit their latest release (D03)', offline).detail, /^skipped: registry not reachable \(ENOTFOUND\)/);
+      process.env.CI = 'true';
+      assert.strictEqual(resultOf('runtime dependencies admit their latest release (D03)', offline).ok, false);
+    } finally {
+      if (ci === undefined) delete process.env.CI;
+      else process.env.CI = ci;
+    }
   });
 
   it('rejects a node-red.version that is not a semver range', () => {
