@@ -2,7 +2,7 @@ import { EventEmitter } from 'events';
 import { M2MError } from '../errors';
 import { checkDeviceId } from '../ids';
 import { hashToken, needsRehash, newToken, verifyToken } from './credentials';
-import type { RemoteChange, RegistryStore, StoredDevice } from './stores/types';
+import type { RemoteChange, RegistryStore, StoredDevice, StoreStatus } from './stores/types';
 import type {
   DeviceEvent,
   DeviceEventName,
@@ -46,6 +46,8 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly loading: Promise<void>;
   private closed = false;
+  private loaded = false;
+  private storeStatus: StoreStatus | undefined;
 
   constructor(options: RegistryOptions) {
     super();
@@ -55,6 +57,11 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     this.defaultTimeout = options.defaultOfflineTimeoutMs ?? DEFAULT_OFFLINE_TIMEOUT_MS;
     const shortest = Math.min(this.defaultTimeout, ...[...this.types.values()].map((t) => t.offlineTimeoutMs ?? Infinity));
     this.sweepMs = options.sweepMs ?? Math.min(1000, Math.max(50, Math.floor(shortest / 10)));
+    // A store that can be unreachable (Redis) reports it; the m2m-registry node shows it on its badge.
+    this.store.onStatus?.((status) => {
+      this.storeStatus = status;
+      this.emit('store', status);
+    });
     this.loading = this.load();
     // A failed load is reported by ready(); keep it from being an unhandled rejection meanwhile.
     this.loading.catch(() => undefined);
@@ -68,6 +75,7 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
       if (device.lastSeen !== null && now - device.lastSeen <= this.timeoutOf(device)) this.online.add(device.id);
     }
     for (const [namespace, entries] of data.state) this.stateMaps.set(namespace, entries);
+    this.loaded = true;
     this.store.onRemoteChange?.((change) => this.applyRemote(change));
     if (!this.closed) {
       this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
@@ -75,8 +83,21 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     }
   }
 
+  /**
+   * Resolves once the store is loaded. While a store that was tried cannot be reached (Redis down at start)
+   * it rejects at once with STORE_UNAVAILABLE, so a message fails promptly instead of hanging; the load
+   * carries on, and callers that asked before the first attempt failed are resolved when it succeeds.
+   */
   ready(): Promise<void> {
+    if (!this.loaded && this.storeStatus?.state === 'waiting') {
+      return Promise.reject(new M2MError('STORE_UNAVAILABLE', `the registry's store is not reachable yet${this.storeStatus.error ? ` (${this.storeStatus.error})` : ''}; retrying`));
+    }
     return this.loading;
+  }
+
+  /** The connection state of a store that can be unreachable (Redis); undefined for the others. */
+  get storeState(): StoreStatus | undefined {
+    return this.storeStatus;
   }
 
   get storeKind(): string {
@@ -207,8 +228,8 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     try {
       await this.register({ id, type: options.type });
     } catch (err) {
-      // Two touches of a new device at once: the other one registered it.
-      if (!(err instanceof M2MError && err.code === 'DEVICE_EXISTS')) throw err;
+      // Two touches of a new device at once, here or on another instance sharing the store: the other one registered it.
+      if (!(err instanceof M2MError && (err.code === 'DEVICE_EXISTS' || err.code === 'VERSION_CONFLICT'))) throw err;
     }
     return this.toRecord(this.markSeen(id) as StoredDevice);
   }
@@ -273,8 +294,10 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     this.closed = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
-    await this.loading.catch(() => undefined);
+    // A store that can be unreachable (it reports a status) ends a load still waiting for it when it closes.
+    if (!this.storeStatus) await this.loading.catch(() => undefined);
     await this.store.close();
+    await this.loading.catch(() => undefined);
     this.removeAllListeners();
   }
 
@@ -288,8 +311,8 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
   private async write(id: string, next: StoredDevice | undefined, previous: StoredDevice | undefined): Promise<void> {
     this.setInMemory(id, next);
     try {
-      if (next) await this.store.putDevice(next);
-      else await this.store.deleteDevice(id);
+      if (next) await this.store.putDevice(next, previous);
+      else await this.store.deleteDevice(id, previous);
     } catch (err) {
       if (this.devices.get(id) === next) this.setInMemory(id, previous);
       throw err;

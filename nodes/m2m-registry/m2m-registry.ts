@@ -1,7 +1,8 @@
 import { createRegistry, fileStoreDir, parseDeviceTypes, type DeviceRegistry, type StoreConfig } from '../../lib/registry';
 import { MemoryStore } from '../../lib/registry/stores/memory';
 import { errorMessage } from '../../lib/errors';
-import type { Node, NodeAPI, NodeDef } from '../shared/node-red';
+import type { StoreStatus } from '../../lib/registry/stores/types';
+import type { Node, NodeAPI, NodeDef, NodeStatus } from '../shared/node-red';
 
 interface RegistryDef extends NodeDef {
   storeType?: 'file' | 'memory' | 'redis';
@@ -18,6 +19,7 @@ export = function (RED: NodeAPI): void {
       RED.nodes.createNode(this, config);
       const node = this as RegistryNode;
       const def = config as RegistryDef;
+      let closed = false;
       try {
         node.registry = createRegistry({
           name: def.name || def.id,
@@ -26,7 +28,12 @@ export = function (RED: NodeAPI): void {
           defaultOfflineTimeoutMs: Number(def.offlineTimeout ?? 300) * 1000,
           warn: (message) => node.warn(message),
         });
+        // Redis: yellow while waiting for it (the registry keeps retrying), green once connected, red if loading failed.
+        node.registry.on('store', (status: StoreStatus) => node.status(storeBadge(status)));
+        const shown = node.registry.storeState;
+        if (shown) node.status(storeBadge(shown));
         node.registry.ready().catch((err: unknown) => {
+          if (closed) return; // closed while still waiting for its store: nothing failed
           node.registryError = errorMessage(err);
           node.error(`registry store did not open: ${node.registryError}`);
         });
@@ -36,6 +43,7 @@ export = function (RED: NodeAPI): void {
       }
 
       node.on('close', (removed, done) => {
+        closed = true;
         const closing = node.registry?.close() ?? Promise.resolve();
         if (removed && (def.storeType ?? 'file') === 'memory') MemoryStore.forget(def.id);
         closing.catch((err: unknown) => node.error(`closing the registry store: ${errorMessage(err)}`)).finally(() => done());
@@ -44,6 +52,17 @@ export = function (RED: NodeAPI): void {
     { credentials: { redisUrl: { type: 'password' } } },
   );
 };
+
+const STORE_BADGES: Record<StoreStatus['state'], NodeStatus> = {
+  connecting: { fill: 'yellow', shape: 'ring', text: 'connecting to Redis…' },
+  waiting: { fill: 'yellow', shape: 'ring', text: 'waiting for Redis…' },
+  connected: { fill: 'green', shape: 'dot', text: 'connected' },
+  failed: { fill: 'red', shape: 'ring', text: 'store failed' },
+};
+
+function storeBadge(status: StoreStatus): NodeStatus {
+  return STORE_BADGES[status.state];
+}
 
 function storeConfig(RED: NodeAPI, def: RegistryDef, node: RegistryNode): StoreConfig {
   switch (def.storeType ?? 'file') {
