@@ -4,6 +4,7 @@ import { M2MError } from '../errors';
 import { isHostileKey } from '../safe';
 import { compileTemplate, type Template } from './template';
 import {
+  type AlarmEventName,
   type CompareOp,
   type ConditionDefinition,
   type DeviceLookup,
@@ -14,7 +15,20 @@ import {
   type ThresholdType,
 } from './types';
 
-export const DEFAULT_TEXT = '{{deviceId}}: {{rule}} {{event}}, {{metric}} {{value}} (threshold {{threshold}})';
+/** The fields of an alarm event a text template may use. */
+export const TEXT_FIELDS = ['event', 'severity', 'deviceId', 'rule', 'metric', 'value', 'threshold', 'active', 'acknowledged', 'alarmId', 'raisedAt', 'ts'] as const;
+const EVENTS: readonly AlarmEventName[] = ['raised', 'cleared', 'acknowledged', 'escalated', 'shelved', 'unshelved'];
+const WORDS: Record<CompareOp, string> = {
+  '>': 'above',
+  '>=': 'at or above',
+  '<': 'below',
+  '<=': 'at or below',
+  '==': 'at',
+  '!=': 'not at',
+  between: 'within',
+  outside: 'outside',
+  rate: 'changing faster than',
+};
 // A timer deadline further away than this is almost certainly a unit mistake (ms typed as seconds).
 const MAX_SECONDS = 366 * 24 * 3600;
 // No MQTT level separator or wildcard (the name is a level of the alarm topic), no control characters.
@@ -72,7 +86,8 @@ export interface CompiledRule {
   isRate: boolean;
   scope: 'all' | 'type' | 'tag';
   scopeValue: string;
-  text: Template;
+  /** the text of each event: the rule's own template for all of them, or the default that reads right for each */
+  text: Record<AlarmEventName, Template>;
 }
 
 function fail(rule: string, field: string, problem: string): never {
@@ -130,6 +145,46 @@ function severity(rule: string, field: string, raw: unknown): Severity {
   return raw as Severity;
 }
 
+/**
+ * The default text of each event, worded for the rule's conditions, e.g. `fr-1 too-warm raised: temp 31 above 30`
+ * and `fr-1 too-warm cleared: temp 27 below 28` (or `temp 29, no longer above 30` when the raise condition ends).
+ */
+export function defaultTexts(raise: CompiledCondition, clear: CompiledCondition | null): Record<AlarmEventName, string> {
+  const head = '{{deviceId}} {{rule}} {{event}}';
+  const rate = raise.direction > 0 ? 'rising faster than' : raise.direction < 0 ? 'falling faster than' : WORDS.rate;
+  const per = raise.rateFactor === 1000 ? 's' : 'min';
+  let raised: string;
+  let cleared: string;
+  if (raise.op === 'nodata') {
+    raised = `${head}: no {{metric}} for {{threshold}} s`;
+    cleared = `${head}: {{metric}} {{value}} received again`;
+  } else if (raise.op === 'rate') {
+    raised = `${head}: {{metric}} ${rate} {{threshold}} per ${per}, now {{value}}`;
+    cleared = `${head}: {{metric}} no longer ${rate} {{threshold}} per ${per}, now {{value}}`;
+  } else {
+    raised = `${head}: {{metric}} {{value}} ${WORDS[raise.op]} {{threshold}}`;
+    cleared = clear && clear.op !== 'nodata' ? `${head}: {{metric}} {{value}} ${WORDS[clear.op]} {{threshold}}` : `${head}: {{metric}} {{value}}, no longer ${WORDS[raise.op]} {{threshold}}`;
+  }
+  const other = `${head} ({{severity}}): {{metric}} {{value}}`;
+  return { raised, cleared, acknowledged: other, escalated: other, shelved: `${head} ({{severity}})`, unshelved: `${head} ({{severity}})` };
+}
+
+function texts(name: string, own: unknown, raise: CompiledCondition, clear: CompiledCondition | null): Record<AlarmEventName, Template> {
+  const out = {} as Record<AlarmEventName, Template>;
+  try {
+    if (typeof own === 'string' && own !== '') {
+      const template = compileTemplate(own, TEXT_FIELDS);
+      for (const event of EVENTS) out[event] = template;
+    } else {
+      const defaults = defaultTexts(raise, clear);
+      for (const event of EVENTS) out[event] = compileTemplate(defaults[event], TEXT_FIELDS);
+    }
+  } catch (err) {
+    fail(name, 'text', (err as Error).message);
+  }
+  return out;
+}
+
 export function compileRule(def: RuleDefinition, index: number): CompiledRule {
   if (typeof def !== 'object' || def === null) throw new M2MError('INVALID_RULE', `rule ${index + 1} is not an object`, { field: 'rules' });
   const name = typeof def.name === 'string' ? def.name.trim() : '';
@@ -150,13 +205,14 @@ export function compileRule(def: RuleDefinition, index: number): CompiledRule {
   if (scope !== 'all' && (typeof def.scopeValue !== 'string' || def.scopeValue === '')) fail(name, 'scopeValue', `must name the device ${scope}`);
   const nodataMs = raise.op === 'nodata' ? seconds(name, 'raise.value', def.raise.value) : 0;
   if (raise.op === 'nodata' && nodataMs <= 0) fail(name, 'raise.value', 'must be the seconds of silence (more than 0)');
+  const clear = clearDef ? condition(name, 'clear', clearDef, CLEAR_OPS) : null;
   return {
     index,
     name,
     metric: def.metric,
     severity: sev,
     raise,
-    clear: clearDef ? condition(name, 'clear', clearDef, CLEAR_OPS) : null,
+    clear,
     raiseMs: seconds(name, 'raiseDelay', def.raiseDelay),
     raiseSamples: samples,
     clearMs: seconds(name, 'clearDelay', def.clearDelay),
@@ -167,7 +223,7 @@ export function compileRule(def: RuleDefinition, index: number): CompiledRule {
     isRate: raise.op === 'rate',
     scope,
     scopeValue: scope === 'all' ? '' : (def.scopeValue as string),
-    text: compileTemplate(typeof def.text === 'string' && def.text !== '' ? def.text : DEFAULT_TEXT),
+    text: texts(name, def.text, raise, clear),
   };
 }
 

@@ -6,6 +6,7 @@ import { M2MError } from '../errors';
 import { deviceIdProblem } from '../ids';
 import { isPlainObject } from '../safe';
 import { type CompiledCondition, type CompiledRule, resolveThreshold } from './compile';
+import type { AlarmFlag, AlarmNumber, PersistedAlarm } from './state-format';
 import { TimerHeap } from './timer-heap';
 import type { AlarmEvent, AlarmEventName, AlarmState, DeviceLookup } from './types';
 
@@ -26,12 +27,25 @@ const SILENT = 1024;
 const SEEN = 2048;
 
 const PERSISTED = ACTIVE | ACKED | ESCALATED | PEND_RAISE | PEND_CLEAR | SHELVED | COND_CLEARED | SILENT | SEEN;
+/** The persisted flags by name, so that a stored state does not depend on these bit positions. */
+const FLAG_NAMES: ReadonlyArray<[number, AlarmFlag]> = [
+  [ACTIVE, 'active'],
+  [ACKED, 'acknowledged'],
+  [ESCALATED, 'escalated'],
+  [PEND_RAISE, 'pendingRaise'],
+  [PEND_CLEAR, 'pendingClear'],
+  [SHELVED, 'shelved'],
+  [COND_CLEARED, 'conditionCleared'],
+  [SILENT, 'raisedWhileShelved'],
+  [SEEN, 'watching'],
+];
 
 export const DEFAULT_MAX_DEVICES = 100_000;
 export const DEFAULT_IDLE_MS = 24 * 3600 * 1000;
-
-/** One device's persisted state: per rule name [flags, count, deadline, raisedAt, value, thrLo, thrHi, shelvedUntil, seenAt]. */
-export type PersistedDevice = Record<string, Array<number | null>>;
+/** Messages without a rule's metric, before the rule has ever seen it, after which the node hints at a typo. */
+export const MISSING_METRIC_HINT_AFTER = 20;
+/** The alarm table never shrinks below this many device slots. */
+const MIN_SLOTS = 64;
 
 export type ControlOp = 'ack' | 'shelve' | 'unshelve' | 'reset';
 
@@ -42,6 +56,8 @@ export interface EngineOptions {
   onTimerEvents?: (events: AlarmEvent[]) => void;
   /** A device's persisted state changed (or was dropped): save `snapshot(deviceId)`. */
   onChange?: (deviceId: string) => void;
+  /** Told once per rule when MISSING_METRIC_HINT_AFTER messages came in and none carried the rule's metric. */
+  onHint?: (message: string) => void;
   maxDevices?: number;
   /** Devices silent this long with no alarm, delay or shelving are forgotten. */
   idleMs?: number;
@@ -55,6 +71,9 @@ export class RuleEngine {
   private readonly lookup?: DeviceLookup;
   private readonly onTimerEvents: (events: AlarmEvent[]) => void;
   private readonly onChange: (deviceId: string) => void;
+  private readonly onHint: (message: string) => void;
+  /** per rule: messages without its metric while it has never seen it; -1 once seen or hinted */
+  private readonly missing: Int32Array;
   private readonly maxDevices: number;
   private readonly idleMs: number;
   private readonly now: () => number;
@@ -93,6 +112,8 @@ export class RuleEngine {
     this.lookup = options.lookup;
     this.onTimerEvents = options.onTimerEvents ?? (() => undefined);
     this.onChange = options.onChange ?? (() => undefined);
+    this.onHint = options.onHint ?? (() => undefined);
+    this.missing = new Int32Array(this.ruleCount);
     this.maxDevices = options.maxDevices ?? DEFAULT_MAX_DEVICES;
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.now = options.now ?? (() => Date.now());
@@ -104,7 +125,7 @@ export class RuleEngine {
     this.clo = new Float64Array(n);
     this.chi = new Float64Array(n);
     this.applies = new Uint8Array(n);
-    this.grow(64);
+    this.grow(MIN_SLOTS);
     const every = Math.min(3600_000, Math.max(60_000, this.idleMs / 4));
     this.sweepTimer = setInterval(() => this.sweep(), every);
     this.sweepTimer.unref?.();
@@ -112,6 +133,11 @@ export class RuleEngine {
 
   get deviceCount(): number {
     return this.slotOf.size;
+  }
+
+  /** Device slots the alarm table has room for (it grows by doubling and shrinks when mostly free). */
+  get slotCapacity(): number {
+    return this.capacity;
   }
 
   /**
@@ -130,9 +156,14 @@ export class RuleEngine {
     let any = false;
     for (let r = 0; r < this.rules.length; r++) {
       const rule = this.rules[r];
-      const raw = payload[rule.metric];
+      const raw = metricOf(payload, rule.metric);
       this.applies[r] = 0;
-      if (raw === undefined || !this.inScope(slot, r, id, rule)) continue;
+      if (raw === undefined) {
+        if (this.missing[r] >= 0) this.countMissing(slot, r, id, rule, payload);
+        continue;
+      }
+      if (!this.inScope(slot, r, id, rule)) continue;
+      this.missing[r] = -1;
       const x = typeof raw === 'number' ? raw : typeof raw === 'boolean' ? (raw ? 1 : 0) : NaN;
       if (!Number.isFinite(x)) {
         throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${rule.metric}": value ${describe(raw)} is not a number`, { field: `payload.${rule.metric}` });
@@ -232,16 +263,28 @@ export class RuleEngine {
   }
 
   /** The state of one device to persist, or undefined when there is nothing worth keeping. */
-  snapshot(deviceId: string): PersistedDevice | undefined {
+  snapshot(deviceId: string): PersistedAlarm[] | undefined {
     const slot = this.slotOf.get(deviceId);
     if (slot === undefined) return undefined;
-    let out: PersistedDevice | undefined;
+    let out: PersistedAlarm[] | undefined;
     for (const rule of this.rules) {
       const k = slot * this.ruleCount + rule.index;
       const f = this.flags[k] & PERSISTED;
       if (f === 0) continue;
-      out ??= {};
-      out[rule.name] = [f, this.count[k], this.deadline[k], this.raisedAt[k], this.value[k], this.thrLo[k], this.thrHi[k], this.shelvedUntil[k], this.seenAt[k]].map(nullIfNaN);
+      const alarm: PersistedAlarm = { rule: rule.name };
+      for (const [bit, name] of FLAG_NAMES) if (f & bit) alarm[name] = true;
+      const numbers: Array<[AlarmNumber, number]> = [
+        ['samples', this.count[k]],
+        ['deadline', this.deadline[k]],
+        ['raisedAt', this.raisedAt[k]],
+        ['value', this.value[k]],
+        ['thresholdLo', this.thrLo[k]],
+        ['thresholdHi', this.thrHi[k]],
+        ['shelvedUntil', this.shelvedUntil[k]],
+        ['lastSeen', this.seenAt[k]],
+      ];
+      for (const [name, n] of numbers) if (!Number.isNaN(n)) alarm[name] = n;
+      (out ??= []).push(alarm);
     }
     return out;
   }
@@ -265,27 +308,28 @@ export class RuleEngine {
    * Deadlines that passed while stopped fire at once. After an unclean stop the last-seen times of no-data rules
    * may be stale, so `exactSeen` false restarts their silence count now rather than raising a false stale alarm.
    */
-  restore(deviceId: string, record: unknown, exactSeen: boolean): void {
-    if (deviceIdProblem(deviceId) || !isPlainObject(record)) return;
+  restore(deviceId: string, alarms: readonly PersistedAlarm[], exactSeen: boolean): void {
+    if (deviceIdProblem(deviceId)) return;
     const now = this.now();
     let slot: number | undefined;
-    for (const [name, raw] of Object.entries(record)) {
-      const rule = this.byName.get(name);
-      if (!rule || !Array.isArray(raw) || raw.length < 9) continue;
-      const v = raw.map((n) => (typeof n === 'number' ? n : NaN));
+    for (const alarm of alarms) {
+      // a rule removed or renamed since: its state has nothing to belong to
+      const rule = this.byName.get(alarm.rule);
+      if (!rule) continue;
       slot ??= this.slotOf.get(deviceId) ?? this.allocate(deviceId, now);
       const k = slot * this.ruleCount + rule.index;
-      let f = v[0] & PERSISTED;
+      let f = 0;
+      for (const [bit, name] of FLAG_NAMES) if (alarm[name] === true) f |= bit;
       if (rule.nodataMs === 0) f &= ~SEEN;
       this.flags[k] = f;
-      this.count[k] = v[1] || 0;
-      this.deadline[k] = v[2];
-      this.raisedAt[k] = v[3];
-      this.value[k] = v[4];
-      this.thrLo[k] = v[5];
-      this.thrHi[k] = v[6];
-      this.shelvedUntil[k] = v[7];
-      this.seenAt[k] = exactSeen ? v[8] : now;
+      this.count[k] = Math.min(65535, Math.max(0, alarm.samples ?? 0));
+      this.deadline[k] = alarm.deadline ?? NaN;
+      this.raisedAt[k] = alarm.raisedAt ?? NaN;
+      this.value[k] = alarm.value ?? NaN;
+      this.thrLo[k] = alarm.thresholdLo ?? NaN;
+      this.thrHi[k] = alarm.thresholdHi ?? NaN;
+      this.shelvedUntil[k] = alarm.shelvedUntil ?? NaN;
+      this.seenAt[k] = exactSeen ? (alarm.lastSeen ?? NaN) : now;
       this.schedule(k, this.nextDue(k, rule));
     }
   }
@@ -300,6 +344,7 @@ export class RuleEngine {
         dropped++;
       }
     }
+    if (this.capacity > MIN_SLOTS && this.slotOf.size * 4 <= this.capacity) this.compact();
     return dropped;
   }
 
@@ -520,22 +565,23 @@ export class RuleEngine {
       return events;
     }
     const state = this.alarmState(k, rule, id);
+    // what an operator scans for comes first: the debug sidebar's collapsed view shows only the first keys
     const payload: AlarmEvent = {
-      alarmId: state.alarmId,
+      event,
+      severity: state.severity,
       deviceId: id,
       rule: rule.name,
+      text: '',
       metric: rule.metric,
-      severity: state.severity,
-      event,
-      active: state.active,
-      acknowledged: state.acknowledged,
       value: state.value,
       threshold: state.threshold,
+      active: state.active,
+      acknowledged: state.acknowledged,
+      alarmId: state.alarmId,
       raisedAt: state.raisedAt,
       ts: now,
-      text: '',
     };
-    payload.text = rule.text({ ...payload, event });
+    payload.text = rule.text[event](payload);
     events ??= [];
     events.push(payload);
     return events;
@@ -599,8 +645,18 @@ export class RuleEngine {
     return rule.scope === 'type' ? facts.type === rule.scopeValue : facts.tags.includes(rule.scopeValue);
   }
 
+  /** Counts a message without the rule's metric; hints once when none of the first ones carried it. */
+  private countMissing(slot: number, r: number, id: string, rule: CompiledRule, payload: Record<string, unknown>): void {
+    if (!this.inScope(slot, r, id, rule) || ++this.missing[r] < MISSING_METRIC_HINT_AFTER) return;
+    this.missing[r] = -1;
+    const carried = Object.keys(payload).slice(0, 8).map((m) => JSON.stringify(m.slice(0, 40)));
+    this.onHint(
+      `rule "${rule.name}": none of the first ${MISSING_METRIC_HINT_AFTER} messages carried metric "${rule.metric}" (the last one had ${carried.join(', ') || 'no metrics'}); check the rule's metric name`,
+    );
+  }
+
   private inputError(field: string, problem: string, payload: unknown): M2MError {
-    const used = isPlainObject(payload) ? this.rules.filter((r) => payload[r.metric] !== undefined) : [];
+    const used = isPlainObject(payload) ? this.rules.filter((r) => metricOf(payload, r.metric) !== undefined) : [];
     const which = (used.length ? used : this.rules).map((r) => `"${r.name}" (${r.metric})`).join(', ');
     return new M2MError(field === 'msg.deviceId' ? 'INVALID_DEVICE_ID' : 'INVALID_PAYLOAD', `${field} ${problem}; needed by rule ${which}`, { field });
   }
@@ -666,6 +722,52 @@ export class RuleEngine {
     this.scheduledAt[k] = NaN;
   }
 
+  /**
+   * Moves the devices still tracked to the front of a smaller table, so that memory follows the fleet down
+   * after devices go idle. Timer keys name slots, so every device-rule is scheduled again at its next deadline.
+   */
+  private compact(): void {
+    const live = [...this.slotOf.entries()];
+    let slots = MIN_SLOTS;
+    while (slots < live.length * 2) slots *= 2;
+    const old = {
+      lastSeen: this.lastSeen,
+      flags: this.flags,
+      count: this.count,
+      deadline: this.deadline,
+      raisedAt: this.raisedAt,
+      value: this.value,
+      thrLo: this.thrLo,
+      thrHi: this.thrHi,
+      shelvedUntil: this.shelvedUntil,
+      seenAt: this.seenAt,
+      prevTs: this.prevTs,
+    };
+    this.capacity = 0;
+    this.lastSeen = new Float64Array(0);
+    this.flags = new Uint16Array(0);
+    this.count = new Uint16Array(0);
+    for (const column of ['deadline', 'raisedAt', 'value', 'thrLo', 'thrHi', 'shelvedUntil', 'seenAt', 'prevTs', 'scheduledAt'] as const) this[column] = new Float64Array(0);
+    this.grow(slots);
+    this.timers.clear();
+    this.ids = [];
+    this.freeSlots = [];
+    const n = this.ruleCount;
+    live.forEach(([id, from], to) => {
+      this.ids.push(id);
+      this.slotOf.set(id, to);
+      this.lastSeen[to] = old.lastSeen[from];
+      const src = from * n;
+      const dst = to * n;
+      this.flags.set(old.flags.subarray(src, src + n), dst);
+      this.count.set(old.count.subarray(src, src + n), dst);
+      for (const column of ['deadline', 'raisedAt', 'value', 'thrLo', 'thrHi', 'shelvedUntil', 'seenAt', 'prevTs'] as const) {
+        this[column].set(old[column].subarray(src, src + n), dst);
+      }
+      for (let r = 0; r < this.rules.length; r++) this.schedule(dst + r, this.nextDue(dst + r, this.rules[r]));
+    });
+  }
+
   private grow(slots: number): void {
     const from = this.capacity * this.ruleCount;
     const n = slots * this.ruleCount;
@@ -695,6 +797,12 @@ export class RuleEngine {
     this.capacity = slots;
     for (let k = from; k < n; k++) this.clearKey(k);
   }
+}
+
+/** The payload's own value for a metric: a metric named like an Object method (valueOf, toString) is not inherited. */
+function metricOf(payload: Record<string, unknown>, metric: string): unknown {
+  const raw = payload[metric];
+  return raw === undefined || typeof raw === 'number' || Object.hasOwn(payload, metric) ? raw : undefined;
 }
 
 function nullIfNaN(n: number): number | null {

@@ -37,6 +37,18 @@ export class TimerHeap {
     if (deadline < this.armedAt) this.arm();
   }
 
+  /** Forgets every entry (the owner schedules what it still needs again); the heap stays usable. */
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    this.size = 0;
+    if (this.times.length > 64) {
+      this.times = new Float64Array(64);
+      this.keys = new Int32Array(64);
+    }
+  }
+
   /** Stops the timer and forgets every entry; pushes after this are ignored. */
   close(): void {
     this.closed = true;

@@ -1,6 +1,6 @@
 import { errorMessage, M2MError } from '../../lib/errors';
 import type { DeviceEvent, DeviceRegistryApi } from '../../lib/registry/types';
-import { type AlarmEvent, compileRules, type ControlOp, needsRegistry, RuleEngine, RulePersistence, type StateBackend } from '../../lib/rules';
+import { type AlarmEvent, compileRules, type ControlOp, KeptStates, needsRegistry, type NodeContextStore, RuleEngine, RulePersistence } from '../../lib/rules';
 import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
@@ -28,18 +28,26 @@ function positive(raw: unknown, fallback: number, field: string): number {
   return n;
 }
 
-function contextBackend(node: Node, store: string | undefined): StateBackend {
-  const context = node.context();
+/** Node-RED's context API with callbacks, which every context store supports (a file store without cache only so). */
+interface CallbackContext {
+  get(key: string, store: string | undefined, cb: (err: Error | null | undefined, value: unknown) => void): void;
+  set(key: string, value: unknown, store: string | undefined, cb: (err?: Error | null) => void): void;
+  keys(store: string | undefined, cb: (err: Error | null | undefined, keys: string[]) => void): void;
+}
+
+function contextStore(node: Node, store: string | undefined): NodeContextStore {
+  const context = node.context() as unknown as CallbackContext;
   return {
-    get: (key) => context.get(key, store),
-    set: (key, value) => context.set(key, value, store),
-    delete: (key) => context.set(key, undefined, store),
-    keys: () => context.keys(store),
+    get: (key, cb) => context.get(key, store, cb),
+    set: (key, value, cb) => context.set(key, value, store, cb),
+    keys: (cb) => context.keys(store, cb),
   };
 }
 
 // Output 1 always gets an array of messages in the first slot: a bare array would spread them over the outputs.
 export = function (RED: NodeAPI): void {
+  // The alarm state of nodes without a registry, by node id: it outlives a node instance (a redeploy), not the runtime.
+  const kept = new KeptStates();
   RED.nodes.registerType('m2m-rule', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -47,7 +55,7 @@ export = function (RED: NodeAPI): void {
     const passthrough = Number(def.outputs) === 2;
 
     let engine: RuleEngine;
-    let persistence: RulePersistence;
+    let persistence: RulePersistence | undefined;
     let registry: DeviceRegistryApi | undefined;
     let shelveMs: number;
     try {
@@ -58,7 +66,6 @@ export = function (RED: NodeAPI): void {
       }
       shelveMs = positive(def.shelveFor, 3600, 'shelveFor') * 1000;
       const reg = registry;
-      persistence = new RulePersistence(contextBackend(node, def.contextStore || undefined), (m) => node.warn(m));
       engine = new RuleEngine({
         rules,
         lookup: reg && ((id) => reg.get(id)),
@@ -66,7 +73,8 @@ export = function (RED: NodeAPI): void {
           node.send([eventMessages(events, undefined), null]);
           status.schedule();
         },
-        onChange: (id) => persistence.changed(id),
+        onChange: (id) => persistence?.changed(id),
+        onHint: (message) => node.warn(message),
         idleMs: positive(def.idleHours, 24, 'idleHours') * 3600_000,
         maxDevices: Math.floor(positive(def.maxDevices, 100_000, 'maxDevices')),
       });
@@ -105,13 +113,17 @@ export = function (RED: NodeAPI): void {
     // Alarm state comes back before the first message is evaluated, so a restart neither re-raises nor forgets.
     let ready = false;
     const loading = (async () => {
+      let backend;
       if (registry) {
         await registry.ready();
-        const state = await registry.state(`rule:${node.id}`);
-        persistence = new RulePersistence(state, (m) => node.warn(m));
+        backend = await registry.state(`rule:${node.id}`);
         registry.on('device', onDevice);
+      } else {
+        backend = await kept.open(node.id, contextStore(node, def.contextStore || undefined));
       }
-      const restored = persistence.load(engine);
+      const loaded = new RulePersistence(backend, (m) => node.warn(m));
+      const restored = loaded.load(engine);
+      persistence = loaded;
       ready = true;
       node.status({ fill: 'grey', shape: 'ring', text: `${engine.rules.length} rules${restored ? `, ${restored} devices restored` : ''}` });
       status.schedule();
@@ -121,7 +133,22 @@ export = function (RED: NodeAPI): void {
       node.status({ fill: 'red', shape: 'ring', text: 'state not loaded' });
     });
 
+    // after a bad message's red badge, the next good one brings the normal badge back
+    let errorShown = false;
     function handle(msg: NodeMessage, send: SendFunction): void {
+      try {
+        evaluate(msg, send);
+      } catch (err) {
+        errorShown = true;
+        throw err;
+      }
+      if (errorShown) {
+        errorShown = false;
+        status.show();
+      }
+    }
+
+    function evaluate(msg: NodeMessage, send: SendFunction): void {
       const topic = msg.topic;
       if (typeof topic === 'string' && CONTROL_TOPICS.has(topic)) {
         const duration = msg.duration === undefined ? shelveMs : typeof msg.duration === 'number' ? msg.duration * 1000 : msg.duration;
@@ -158,7 +185,11 @@ export = function (RED: NodeAPI): void {
       registry?.off('device', onDevice);
       // a deleted node takes its alarm state with it; a redeployed or stopped one saves it. The writes start now,
       // synchronously, because Node-RED closes the registry config node right after the nodes that use it.
-      const save = (): Promise<void> => (removed ? persistence.clear() : persistence.close());
+      // State that did not load (e.g. written by a newer version) is left alone.
+      if (removed && !registry) kept.forget(node.id);
+      const save = async (): Promise<void> => {
+        if (persistence) await (removed ? persistence.clear() : persistence.close());
+      };
       (ready ? save() : loading.catch(() => undefined).then(save))
         .catch((err: unknown) => node.error(`m2m-rule could not save its alarm state: ${errorMessage(err)}`))
         .finally(() => done());

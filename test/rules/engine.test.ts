@@ -1,6 +1,6 @@
 import assert from 'assert';
 import sinon from 'sinon';
-import { compileRules, RuleEngine, type AlarmEvent, type DeviceFacts, type RuleDefinition } from '../../lib/rules';
+import { compileRules, RuleEngine, type AlarmEvent, type DeviceFacts, type PersistedAlarm, type RuleDefinition } from '../../lib/rules';
 
 type Def = Partial<RuleDefinition> & Pick<RuleDefinition, 'raise'>;
 
@@ -471,7 +471,7 @@ describe('rule engine', () => {
       before.process('d1', { temp: 31, hum: 90 }, {});
       before.control('ack', 'd1', 'r');
       clock.tick(100_000);
-      const saved = JSON.parse(JSON.stringify(before.snapshot('d1'))) as unknown;
+      const saved = JSON.parse(JSON.stringify(before.snapshot('d1'))) as PersistedAlarm[];
       before.close();
 
       const events: AlarmEvent[] = [];

@@ -1,6 +1,6 @@
 import assert from 'assert';
 import sinon from 'sinon';
-import { compileRules, RuleEngine, RulePersistence, type AlarmEvent, type RuleDefinition, type StateBackend } from '../../lib/rules';
+import { compileRules, RuleEngine, RulePersistence, type AlarmEvent, type PersistedDevice, type RuleDefinition, type StateBackend } from '../../lib/rules';
 
 function mapBackend(): StateBackend & { data: Map<string, unknown> } {
   const data = new Map<string, unknown>();
@@ -44,7 +44,7 @@ describe('rule state persistence', () => {
     clock.tick(100_000);
     first.engine.close();
     await first.persistence.close();
-    assert.deepStrictEqual(backend.data.get('meta'), { v: 1, clean: true });
+    assert.deepStrictEqual(backend.data.get('meta'), { v: 2, clean: true });
 
     const second = start(backend);
     assert.deepStrictEqual(second.engine.list().map((a) => a.rule), ['hot']);
@@ -79,7 +79,7 @@ describe('rule state persistence', () => {
     engine.process('d1', { temp: 20 }, {});
     clock.tick(0);
     // the no-data rule still watches d1
-    assert.deepStrictEqual(Object.keys(backend.data.get('d:d1') as object), ['stale']);
+    assert.deepStrictEqual((backend.data.get('d:d1') as PersistedDevice).alarms.map((a) => a.rule), ['stale']);
     engine.removeDevice('d1');
     clock.tick(0);
     assert.strictEqual(backend.data.has('d:d1'), false);

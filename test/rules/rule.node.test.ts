@@ -5,7 +5,7 @@ import path from 'path';
 import sinon from 'sinon';
 import { catchNode, collect, helper, type FlowNode, type NodeModule } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
-import type { AlarmEvent, AlarmState, RuleDefinition } from '../../lib/rules';
+import type { AlarmEvent, AlarmState, PersistedDevice, RuleDefinition } from '../../lib/rules';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import ruleNode from '../../nodes/m2m-rule/m2m-rule';
@@ -229,15 +229,18 @@ describe('m2m-rule node', () => {
     }
   });
 
-  it('without a registry the alarm state is kept in the node context, one key per device', async () => {
+  it('without a registry the alarm state is also written to the node context, as one value with named fields', async () => {
     await helper.load(MODULES, flow([TOO_WARM, SLOW], { outputs: 1 }));
     const rule = helper.getNode('rule');
     rule.receive({ deviceId: 'fr-1', payload: { temp: 35, hum: 90 } });
     rule.receive({ deviceId: 'fr-2', payload: { temp: 20, hum: 20 } });
     await settle();
     const context = (rule as unknown as { context(): { get(key: string): unknown; keys(): string[] } }).context();
-    assert.deepStrictEqual(context.keys().sort(), ['d:fr-1', 'meta']);
-    const saved = context.get('d:fr-1') as Record<string, unknown[]>;
-    assert.deepStrictEqual(Object.keys(saved).sort(), ['humid', 'too-warm']);
+    assert.deepStrictEqual(context.keys(), ['m2mRuleState'], 'one key: device ids with dots are not taken for context paths');
+    const saved = context.get('m2mRuleState') as { v: number; entries: Record<string, PersistedDevice> };
+    assert.strictEqual(saved.v, 2);
+    assert.deepStrictEqual(Object.keys(saved.entries).sort(), ['d:fr-1', 'meta']);
+    const alarms = saved.entries['d:fr-1'].alarms;
+    assert.deepStrictEqual(alarms.map((a) => [a.rule, a.active === true, a.pendingRaise === true]), [['too-warm', true, false], ['humid', false, true]]);
   });
 });
