@@ -73,6 +73,47 @@ export function checkListFilter(filter: ListFilter): Required<Pick<ListFilter, '
   return { page, pageSize };
 }
 
+// Timeouts end up in timers: NaN or 0 would make the offline sweep run every millisecond, and Node.js runs a
+// timer longer than 2^31-1 ms after 1 ms. So every duration is checked before any timer sees it.
+export const MAX_OFFLINE_TIMEOUT_S = 365 * 24 * 3600;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration in ms, finite and from 1 ms up to `maxMs`; INVALID_CONFIG naming `field` otherwise. */
+export function checkDurationMs(value: unknown, field: string, maxMs = MAX_OFFLINE_TIMEOUT_S * 1000): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > maxMs) {
+    throw new M2MError('INVALID_CONFIG', `${field} must be a number of milliseconds from 1 to ${maxMs}; got ${describe(value)}`, { field });
+  }
+  return value;
+}
+
+/**
+ * The registry node's "Offline after" (seconds, a number or the editor's text) as ms. Missing means the
+ * default; empty or anything else that is not a positive number of seconds is refused, never read as 0.
+ */
+export function parseOfflineTimeout(value: unknown, defaultSeconds: number): number {
+  if (value === undefined || value === null) return defaultSeconds * 1000;
+  const seconds = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_OFFLINE_TIMEOUT_S) {
+    throw new M2MError('INVALID_CONFIG', `offlineTimeout must be a number of seconds greater than 0 and at most ${MAX_OFFLINE_TIMEOUT_S}; got ${describe(value)}`, {
+      field: 'offlineTimeout',
+    });
+  }
+  return Math.max(1, Math.round(seconds * 1000));
+}
+
+/** The registry's timing options and each type's offlineTimeoutMs, checked before the sweep timer is set. */
+export function checkRegistryTiming(options: { defaultOfflineTimeoutMs?: number; sweepMs?: number; types?: DeviceType[] }): void {
+  if (options.defaultOfflineTimeoutMs !== undefined) checkDurationMs(options.defaultOfflineTimeoutMs, 'defaultOfflineTimeoutMs');
+  if (options.sweepMs !== undefined) checkDurationMs(options.sweepMs, 'sweepMs', MAX_TIMER_MS);
+  for (const type of options.types ?? []) {
+    if (type.offlineTimeoutMs !== undefined) checkDurationMs(type.offlineTimeoutMs, `offlineTimeoutMs of device type ${type.name}`);
+  }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
 /** Device types come from the editor as JSON text; each is checked and its schemas compiled up front. */
 export function parseDeviceTypes(input: unknown): DeviceType[] {
   let value = input;
@@ -90,8 +131,12 @@ export function parseDeviceTypes(input: unknown): DeviceType[] {
     if (!isPlainObject(t) || typeof t.name !== 'string' || t.name === '') {
       throw new M2MError('INVALID_CONFIG', `device type ${i} needs a name`, { field: 'deviceTypes' });
     }
-    if (t.offlineTimeoutMs !== undefined && !(typeof t.offlineTimeoutMs === 'number' && t.offlineTimeoutMs > 0)) {
-      throw new M2MError('INVALID_CONFIG', `device type ${t.name}: offlineTimeoutMs must be a positive number`, { field: 'deviceTypes' });
+    if (t.offlineTimeoutMs !== undefined) {
+      try {
+        checkDurationMs(t.offlineTimeoutMs, 'offlineTimeoutMs');
+      } catch (err) {
+        throw new M2MError('INVALID_CONFIG', `device type ${t.name} (deviceTypes[${i}]): ${(err as Error).message}`, { field: 'deviceTypes' });
+      }
     }
     return t as unknown as DeviceType;
   });

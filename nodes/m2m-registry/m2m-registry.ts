@@ -1,4 +1,5 @@
 import { createRegistry, fileStoreDir, parseDeviceTypes, type DeviceRegistry, type StoreConfig } from '../../lib/registry';
+import { parseOfflineTimeout } from '../../lib/registry/validate';
 import { MemoryStore } from '../../lib/registry/stores/memory';
 import { errorMessage } from '../../lib/errors';
 import type { StoreStatus } from '../../lib/registry/stores/types';
@@ -25,7 +26,7 @@ export = function (RED: NodeAPI): void {
           name: def.name || def.id,
           store: storeConfig(RED, def, node),
           types: parseDeviceTypes(def.deviceTypes),
-          defaultOfflineTimeoutMs: Number(def.offlineTimeout ?? 300) * 1000,
+          defaultOfflineTimeoutMs: parseOfflineTimeout(def.offlineTimeout, 300),
           warn: (message) => node.warn(message),
         });
         // Redis: yellow while waiting for it (the registry keeps retrying), green once connected, red if loading failed.
@@ -38,8 +39,10 @@ export = function (RED: NodeAPI): void {
           node.error(`registry store did not open: ${node.registryError}`);
         });
       } catch (err) {
+        // Invalid config: nothing is created (no store, no timer); every node using this registry rejects its messages.
         node.registryError = errorMessage(err);
-        node.error(node.registryError);
+        node.error(`m2m-registry is not configured correctly: ${node.registryError}`);
+        node.status({ fill: 'red', shape: 'ring', text: 'invalid config' });
       }
 
       node.on('close', (removed, done) => {
