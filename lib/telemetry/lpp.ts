@@ -2,54 +2,85 @@ import { CODES, fail, tooManyRecords } from './fail';
 import type { Limits, TelemetryRecord } from './types';
 
 // Cayenne LPP: [channel][type][data]... with every type of the reference implementation (myDevices
-// CayenneLPP.h), named as The Things Stack names them: `temperature_3`, `accelerometer_6_x`, `gps_1_latitude`.
+// CayenneLPP.h) and the extended types of the ElectronicCats library (IPSO ids minus 3200), named as The
+// Things Stack names the reference types (`temperature_3`, `accelerometer_6_x`, `gps_1_latitude`) and as
+// the ElectronicCats decoder names the extended ones (`voltage_2`, `colour_4_r`). Values are big-endian.
 
 interface LppType {
   name: string;
+  /** Data bytes after the channel and type. */
   size: number;
-  unit?: string;
+  signed: boolean;
+  /** value = raw / divisor, one divisor per part (a single-value type has one part). */
+  divisors: readonly number[];
+  /** Sub-names of a multi-value type (`x`, `y`, `z`); every part takes size / parts bytes. */
+  parts?: readonly string[];
+  /** Unit per part (one unit for all parts when a single one is given). */
+  units?: readonly string[];
 }
 
 const TYPES: (LppType | undefined)[] = [];
-TYPES[0] = { name: 'digital_in', size: 1 };
-TYPES[1] = { name: 'digital_out', size: 1 };
-TYPES[2] = { name: 'analog_in', size: 2 };
-TYPES[3] = { name: 'analog_out', size: 2 };
-TYPES[101] = { name: 'luminosity', size: 2, unit: 'lx' };
-TYPES[102] = { name: 'presence', size: 1 };
-TYPES[103] = { name: 'temperature', size: 2, unit: 'Cel' };
-TYPES[104] = { name: 'relative_humidity', size: 1, unit: '%RH' };
-TYPES[113] = { name: 'accelerometer', size: 6, unit: 'g' };
-TYPES[115] = { name: 'barometric_pressure', size: 2, unit: 'hPa' };
-TYPES[134] = { name: 'gyrometer', size: 6, unit: 'deg/s' };
-TYPES[136] = { name: 'gps', size: 9 };
+const define = (code: number, name: string, size: number, signed: boolean, divisor: number | number[], unit?: string | string[], parts?: string[]): void => {
+  TYPES[code] = { name, size, signed, divisors: Array.isArray(divisor) ? divisor : [divisor], parts, units: unit === undefined ? undefined : Array.isArray(unit) ? unit : [unit] };
+};
+const AXES = ['x', 'y', 'z'];
+define(0, 'digital_in', 1, false, 1);
+define(1, 'digital_out', 1, false, 1);
+define(2, 'analog_in', 2, true, 100);
+define(3, 'analog_out', 2, true, 100);
+define(100, 'generic', 4, false, 1);
+define(101, 'luminosity', 2, false, 1, 'lx');
+define(102, 'presence', 1, false, 1);
+define(103, 'temperature', 2, true, 10, 'Cel');
+define(104, 'relative_humidity', 1, false, 2, '%RH');
+define(113, 'accelerometer', 6, true, [1000, 1000, 1000], 'g', AXES);
+define(115, 'barometric_pressure', 2, false, 10, 'hPa');
+// Voltage and current are unsigned in the published type list and decoders; see the node's help.
+define(116, 'voltage', 2, false, 100, 'V');
+define(117, 'current', 2, false, 1000, 'A');
+define(118, 'frequency', 4, false, 1, 'Hz');
+define(120, 'percentage', 1, false, 1, '%');
+define(121, 'altitude', 2, true, 1, 'm');
+define(125, 'concentration', 2, false, 1, 'ppm');
+define(128, 'power', 2, false, 1, 'W');
+define(130, 'distance', 4, false, 1000, 'm');
+define(131, 'energy', 4, false, 1000, 'kWh');
+define(132, 'direction', 2, false, 1, 'deg');
+define(133, 'time', 4, false, 1, 's');
+define(134, 'gyrometer', 6, true, [100, 100, 100], 'deg/s', AXES);
+define(135, 'colour', 3, false, [1, 1, 1], undefined, ['r', 'g', 'b']);
+define(136, 'gps', 9, true, [10000, 10000, 100], ['lat', 'lon', 'm'], ['latitude', 'longitude', 'altitude']);
+define(142, 'switch', 1, false, 1);
+
+/** The polyline type (240) has a variable length; it is named in the error rather than called unknown. */
+const POLYLINE = 240;
 
 export const LPP_TYPE_CODES: readonly number[] = TYPES.flatMap((t, code) => (t ? [code] : []));
 
 // Metric names per type and channel, built on first use so the hot loop concatenates no strings.
 const names: string[][][] = [];
-const AXES = ['x', 'y', 'z'];
-const GPS = ['latitude', 'longitude', 'altitude'];
 
-function metricNames(type: number, channel: number): string[] {
-  const byChannel = (names[type] ??= []);
+function metricNames(code: number, channel: number): string[] {
+  const byChannel = (names[code] ??= []);
   let list = byChannel[channel];
   if (!list) {
-    const base = `${(TYPES[type] as LppType).name}_${channel}`;
-    list = type === 113 || type === 134 ? AXES.map((a) => `${base}_${a}`) : type === 136 ? GPS.map((g) => `${base}_${g}`) : [base];
+    const lppType = TYPES[code] as LppType;
+    const base = `${lppType.name}_${channel}`;
+    list = lppType.parts ? lppType.parts.map((part) => `${base}_${part}`) : [base];
     byChannel[channel] = list;
   }
   return list;
 }
 
-function int16(b: Uint8Array, i: number): number {
-  const v = (b[i] << 8) | b[i + 1];
-  return v & 0x8000 ? v - 0x10000 : v;
-}
-
-function int24(b: Uint8Array, i: number): number {
-  const v = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
-  return v & 0x800000 ? v - 0x1000000 : v;
+/** A big-endian integer of 1 to 4 bytes, two's complement when signed. */
+function readInt(b: Uint8Array, at: number, size: number, signed: boolean): number {
+  let value = 0;
+  for (let i = 0; i < size; i++) value = value * 256 + b[at + i];
+  if (signed) {
+    const half = 2 ** (8 * size - 1);
+    if (value >= half) value -= 2 * half;
+  }
+  return value;
 }
 
 export function decodeLpp(bytes: Uint8Array, now: number, limits: Limits): TelemetryRecord {
@@ -64,6 +95,7 @@ export function decodeLpp(bytes: Uint8Array, now: number, limits: Limits): Telem
     const channel = bytes[i];
     const code = bytes[i + 1];
     const type = TYPES[code];
+    if (!type && code === POLYLINE) fail(CODES.badPayload, `LPP polyline (type 240) at byte offset ${i + 1} has a variable length and is not supported`, `byte ${i + 1}`);
     if (!type) fail(CODES.badPayload, `unknown LPP type ${code} (0x${code.toString(16).padStart(2, '0')}) at byte offset ${i + 1}`, `byte ${i + 1}`);
     const at = i + 2;
     if (at + type.size > length) {
@@ -71,48 +103,13 @@ export function decodeLpp(bytes: Uint8Array, now: number, limits: Limits): Telem
     }
     if (++count > limits.maxRecords) tooManyRecords(count, limits.maxRecords, 'LPP entries');
     const metric = metricNames(code, channel);
-    switch (code) {
-      case 0:
-      case 1:
-      case 102:
-        payload[metric[0]] = bytes[at];
-        break;
-      case 2:
-      case 3:
-        payload[metric[0]] = int16(bytes, at) / 100;
-        break;
-      case 101:
-        payload[metric[0]] = (bytes[at] << 8) | bytes[at + 1];
-        break;
-      case 103:
-        payload[metric[0]] = int16(bytes, at) / 10;
-        break;
-      case 104:
-        payload[metric[0]] = bytes[at] / 2;
-        break;
-      case 115:
-        payload[metric[0]] = ((bytes[at] << 8) | bytes[at + 1]) / 10;
-        break;
-      case 113:
-      case 134: {
-        const divisor = code === 113 ? 1000 : 100;
-        payload[metric[0]] = int16(bytes, at) / divisor;
-        payload[metric[1]] = int16(bytes, at + 2) / divisor;
-        payload[metric[2]] = int16(bytes, at + 4) / divisor;
-        break;
-      }
-      case 136:
-        payload[metric[0]] = int24(bytes, at) / 10000;
-        payload[metric[1]] = int24(bytes, at + 3) / 10000;
-        payload[metric[2]] = int24(bytes, at + 6) / 100;
-        break;
-    }
-    if (type.unit) {
-      for (let m = 0; m < metric.length; m++) units[metric[m]] = type.unit;
-    } else if (code === 136) {
-      units[metric[0]] = 'lat';
-      units[metric[1]] = 'lon';
-      units[metric[2]] = 'm';
+    const partSize = type.size / metric.length;
+    for (let p = 0; p < metric.length; p++) {
+      const divisor = type.divisors[p];
+      const raw = readInt(bytes, at + p * partSize, partSize, type.signed);
+      payload[metric[p]] = divisor === 1 ? raw : raw / divisor;
+      const unit = type.units?.[type.units.length === 1 ? 0 : p];
+      if (unit !== undefined) units[metric[p]] = unit;
     }
     i = at + type.size;
   }

@@ -60,6 +60,40 @@ describe('lpp: the Cayenne LPP documentation example frames', () => {
     assert.throws(() => lpp('03 42 01'), (err: unknown) => err instanceof M2MError && /unknown LPP type 66 \(0x42\) at byte offset 1/.test(err.message));
   });
 
+  it('decodes the extended types (ElectronicCats CayenneLPP.h) with their sizes, signedness, scale and units', () => {
+    const entries: [string, string, number, string?][] = [
+      // frame bytes, metric, value, unit
+      ['01 64 FF FF FF FF', 'generic_1', 4294967295], // 4 bytes unsigned
+      ['02 74 5A 00', 'voltage_2', 230.4, 'V'], // 2 bytes, 0.01 V
+      ['03 74 FF FF', 'voltage_3', 655.35, 'V'], // unsigned
+      ['04 75 27 10', 'current_4', 10, 'A'], // 2 bytes, 0.001 A
+      ['05 76 00 00 C3 50', 'frequency_5', 50000, 'Hz'], // 4 bytes, 1 Hz
+      ['06 78 64', 'percentage_6', 100, '%'], // 1 byte
+      ['07 79 FF 9C', 'altitude_7', -100, 'm'], // 2 bytes signed, 1 m
+      ['08 7D 01 90', 'concentration_8', 400, 'ppm'], // 2 bytes, 1 ppm
+      ['09 80 FF FF', 'power_9', 65535, 'W'], // 2 bytes unsigned, 1 W
+      ['0A 82 00 01 E2 40', 'distance_10', 123.456, 'm'], // 4 bytes, 0.001 m
+      ['0B 83 80 00 00 00', 'energy_11', 2147483.648, 'kWh'], // 4 bytes unsigned, 0.001 kWh
+      ['0C 84 01 68', 'direction_12', 360, 'deg'], // 2 bytes, 1 degree
+      ['0D 85 65 53 F1 00', 'time_13', 1700000000, 's'], // 4 bytes, unix time
+      ['0F 8E 01', 'switch_15', 1], // 1 byte
+    ];
+    const record = lpp(entries.map(([bytes]) => bytes).join('') + '0E 87 FF 80 00'); // colour: r, g, b
+    assert.deepStrictEqual(record.payload, {
+      ...Object.fromEntries(entries.map(([, metric, value]) => [metric, value])),
+      colour_14_r: 255,
+      colour_14_g: 128,
+      colour_14_b: 0,
+    });
+    assert.deepStrictEqual(record.units, Object.fromEntries(entries.filter(([, , , unit]) => unit).map(([, metric, , unit]) => [metric, unit])));
+  });
+
+  it('a truncated extended entry is FRAME_TOO_SHORT; a polyline is named as unsupported', () => {
+    assert.throws(() => lpp('01 64 00 00 01'), { code: 'FRAME_TOO_SHORT', message: /LPP generic on channel 1 needs 4 bytes at byte offset 2, but the frame ends at 5/ });
+    assert.throws(() => lpp('01 87 01 02'), { code: 'FRAME_TOO_SHORT', message: /LPP colour on channel 1 needs 3 bytes/ });
+    assert.throws(() => lpp('03 67 01 10 01 F0 08 01'), { code: 'INVALID_PAYLOAD', message: /LPP polyline \(type 240\) at byte offset 5 has a variable length and is not supported/ });
+  });
+
   it('accepts hex and base64 strings as well as Buffers', () => {
     const decoder = new TelemetryDecoder({ format: 'lpp', deviceIdFrom: 'fixed', fixedDeviceId: 'node-1' });
     for (const payload of ['0367011005670 0FF'.replace(' ', ''), 'A2cBEAVnAP8=', hex('03670110056700FF'), [3, 0x67, 1, 0x10, 5, 0x67, 0, 0xff]]) {

@@ -146,7 +146,11 @@ describe('property: arbitrary and mutated input gives telemetry or an M2MError (
     );
   });
 
-  const LPP_SIZES: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 101: 2, 102: 1, 103: 2, 104: 1, 113: 6, 115: 2, 134: 6, 136: 9 };
+  // Data sizes as CayenneLPP.h gives them (reference and extended types).
+  const LPP_SIZES: Record<number, number> = {
+    0: 1, 1: 1, 2: 2, 3: 2, 100: 4, 101: 2, 102: 1, 103: 2, 104: 1, 113: 6, 115: 2, 116: 2, 117: 2, 118: 4, 120: 1, 121: 2, 125: 2,
+    128: 2, 130: 4, 131: 4, 132: 2, 133: 4, 134: 6, 135: 3, 136: 9, 142: 1,
+  };
   const lppEntry = fc
     .tuple(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...Object.keys(LPP_SIZES).map(Number)), fc.uint8Array({ minLength: 9, maxLength: 9 }))
     .map(([channel, type, data]) => [channel, type, ...data.slice(0, LPP_SIZES[type])]);
