@@ -13,6 +13,7 @@ import { decodeSenml, parseSenmlCbor } from './senml';
 import { type RebirthRequest, SparkplugSession, type SparkplugTopic } from './sparkplug';
 import { type ByteEncoding, DEFAULT_LIMITS, type Format, isFormat, type Limits, type TelemetryRecord } from './types';
 import { type SchemaSource, TelemetryValidator } from './validate';
+import { checkMetricCap } from './values';
 
 // One configured decoder: the node builds it once; every message goes through decode().
 
@@ -87,7 +88,7 @@ export class TelemetryDecoder {
     if (!isFormat(config.format)) fail(CODES.config, `format "${String(config.format)}" is not one of json, senml, lpp, binary, kv, sparkplug, ttn, chirpstack`, 'format');
     this.format = config.format;
     this.limits = { ...DEFAULT_LIMITS, ...definedOnly(config.limits) };
-    for (const key of ['maxBytes', 'maxRecords'] as const) {
+    for (const key of ['maxBytes', 'maxRecords', 'maxMetrics'] as const) {
       if (!Number.isInteger(this.limits[key]) || this.limits[key] < 1) fail(CODES.config, `${key} must be a positive integer`, key);
     }
     this.encoding = config.encoding ?? 'auto';
@@ -127,6 +128,7 @@ export class TelemetryDecoder {
     const decoded: DecodedTelemetry[] = [];
     for (const record of records) {
       record.deviceId = checkDeviceId(this.resolveDeviceId(format, record, input, topicId), 'deviceId');
+      checkMetricCap(record.payload, this.limits.maxMetrics, record.deviceId);
       if (!(record.timestamp >= 0 && record.timestamp <= MAX_TIME_MS) || !Number.isInteger(record.timestamp)) {
         fail(CODES.badPayload, `time ${record.timestamp} of ${record.deviceId} is outside 1970..275760`, 'timestamp');
       }
@@ -191,9 +193,9 @@ export class TelemetryDecoder {
 
   private senmlPack(payload: unknown): unknown {
     const limits = this.limits;
-    if (this.senmlEncoding === 'cbor') return parseSenmlCbor(toBytes(payload, this.encoding, limits));
+    if (this.senmlEncoding === 'cbor') return parseSenmlCbor(toBytes(payload, this.encoding, limits), limits);
     if (this.senmlEncoding === 'auto' && isBytes(payload) && payload.length > 0 && payload[0] !== 0x5b && (payload[0] & 0xe0) === 0x80) {
-      return parseSenmlCbor(toBytes(payload, this.encoding, limits)); // a CBOR array's first byte is 0x80..0x9f; JSON starts with '['
+      return parseSenmlCbor(toBytes(payload, this.encoding, limits), limits); // a CBOR array's first byte is 0x80..0x9f; JSON starts with '['
     }
     return toParsed(payload, limits);
   }
@@ -204,7 +206,7 @@ export class TelemetryDecoder {
     const deviceId = this.idPath ? readId(root, this.idPath) : envelope.deviceId;
     let record: TelemetryRecord;
     if (this.innerFormat === 'decoded') {
-      record = decodedRecord(format, envelope, this.limits.maxRecords);
+      record = decodedRecord(format, envelope, this.limits.maxMetrics);
     } else {
       const field = format === 'ttn' ? 'uplink_message.frm_payload' : 'data';
       if (typeof envelope.frame !== 'string') fail(CODES.badPayload, `uplink has no ${field} to decode`, field);
@@ -232,6 +234,7 @@ function definedOnly(limits: Partial<Limits> | undefined): Partial<Limits> {
   const out: Partial<Limits> = {};
   if (limits?.maxBytes !== undefined) out.maxBytes = limits.maxBytes;
   if (limits?.maxRecords !== undefined) out.maxRecords = limits.maxRecords;
+  if (limits?.maxMetrics !== undefined) out.maxMetrics = limits.maxMetrics;
   return out;
 }
 

@@ -66,13 +66,13 @@ export function readEnvelope(kind: EnvelopeKind, root: unknown, now: number): En
 }
 
 /** The record from the network server's own decoded payload (TTN decoded_payload, ChirpStack object). */
-export function decodedRecord(kind: EnvelopeKind, envelope: Envelope, maxRecords: number): TelemetryRecord {
+export function decodedRecord(kind: EnvelopeKind, envelope: Envelope, maxMetrics: number): TelemetryRecord {
   const field = kind === 'ttn' ? 'uplink_message.decoded_payload' : 'object';
   const decoded = envelope.decoded;
   if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) {
     fail(CODES.badPayload, `uplink has no ${field} object (got ${describeType(decoded)}); set an inner format to decode the raw frame`, field);
   }
   const payload: Metrics = {};
-  if (flattenScalars(payload, decoded, undefined, maxRecords) === 0) fail(CODES.badPayload, `${field} has no number, string or boolean fields`, field);
+  if (flattenScalars(payload, decoded, undefined, maxMetrics) === 0) fail(CODES.badPayload, `${field} has no number, string or boolean fields`, field);
   return { deviceId: envelope.deviceId, timestamp: envelope.timestamp, payload };
 }

@@ -57,7 +57,7 @@ export function decodeJsonObject(value: unknown, now: number, limits: Limits, op
       setMetric(payload, metric, v);
     }
   } else {
-    flattenScalars(payload, value, options.skip, limits.maxRecords);
+    flattenScalars(payload, value, options.skip, limits.maxMetrics);
   }
   let timestamp = now;
   if (options.timestampPath) {

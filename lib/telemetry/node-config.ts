@@ -27,6 +27,7 @@ export interface TelemetryNodeProperties {
   schema?: unknown;
   maxBytes?: unknown;
   maxRecords?: unknown;
+  maxMetrics?: unknown;
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string): T {
@@ -88,7 +89,7 @@ export function decoderConfigFromNode(def: TelemetryNodeProperties, schemaFor?: 
     topicPattern: text(def.topicPattern),
     deviceIdPath: text(def.deviceIdPath),
     fixedDeviceId: text(def.fixedDeviceId),
-    limits: { maxBytes: positive(def.maxBytes, 'maxBytes'), maxRecords: positive(def.maxRecords, 'maxRecords') },
+    limits: { maxBytes: positive(def.maxBytes, 'maxBytes'), maxRecords: positive(def.maxRecords, 'maxRecords'), maxMetrics: positive(def.maxMetrics, 'maxMetrics') },
     schema,
     schemaFor: validation === 'registry' ? schemaFor : undefined,
   };

@@ -1,7 +1,7 @@
-import { Decoder } from 'cbor-x';
-import { isPlainObject } from '../safe';
+import { emptyRecord } from '../safe';
+import { CborReader, type CborValue } from './cbor';
 import { CODES, describeType, fail, setMetric, tooManyRecords } from './fail';
-import type { Limits, TelemetryRecord } from './types';
+import { DEFAULT_LIMITS, type Limits, type TelemetryRecord } from './types';
 
 // RFC 8428 SenML. Base fields carry forward until replaced; each record resolves to name = bn + n,
 // time = bt + t (values under 2^28 are relative to now), unit = u or bu, value = bv + v, sum = bs + s.
@@ -15,36 +15,49 @@ export interface SenmlOptions {
 const RELATIVE_BELOW = 2 ** 28;
 const SUPPORTED_VERSION = 10;
 
-/** SenML-CBOR integer labels (RFC 8428 section 6) to the JSON labels. */
-const CBOR_LABELS: Record<string, string> = {
-  '-1': 'bver', '-2': 'bn', '-3': 'bt', '-4': 'bu', '-5': 'bv', '-6': 'bs',
-  '0': 'n', '1': 'u', '2': 'v', '3': 'vs', '4': 'vb', '5': 's', '6': 't', '7': 'ut', '8': 'vd',
-};
+/** SenML-CBOR labels (RFC 8428 section 6: integers; text labels are taken as the JSON labels) to the JSON labels. */
+const CBOR_LABELS = new Map<string, string>([
+  ['-1', 'bver'], ['-2', 'bn'], ['-3', 'bt'], ['-4', 'bu'], ['-5', 'bv'], ['-6', 'bs'],
+  ['0', 'n'], ['1', 'u'], ['2', 'v'], ['3', 'vs'], ['4', 'vb'], ['5', 's'], ['6', 't'], ['7', 'ut'], ['8', 'vd'],
+]);
+const JSON_LABELS = new Set(CBOR_LABELS.values());
 
-const cbor = new Decoder({ useRecords: false, mapsAsObjects: true } as ConstructorParameters<typeof Decoder>[0]);
+/** A pack is an array of records, each a map; a decimal fraction (tag 4) inside a record is the deepest item. */
+const SENML_CBOR_DEPTH = 4;
+/** Array elements and map entries allowed per record: the 15 labels, extension labels and decimal fractions. */
+const CBOR_ITEMS_PER_RECORD = 32;
 
-export function parseSenmlCbor(bytes: Uint8Array): unknown[] {
-  let pack: unknown;
-  try {
-    pack = cbor.decode(bytes);
-  } catch (err) {
-    return fail(CODES.badPayload, `payload is not valid CBOR: ${(err as Error).message}`, 'payload');
+/**
+ * Reads a SenML-CBOR pack. The record count is checked against the cap from the array header, before any
+ * record is decoded, and every map entry counts against an item budget; shared references are refused.
+ */
+export function parseSenmlCbor(bytes: Uint8Array, limits: Limits = DEFAULT_LIMITS): unknown[] {
+  const reader = new CborReader(bytes, { maxDepth: SENML_CBOR_DEPTH, maxItems: limits.maxRecords * CBOR_ITEMS_PER_RECORD });
+  const count = reader.arrayHeader('a SenML pack');
+  if (count > limits.maxRecords) tooManyRecords(count, limits.maxRecords);
+  const indefinite = count < 0;
+  const pack: Record<string, unknown>[] = [];
+  for (let i = 0; indefinite ? !reader.atBreak() : i < count; i++) {
+    if (indefinite && i >= limits.maxRecords) tooManyRecords(i + 1, limits.maxRecords);
+    reader.countItem();
+    const at = reader.offset;
+    pack.push(fromCborLabels(reader.value(1), i, at));
   }
-  if (!Array.isArray(pack)) return fail(CODES.badPayload, `a SenML pack must be an array, got ${describeType(pack)}`, 'payload');
-  return pack.map((record, i) => fromCborLabels(record, i));
+  reader.end();
+  return pack;
 }
 
-function fromCborLabels(record: unknown, index: number): Record<string, unknown> {
-  const entries: Iterable<[unknown, unknown]> | undefined =
-    record instanceof Map ? record.entries() : isPlainObject(record) ? Object.entries(record) : undefined;
-  if (!entries) return fail(CODES.badPayload, `record ${index} must be a map, got ${describeType(record)}`, `[${index}]`);
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of entries) {
-    const label = CBOR_LABELS[String(key)] ?? String(key);
-    if (label === 'bn' || label === 'n' || label === 'u' || label === 'bu' || label === 'vs' || label === 'vd' || label === 'v' ||
-        label === 'vb' || label === 's' || label === 't' || label === 'bt' || label === 'bv' || label === 'bs' || label === 'bver' || label === 'ut') {
-      out[label] = label === 'vd' && value instanceof Uint8Array ? Buffer.from(value).toString('base64url') : value;
-    }
+function fromCborLabels(record: CborValue, index: number, offset: number): Record<string, unknown> {
+  if (record === null || typeof record !== 'object' || Array.isArray(record) || record instanceof Uint8Array) {
+    return fail(CODES.badPayload, `record ${index} (byte offset ${offset}) must be a map, got ${describeType(record)}`, `[${index}]`);
+  }
+  const out = emptyRecord<unknown>();
+  for (const key in record) {
+    const label = CBOR_LABELS.get(key) ?? (JSON_LABELS.has(key) ? key : undefined);
+    if (label === undefined) continue; // an extension label this decoder does not use
+    if (label in out) fail(CODES.badPayload, `record ${index} has the label ${label} twice`, `[${index}].${label}`);
+    const value = record[key];
+    out[label] = label === 'vd' && value instanceof Uint8Array ? Buffer.from(value).toString('base64url') : value;
   }
   return out;
 }
@@ -121,17 +134,24 @@ export function decodeSenml(pack: unknown, now: number, limits: Limits, options:
       groups.set(key, group);
     }
     if (value !== undefined) {
-      setMetric(group.payload, metric, typeof value === 'number' ? value + bv : value, `[${i}].n`);
+      setMetric(group.payload, metric, typeof value === 'number' ? finiteSum(value, bv, 'v', 'bv', i) : value, `[${i}].n`);
       if (unit !== undefined) (group.units ??= {})[metric] = unit;
     }
     if (s !== undefined) {
       const sumName = `${metric}_sum`;
-      setMetric(group.payload, sumName, s + bs, `[${i}].n`);
+      setMetric(group.payload, sumName, finiteSum(s, bs, 's', 'bs', i), `[${i}].n`);
       if (unit !== undefined) (group.units ??= {})[sumName] = unit;
     }
   }
   if (groups.size === 0) fail(CODES.badPayload, 'SenML pack has no records with a value', 'payload');
   return [...groups.values()];
+}
+
+/** value + base, refused when it overflows to Infinity: a metric is always a finite number. */
+function finiteSum(value: number, base: number, label: string, baseLabel: string, index: number): number {
+  const sum = value + base;
+  if (!Number.isFinite(sum)) fail(CODES.badPayload, `record ${index}: ${label} + ${baseLabel} (${value} + ${base}) overflows to ${sum}`, `[${index}].${label}`);
+  return sum;
 }
 
 function readValue(record: Record<string, unknown>, i: number): number | string | boolean | undefined {

@@ -16,11 +16,13 @@ export interface TelemetryRecord {
 export interface Limits {
   /** Largest accepted payload in bytes (Buffer or string length). */
   maxBytes: number;
-  /** Most records (SenML records, CSV rows, LPP entries, metrics) accepted in one payload. */
+  /** Most records (SenML records, CSV rows, LPP entries) accepted in one payload. */
   maxRecords: number;
+  /** Most metrics in one telemetry record, whatever the format. */
+  maxMetrics: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxBytes: 256 * 1024, maxRecords: 10000 };
+export const DEFAULT_LIMITS: Limits = { maxBytes: 256 * 1024, maxRecords: 10000, maxMetrics: 10000 };
 
 export const FORMATS = ['json', 'senml', 'lpp', 'binary', 'kv', 'sparkplug', 'ttn', 'chirpstack'] as const;
 export type Format = (typeof FORMATS)[number];

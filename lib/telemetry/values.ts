@@ -35,9 +35,9 @@ const MAX_DEPTH = 4;
 /**
  * Copies the number, string and boolean fields of `source` into `target`; nested objects become
  * `outer_inner` names (so TTN's `accelerometer_6: {x}` reads `accelerometer_6_x`). Arrays and nulls are skipped.
- * Returns how many metrics were written.
+ * Returns how many metrics were written (`before`: how many the outer levels wrote, for the metric cap).
  */
-export function flattenScalars(target: Metrics, source: object, skip: ReadonlySet<string> | undefined, maxRecords: number, prefix = '', depth = 0): number {
+export function flattenScalars(target: Metrics, source: object, skip: ReadonlySet<string> | undefined, maxMetrics: number, prefix = '', depth = 0, before = 0): number {
   let count = 0;
   const record = source as Record<string, unknown>;
   for (const key in record) {
@@ -49,9 +49,19 @@ export function flattenScalars(target: Metrics, source: object, skip: ReadonlySe
       count++;
     } else if (value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array) && depth < MAX_DEPTH) {
       if (isHostileKey(key)) fail(CODES.hostileKey, `key "${key}" is not allowed`, name);
-      count += flattenScalars(target, value, skip, maxRecords - count, name, depth + 1);
+      count += flattenScalars(target, value, skip, maxMetrics, name, depth + 1, before + count);
     }
-    if (count > maxRecords) fail(CODES.tooManyRecords, `payload has more than ${maxRecords} metrics (record cap)`, 'payload');
+    if (before + count > maxMetrics) tooManyMetrics(maxMetrics, 'a record');
   }
   return count;
+}
+
+export function tooManyMetrics(max: number, where: string): never {
+  return fail(CODES.tooManyRecords, `${where} has more than ${max} metrics (metric cap)`, 'payload', { max });
+}
+
+/** The metric cap, shared by every format: one record carries at most `max` metrics. */
+export function checkMetricCap(payload: Metrics, max: number, deviceId: string): void {
+  let count = 0;
+  for (const _ in payload) if (++count > max) tooManyMetrics(max, `the record of ${deviceId}`);
 }

@@ -145,6 +145,39 @@ describe('kv: key=value lines and CSV', () => {
     assert.deepStrictEqual(out.map((r) => r.payload), [{ temp: 20.5, label: 'a, b' }, { label: 'x' }]);
   });
 
+  it('CSV: a quoted field may hold line breaks, the delimiter and "" for a quote', () => {
+    const payload = 'ts,temp,note\r\n1700000000000,20.5,"line one\nline two, with ""quotes"""\n1700000060000,21,"a\r\nb"\n';
+    const out = decoder.decode({ payload, now: NOW }).records;
+    assert.deepStrictEqual(out.map((r) => [r.timestamp, r.payload]), [
+      [1700000000000, { temp: 20.5, note: 'line one\nline two, with "quotes"' }],
+      [1700000060000, { temp: 21, note: 'a\r\nb' }],
+    ]);
+    assert.deepStrictEqual(decoder.decode({ payload: 'temp;"said"\n1;"he said ""hi"""', now: NOW }).records[0].payload, { temp: 1, said: 'he said "hi"' });
+  });
+
+  it('CSV: an unclosed quote or text after a closing quote is a clear error', () => {
+    assert.throws(() => decoder.decode({ payload: 'temp,note\n1,"open\n2,x', now: NOW }), { code: 'INVALID_PAYLOAD', message: /CSV row 1 has a quoted field that is never closed/ });
+    assert.throws(() => decoder.decode({ payload: 'temp,note\n1,"a"b', now: NOW }), { code: 'INVALID_PAYLOAD', message: /CSV row 1 has text after the closing quote/ });
+  });
+
+  it('kv and CSV obey the metric cap: 25,000 metrics in one record are refused', () => {
+    const many = Array.from({ length: 25_000 }, (_, i) => `m${i}`);
+    assert.throws(() => decoder.decode({ payload: many.map((m) => `${m}=1`).join(','), now: NOW }), { code: 'TOO_MANY_RECORDS', message: /line 1 has more than 10000 metrics \(metric cap\)/ });
+    assert.throws(() => decoder.decode({ payload: `${many.join(',')}\n${many.map(() => '1').join(',')}`, now: NOW }), { code: 'TOO_MANY_RECORDS', message: /the CSV header has more than 10000 metrics/ });
+    const capped = new TelemetryDecoder({ format: 'kv', deviceIdFrom: 'fixed', fixedDeviceId: 'k1', timestampPath: 'ts', limits: { maxMetrics: 2 } });
+    assert.deepStrictEqual(capped.decode({ payload: 'ts=1700000000000,a=1,b=2', now: NOW }).records[0].payload, { a: 1, b: 2 }, 'the time key is not a metric');
+    assert.throws(() => capped.decode({ payload: 'a=1,b=2,c=3', now: NOW }), { code: 'TOO_MANY_RECORDS', message: /more than 2 metrics/ });
+    assert.throws(() => capped.decode({ payload: 'a,b,c\n1,2,3', now: NOW }), { code: 'TOO_MANY_RECORDS', message: /more than 2 metrics/ });
+  });
+
+  it('the metric cap applies to every format, e.g. SenML records grouped into one', () => {
+    const capped = new TelemetryDecoder({ format: 'senml', limits: { maxMetrics: 2 } });
+    const pack = JSON.stringify([{ bn: 'd1:', n: 'a', v: 1 }, { n: 'b', v: 2 }, { n: 'c', v: 3 }]);
+    assert.throws(() => capped.decode({ payload: pack, now: NOW }), { code: 'TOO_MANY_RECORDS', message: /the record of d1 has more than 2 metrics/ });
+    const json = new TelemetryDecoder({ format: 'json', deviceIdFrom: 'fixed', fixedDeviceId: 'x', limits: { maxMetrics: 2 } });
+    assert.throws(() => json.decode({ payload: '{"a":1,"b":{"c":2,"d":3}}', now: NOW }), { code: 'TOO_MANY_RECORDS', message: /more than 2 metrics/ });
+  });
+
   it('reads the device id from a column and refuses malformed rows', () => {
     const byColumn = new TelemetryDecoder({ format: 'kv', deviceIdFrom: 'path', deviceIdPath: 'id' });
     assert.deepStrictEqual(byColumn.decode({ payload: 'id,t\na1,1\nb2,2', now: NOW }).records.map((r) => [r.deviceId, r.payload]), [['a1', { t: 1 }], ['b2', { t: 2 }]]);

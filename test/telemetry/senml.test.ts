@@ -148,6 +148,16 @@ describe('senml: base value, base sum and errors', () => {
     assert.deepStrictEqual(out[0].units, { energy: 'kWh', energy_sum: 'kWh' });
   });
 
+  it('refuses v + bv or s + bs that overflows to Infinity instead of emitting it as a metric', () => {
+    for (const [payload, field] of [
+      ['[{"bn":"d:","bv":1.7e308,"n":"a","v":1.7e308}]', 'v + bv'],
+      ['[{"bn":"d:","bv":-1.7e308,"n":"a","v":-1.7e308}]', 'v + bv'],
+      ['[{"bn":"d:","bs":1.7e308,"n":"a","s":1.7e308}]', 's + bs'],
+    ]) {
+      assert.throws(() => senml.decode({ payload, now: NOW }), (err: unknown) => err instanceof M2MError && err.code === 'INVALID_PAYLOAD' && err.message.includes(`record 0: ${field}`) && /overflows to -?Infinity/.test(err.message));
+    }
+  });
+
   it('uses a configured device id instead of the base name, and names metrics by their relative name', () => {
     const fixed = new TelemetryDecoder({ format: 'senml', deviceIdFrom: 'fixed', fixedDeviceId: 'pump-7' });
     const [record] = fixed.decode({ payload: rfc.MULTIPLE_DATAPOINTS, now: NOW }).records;
