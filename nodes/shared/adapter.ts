@@ -64,7 +64,7 @@ export function reportError(node: Node, msg: NodeMessage, err: unknown, done: Do
   const { req, res } = msg;
   let error: Error;
   try {
-    error = err instanceof Error ? err : new Error(errorMessage(err));
+    error = withCode(err);
     if (error instanceof M2MError) {
       msg.m2mError = { message: error.message, code: error.code, field: error.field, details: error.details };
     }
@@ -86,6 +86,15 @@ export function reportError(node: Node, msg: NodeMessage, err: unknown, done: Do
       logQuietly(node, `${describe(error)} (not passed to Catch nodes: ${describe(copyFailure)})`);
     }
   }
+}
+
+/**
+ * Catch flows switch on msg.error.code, so every error carries one: an M2MError or a system error (ENOSPC...)
+ * keeps its own; anything else (a TypeError, a thrown string) becomes INTERNAL_ERROR with the same message.
+ */
+function withCode(err: unknown): Error {
+  if (err instanceof Error && typeof (err as { code?: unknown }).code === 'string') return err;
+  return new M2MError('INTERNAL_ERROR', errorMessage(err), { cause: err });
 }
 
 /** done() for a message handled well; Node-RED copies msg for Complete nodes, which must not throw either. */
