@@ -451,6 +451,33 @@ describe('rule engine', () => {
       engine.close();
     });
 
+    it('devices that idle out free their slots: the table shrinks, a new batch reuses it, and the devices kept still fire their timers', () => {
+      const events: AlarmEvent[] = [];
+      const hour = 3_600_000;
+      const defs = [rule({ raise: { op: '>', value: 30 }, raiseDelay: 7200 }), rule({ name: 'low', raise: { op: '<', value: 0 } })];
+      const engine = new RuleEngine({ rules: compileRules(defs), idleMs: hour, onTimerEvents: (e) => events.push(...e) });
+      const batch = (prefix: string): void => {
+        for (let i = 0; i < 1000; i++) engine.process(`${prefix}-${i}`, { temp: 20 }, {});
+      };
+      batch('first');
+      engine.process('delayed', { temp: 40 }, {}); // raises from a timer in 2 h
+      engine.control('shelve', 'shelved', 'low', 3 * hour);
+      const grown = engine.slotCapacity;
+      assert.ok(grown >= 1002);
+      clock.tick(hour);
+      engine.sweep();
+      assert.strictEqual(engine.deviceCount, 2);
+      assert.ok(engine.slotCapacity < grown / 4, `the table shrank (${engine.slotCapacity} slots)`);
+      for (let round = 0; round < 3; round++) {
+        batch(`round${round}`);
+        assert.ok(engine.slotCapacity <= grown, 'a new batch of the same size does not grow the table beyond the first');
+        clock.tick(hour);
+        engine.sweep();
+      }
+      assert.deepStrictEqual(events.map((e) => `${e.event}:${e.deviceId}:${e.rule}`), ['raised:delayed:r', 'unshelved:shelved:low']);
+      engine.close();
+    });
+
     it('at the device cap the least recently seen quiet devices make room', () => {
       const engine = new RuleEngine({ rules: compileRules([rule({ raise: { op: '>', value: 30 } })]), maxDevices: 10 });
       engine.process('hot', { temp: 40 }, {});
@@ -460,6 +487,65 @@ describe('rule engine', () => {
       }
       assert.ok(engine.deviceCount <= 10);
       assert.strictEqual(engine.list()[0].deviceId, 'hot');
+      engine.close();
+    });
+  });
+
+  describe('hostile names', () => {
+    it('a rule on a metric named like an Object method (valueOf, toString) ignores messages without it and works with it', () => {
+      const { send, names } = setup([{ name: 'v', metric: 'valueOf', raise: { op: '>', value: 30 } }, { name: 's', metric: 'toString', raise: { op: '>', value: 30 } }]);
+      assert.deepStrictEqual(send(20, 'd1', {}, 'temp'), [], 'a message without those metrics is not rejected');
+      send(31, 'd1', {}, 'valueOf');
+      send(31, 'd1', {}, 'toString');
+      assert.deepStrictEqual(names(), ['raised:d1:v', 'raised:d1:s']);
+    });
+
+    it('a text template may use only the alarm event fields: {{constructor}} is refused at deploy, naming the rule', () => {
+      assert.throws(() => compileRules([rule({ raise: { op: '>', value: 30 }, text: 'x {{constructor}} y' })]), (err: Error & { code?: string }) => {
+        assert.strictEqual(err.code, 'INVALID_RULE');
+        assert.match(err.message, /rule "r": text \{\{constructor\}\} is not a field; use \{\{event\}\}/);
+        return true;
+      });
+      const { send } = setup([{ raise: { op: '>', value: 30 }, text: '{{deviceId}} {{event}} {{value}}/{{threshold}} {{severity}}' }]);
+      assert.strictEqual(send(31)[0].text, 'd1 raised 31/30 major');
+    });
+  });
+
+  describe('alarm event shape', () => {
+    it('event, severity, deviceId and rule come first, so the debug sidebar shows them collapsed; the contract fields are all there', () => {
+      const { send } = setup([{ raise: { op: '>', value: 30 } }]);
+      const event = send(31)[0];
+      assert.deepStrictEqual(Object.keys(event).slice(0, 5), ['event', 'severity', 'deviceId', 'rule', 'text']);
+      assert.deepStrictEqual(Object.keys(event).sort(), ['acknowledged', 'active', 'alarmId', 'deviceId', 'event', 'metric', 'raisedAt', 'rule', 'severity', 'text', 'threshold', 'ts', 'value']);
+    });
+
+    it('the default text reads right for raised and for cleared, with a clear condition or without', () => {
+      const { send, events } = setup([
+        { raise: { op: '>', value: 30 }, clear: { op: '<', value: 28 } },
+        { name: 'auto', metric: 'hum', raise: { op: '>=', value: 80 } },
+        { name: 'band', metric: 'p', raise: { op: 'outside', value: 950, value2: 1050 } },
+      ]);
+      send(31);
+      send(27);
+      send(85, 'd1', {}, 'hum');
+      send(79, 'd1', {}, 'hum');
+      send(1060, 'd1', {}, 'p');
+      send(1000, 'd1', {}, 'p');
+      assert.deepStrictEqual(events.map((e) => e.text), [
+        'd1 r raised: temp 31 above 30',
+        'd1 r cleared: temp 27 below 28',
+        'd1 auto raised: hum 85 at or above 80',
+        'd1 auto cleared: hum 79, no longer at or above 80',
+        'd1 band raised: p 1060 outside 950..1050',
+        'd1 band cleared: p 1000, no longer outside 950..1050',
+      ]);
+    });
+
+    it('a rule whose metric never arrives hints once, naming the rule, the metric and what the messages carry', () => {
+      const hints: string[] = [];
+      const engine = new RuleEngine({ rules: compileRules([rule({ raise: { op: '>', value: 30 } }), rule({ name: 'h', metric: 'hum', raise: { op: '>', value: 80 } })]), onHint: (m) => hints.push(m) });
+      for (let i = 0; i < 100; i++) engine.process(`d${i % 7}`, { temperature: 20, hum: 50 }, {});
+      assert.deepStrictEqual(hints, ['rule "r": none of the first 20 messages carried metric "temp" (the last one had "temperature", "hum"); check the rule\'s metric name']);
       engine.close();
     });
   });
@@ -484,6 +570,16 @@ describe('rule engine', () => {
       clock.tick(300_000);
       assert.deepStrictEqual(events.map((e) => `${e.event}:${e.rule}:${e.severity}`), ['raised:slow:major', 'escalated:r:critical']);
       after.close();
+    });
+
+    it('a snapshot names its fields, so it does not depend on the engine\'s flag bits', () => {
+      const engine = new RuleEngine({ rules: compileRules([rule({ raise: { op: '>', value: 30 }, latch: true })]) });
+      engine.process('d1', { temp: 31 }, {});
+      engine.process('d1', { temp: 20 }, {});
+      assert.deepStrictEqual(engine.snapshot('d1'), [
+        { rule: 'r', active: true, conditionCleared: true, samples: 0, deadline: 1_700_000_000_000, raisedAt: 1_700_000_000_000, value: 20, thresholdLo: 30 },
+      ]);
+      engine.close();
     });
 
     it('a device with nothing to keep has no snapshot', () => {

@@ -1,6 +1,6 @@
 import assert from 'assert';
 import sinon from 'sinon';
-import { compileRules, RuleEngine, RulePersistence, type AlarmEvent, type PersistedDevice, type RuleDefinition, type StateBackend } from '../../lib/rules';
+import { compileRules, KeptStates, RuleEngine, RulePersistence, type AlarmEvent, type NodeContextStore, type PersistedDevice, type RuleDefinition, type StateBackend } from '../../lib/rules';
 
 function mapBackend(): StateBackend & { data: Map<string, unknown> } {
   const data = new Map<string, unknown>();
@@ -85,6 +85,80 @@ describe('rule state persistence', () => {
     assert.strictEqual(backend.data.has('d:d1'), false);
     await persistence.clear();
     assert.deepStrictEqual(backend.keys(), []);
+    engine.close();
+  });
+  // what the first release wrote: per rule [flags, count, deadline, raisedAt, value, thrLo, thrHi, shelvedUntil, seenAt]
+  const V1_ACTIVE_HOT = { hot: [1, 0, 1_699_999_000_000, 1_699_999_000_000, 35, 30, null, null, null] };
+  const V1_SLOW_PENDING = { slow: [8, 1, 1_700_000_100_000, null, 90, 80, null, null, null] };
+
+  it('reads the first release\'s format (flag bits) and writes it back with named fields', async () => {
+    const backend = mapBackend();
+    backend.data.set('meta', { v: 1, clean: true });
+    backend.data.set('d:d1', { ...V1_ACTIVE_HOT, ...V1_SLOW_PENDING });
+    const { engine, events } = start(backend);
+    assert.deepStrictEqual(engine.list().map((a) => [a.deviceId, a.rule, a.raisedAt]), [['d1', 'hot', 1_699_999_000_000]]);
+    assert.strictEqual(engine.process('d1', { temp: 36 }, {}), null, 'no duplicate raise');
+    clock.tick(100_000);
+    assert.deepStrictEqual(events.map((e) => `${e.event}:${e.rule}`), ['raised:slow'], 'the pending delay came back');
+    clock.tick(1); // the batch write
+    const saved = backend.data.get('d:d1') as PersistedDevice;
+    assert.strictEqual(saved.v, 2);
+    assert.deepStrictEqual(saved.alarms.filter((a) => a.active).map((a) => a.rule), ['hot', 'slow']);
+    engine.close();
+  });
+
+  for (const [what, key, value] of [
+    ['meta', 'meta', { v: 3, clean: true }],
+    ['a device record', 'd:d1', { v: 3, alarms: [] }],
+  ] as const) {
+    it(`state of a newer format (${what}) is refused with STORE_TOO_NEW and never written over`, async () => {
+      const backend = mapBackend();
+      backend.data.set(key, value);
+      const before = JSON.stringify([...backend.data]);
+      const persistence = new RulePersistence(backend);
+      const engine = new RuleEngine({ rules: compileRules(RULES), onChange: persistence.changed });
+      assert.throws(() => persistence.load(engine), (err: Error & { code?: string }) => err.code === 'STORE_TOO_NEW' && /format 3/.test(err.message));
+      engine.process('d1', { temp: 35 }, {});
+      clock.tick(0);
+      await persistence.close();
+      assert.strictEqual(JSON.stringify([...backend.data]), before);
+      engine.close();
+    });
+  }
+
+  it('a record it cannot read is reported and left in place; the others load', () => {
+    const backend = mapBackend();
+    backend.data.set('d:bad', { v: 2, alarms: 'lots' });
+    backend.data.set('d:d1', { v: 2, alarms: [{ rule: 'hot', active: true, raisedAt: 1 }] });
+    const warnings: string[] = [];
+    const persistence = new RulePersistence(backend, (m) => warnings.push(m));
+    const engine = new RuleEngine({ rules: compileRules(RULES), onChange: persistence.changed });
+    assert.strictEqual(persistence.load(engine), 1);
+    assert.deepStrictEqual(warnings, ['alarm state of 1 device(s) could not be read and is left as it is: bad (alarms is not a list)']);
+    assert.deepStrictEqual(backend.data.get('d:bad'), { v: 2, alarms: 'lots' });
+    engine.close();
+  });
+
+  it('a rule node\'s context of the first release (a key per device, a.b.c taken for a path) is read into one value', async () => {
+    // Node-RED stored `d:a.b.c` as key `d:a` holding { b: { c: ... } }
+    const context = new Map<string, unknown>([
+      ['meta', { v: 1, clean: true }],
+      ['d:a', { b: { c: V1_ACTIVE_HOT } }],
+      ['d:plain', V1_ACTIVE_HOT],
+    ]);
+    const store: NodeContextStore = {
+      get: (key, cb) => cb(null, context.get(key)),
+      set: (key, value, cb) => {
+        if (value === undefined) context.delete(key);
+        else context.set(key, value);
+        cb();
+      },
+      keys: (cb) => cb(null, [...context.keys()]),
+    };
+    const kept = await new KeptStates().open('node-1', store);
+    const { engine } = start(kept);
+    assert.deepStrictEqual(engine.list().map((a) => a.deviceId).sort(), ['a.b.c', 'plain']);
+    assert.deepStrictEqual([...context.keys()], ['m2mRuleState'], 'the old keys were replaced by the one value');
     engine.close();
   });
 });

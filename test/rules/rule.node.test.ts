@@ -143,6 +143,31 @@ describe('m2m-rule node', () => {
     });
   });
 
+  it('after a bad reading\'s red badge, the next good message brings the normal badge back', async () => {
+    await helper.load(MODULES, flow([TOO_WARM]));
+    const rule = helper.getNode('rule');
+    await settle();
+    const statuses: Array<{ fill?: string; text?: string }> = [];
+    rule.on('call:status', (call) => statuses.push(call.args[0] as { fill?: string }));
+    rule.receive({ deviceId: 'fr-1', payload: { temp: 'warm' } });
+    await settle();
+    assert.strictEqual(statuses.at(-1)?.fill, 'red');
+    rule.receive({ deviceId: 'fr-1', payload: { temp: 20 } });
+    await settle();
+    assert.deepStrictEqual(statuses.at(-1), { fill: 'green', shape: 'dot', text: 'no alarms' });
+  });
+
+  it('a rule whose metric never arrives warns once, naming the rule and the metric', async () => {
+    await helper.load(MODULES, flow([TOO_WARM]));
+    const rule = helper.getNode('rule');
+    const warnings: unknown[] = [];
+    rule.on('call:warn', (call) => warnings.push(call.args[0]));
+    for (let i = 0; i < 50; i++) rule.receive({ deviceId: `fr-${i % 3}`, payload: { temperature: 20 } });
+    await settle();
+    assert.strictEqual(warnings.length, 1);
+    assert.match(String(warnings[0]), /rule "too-warm": none of the first 20 messages carried metric "temp" \(the last one had "temperature"\)/);
+  });
+
   describe('with an m2m-registry', () => {
     let regId: string;
     beforeEach(() => {
