@@ -69,13 +69,16 @@ const FRAME_START = /[0-9a-f]{8} \d{1,6} \{/g;
 const LEGACY_START = /\{"o":"/g;
 
 /**
- * Where a record might start inside a damaged line, after its first byte: a torn write that an older release
+ * Where a record might start inside a damaged line, after its first byte: a torn write that the first release
  * did not cut back had the next record glued onto it, and a run of NULs can swallow the newline before one.
+ * Only frames are looked for, except in a bare JSON line of the first release: inside a framed record its own
+ * JSON would look like a bare record and be read without its checksum.
  */
 export function resyncPoints(buf: Buffer, start: number, end: number): number[] {
   const text = buf.toString('latin1', start, end);
   const points: number[] = [];
-  for (const pattern of [FRAME_START, LEGACY_START]) {
+  const patterns = buf[start] === OPEN_BRACE ? [FRAME_START, LEGACY_START] : [FRAME_START];
+  for (const pattern of patterns) {
     pattern.lastIndex = 1;
     for (let m = pattern.exec(text); m; m = pattern.exec(text)) points.push(start + m.index);
   }
