@@ -31,12 +31,15 @@ const label = (value: unknown): string => {
   return JSON.stringify(value) ?? String(value);
 };
 
-/** Sets `property` of the node's good message to each value; `codes` as for HostileCase. */
-export function withValues(good: () => NodeMessage, property: string, values: ReadonlyArray<[string, () => unknown, readonly string[]?]>): HostileCase[] {
+/** A name, a value builder, and the codes as for HostileCase. */
+export type ValueCase = [name: string, value: () => unknown, codes?: readonly string[]];
+
+/** Sets `property` of the node's good message to each value. */
+export function withValues(good: () => NodeMessage, property: string, values: readonly ValueCase[]): HostileCase[] {
   return values.map(([name, value, codes]) => ({ name: `msg.${property}: ${name}`, msg: () => ({ ...good(), [property]: value() }), codes }));
 }
 
-const each = (values: readonly unknown[]): Array<[string, () => unknown]> => values.map((v) => [label(v), () => v]);
+const each = (values: readonly unknown[]): ValueCase[] => values.map((v) => [label(v), () => v]);
 
 /** Pathological values for msg.payload. */
 export function payloadCases(good: () => NodeMessage): HostileCase[] {
@@ -53,9 +56,9 @@ export function payloadCases(good: () => NodeMessage): HostileCase[] {
     ['an array of 1,000,000 numbers', () => hugeArray()],
     ['an array of 200,000 objects', () => new Array(200_000).fill({ t: 1 }), TOO_LARGE],
     ['an object of 100,000 keys', () => Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]))],
-    ...hostileKeyObjects().map((o, i): [string, () => unknown] => [`hostile keys ${i + 1} ${JSON.stringify(o)}`, () => o]),
-    ...hostileKeyObjects().map((o, i): [string, () => unknown] => [`hostile keys ${i + 1} as JSON text`, () => JSON.stringify(o)]),
-    ...oddNumbers.map((n): [string, () => unknown] => [`{ t: ${String(n)} }`, () => ({ t: n })]),
+    ...hostileKeyObjects().map((o, i): ValueCase => [`hostile keys ${i + 1} ${JSON.stringify(o)}`, () => o]),
+    ...hostileKeyObjects().map((o, i): ValueCase => [`hostile keys ${i + 1} as JSON text`, () => JSON.stringify(o)]),
+    ...oddNumbers.map((n): ValueCase => [`{ t: ${String(n)} }`, () => ({ t: n })]),
     ...each(wrongTypes()),
   ]);
 }

@@ -21,10 +21,10 @@ export interface Outcome {
 export const TARGET = 'target';
 
 /** The node under test (id `target`), its outputs, a Catch and a Complete node scoped to it. */
-export function hostileFlow(target: Omit<FlowNode, 'id'>, extra: FlowNode[] = []): FlowNode[] {
+export function hostileFlow(target: { type: string; [key: string]: unknown }, extra: FlowNode[] = []): FlowNode[] {
   return [
     { id: 'f1', type: 'tab' },
-    { wires: [['out1'], ['out2']], ...target, id: TARGET, z: 'f1' } as FlowNode,
+    { wires: [['out1'], ['out2']], ...target, id: TARGET, z: 'f1' },
     { id: 'out1', type: 'helper', z: 'f1' },
     { id: 'out2', type: 'helper', z: 'f1' },
     { id: 'catcher', type: 'catch', z: 'f1', scope: [TARGET], uncaught: false, wires: [['caught']] },
