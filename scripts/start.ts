@@ -1,17 +1,23 @@
 // `npm start`: a demo Node-RED 4 with this pack loaded from the working tree, an MQTT broker, and the
-// example flows deployed. Ctrl-C stops everything.
+// example flows deployed. Every start points the demo flows at this start's broker and editor port. Ctrl-C stops
+// everything.
 import fs from 'fs';
 import http from 'http';
 import net from 'net';
 import path from 'path';
 
 const ROOT = path.join(__dirname, '..');
-const USER_DIR = path.join(ROOT, '.node-red-user');
+const USER_DIR = process.env.M2M_USER_DIR ? path.resolve(process.env.M2M_USER_DIR) : path.join(ROOT, '.node-red-user');
 const HOST = '127.0.0.1';
 const EDITOR_PORT = Number(process.env.M2M_EDITOR_PORT ?? 1880);
 const BROKER_PORT = Number(process.env.M2M_BROKER_PORT ?? 1883);
 /** Deployed on first start, in this order, each on its own tab (those that exist). */
 const DEMO_FLOWS = ['plant-monitoring.json', 'device-registry.json'];
+/**
+ * Webhook URL expressions of earlier releases that named the editor port 1880 outright; a demo node still holding
+ * one gets the example's, which follows M2M_EDITOR_PORT. A URL the user wrote is kept.
+ */
+const SHIPPED_WEBHOOK_URLS = ['$env("M2M_WEBHOOK_URL") ? $env("M2M_WEBHOOK_URL") : "http://127.0.0.1:1880/webhook-demo"'];
 
 interface FlowNode {
   id: string;
@@ -85,23 +91,78 @@ function linkPackage(): void {
   }
 }
 
+/** The broker this start uses. aedes (embedded) speaks MQTT 3.1.1 only. */
+export interface DemoBroker {
+  port: number;
+  mqtt311Only: boolean;
+}
+
+function exampleNodes(): FlowNode[] {
+  return DEMO_FLOWS.map((file) => path.join(ROOT, 'examples', file))
+    .filter((full) => fs.existsSync(full))
+    .flatMap((full) => JSON.parse(fs.readFileSync(full, 'utf8')) as FlowNode[]);
+}
+
 /**
- * The demo flows: each example on its own tab, its MQTT broker config pointed at the demo broker. aedes speaks
- * MQTT 3.1.1 only; the examples work on it too (replies are matched by the id in the payload).
+ * An example's MQTT broker config pointed at the demo broker. On aedes the connection is MQTT 3.1.1 and the
+ * examples still work (replies are matched by the id in the payload); elsewhere it is the example's own protocol.
  */
-export function demoFlows(brokerPort: number, mqtt311Only: boolean): FlowNode[] {
-  const flows: FlowNode[] = [];
-  for (const file of DEMO_FLOWS) {
-    const full = path.join(ROOT, 'examples', file);
-    if (!fs.existsSync(full)) continue;
-    for (const node of JSON.parse(fs.readFileSync(full, 'utf8')) as FlowNode[]) {
-      if (node.type === 'mqtt-broker') {
-        Object.assign(node, { broker: HOST, port: String(brokerPort) }, mqtt311Only ? { protocolVersion: '4' } : {});
-      }
-      flows.push(node);
-    }
+function pointedAt(broker: DemoBroker, node: FlowNode, example: FlowNode): FlowNode {
+  return { ...node, broker: HOST, port: String(broker.port), protocolVersion: broker.mqtt311Only ? '4' : example.protocolVersion };
+}
+
+/** The demo flows of a first start: each example on its own tab, its broker config pointed at the demo broker. */
+export function demoFlows(broker: DemoBroker): FlowNode[] {
+  return exampleNodes().map((node) => (node.type === 'mqtt-broker' ? pointedAt(broker, node, node) : node));
+}
+
+/**
+ * The flows of an earlier start brought in step with this one: the demo's broker config nodes (known by their
+ * ids in the examples) point at this start's broker, and a webhook URL of an earlier release becomes the
+ * example's. Every other node and setting, the user's own flows included, stays as it is. Returns the ids changed.
+ */
+export function syncDemoFlows(flows: FlowNode[], broker: DemoBroker): { flows: FlowNode[]; changed: string[] } {
+  const examples = new Map(exampleNodes().map((node) => [node.id, node]));
+  const changed: string[] = [];
+  const synced = flows.map((node) => {
+    const example = examples.get(node.id);
+    if (!example || example.type !== node.type) return node;
+    let next = node;
+    if (node.type === 'mqtt-broker') next = pointedAt(broker, node, example);
+    else if (node.type === 'change' && Array.isArray(node.rules)) next = { ...node, rules: node.rules.map((rule: unknown) => withShippedWebhookUrl(rule, example)) };
+    if (JSON.stringify(next) !== JSON.stringify(node)) changed.push(node.id);
+    return next;
+  });
+  return { flows: synced, changed };
+}
+
+function withShippedWebhookUrl(rule: unknown, example: FlowNode): unknown {
+  const current = rule as { p?: unknown; to?: unknown };
+  if (current.p !== 'url' || !SHIPPED_WEBHOOK_URLS.includes(current.to as string)) return rule;
+  const shipped = (example.rules as Array<{ p?: unknown; to?: unknown }>).find((r) => r.p === 'url');
+  return shipped ? { ...current, to: shipped.to } : rule;
+}
+
+/** Writes the demo flows on the first start, and keeps them in step with the broker on every later one. */
+function prepareFlows(flowFile: string, broker: DemoBroker): void {
+  const where = `${HOST}:${broker.port}${broker.mqtt311Only ? ' (MQTT 3.1.1)' : ''}`;
+  if (!fs.existsSync(flowFile)) {
+    fs.writeFileSync(flowFile, JSON.stringify(demoFlows(broker), null, 2));
+    console.log(`Deployed the example flows on the broker at ${where} (delete ${path.relative(process.cwd(), flowFile)} to get them back after changes).`);
+    return;
   }
-  return flows;
+  let flows: unknown;
+  try {
+    flows = JSON.parse(fs.readFileSync(flowFile, 'utf8'));
+  } catch (err) {
+    console.warn(`${flowFile} could not be read (${err instanceof Error ? err.message : String(err)}); the demo flows are not updated.`);
+    return;
+  }
+  if (!Array.isArray(flows)) return;
+  const { flows: synced, changed } = syncDemoFlows(flows as FlowNode[], broker);
+  if (changed.length === 0) return;
+  fs.writeFileSync(flowFile, JSON.stringify(synced, null, 2));
+  console.log(`Pointed the demo flows at this start's broker ${where} and editor port: ${changed.join(', ')}.`);
 }
 
 async function main(): Promise<void> {
@@ -109,11 +170,9 @@ async function main(): Promise<void> {
   fs.mkdirSync(USER_DIR, { recursive: true });
   linkPackage();
   const stopBroker = await startBroker();
-  const flowFile = path.join(USER_DIR, 'flows.json');
-  if (!fs.existsSync(flowFile)) {
-    fs.writeFileSync(flowFile, JSON.stringify(demoFlows(BROKER_PORT, stopBroker !== undefined), null, 2));
-    console.log('Deployed the example flows (delete .node-red-user/flows.json to get them back after changes).');
-  }
+  prepareFlows(path.join(USER_DIR, 'flows.json'), { port: BROKER_PORT, mqtt311Only: stopBroker !== undefined });
+  // the demo's webhook URL names the editor port through this variable
+  process.env.M2M_EDITOR_PORT = String(EDITOR_PORT);
 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const RED = require('node-red') as NodeRedRuntime;
