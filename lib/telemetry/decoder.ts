@@ -1,7 +1,7 @@
 import type { JsonSchema } from '../schema';
 import { checkDeviceId } from '../ids';
 import { type BinaryFieldSpec, type CompiledFrame, compileFrame, decodeBinary } from './binary';
-import { compileTopicPattern, deviceIdFromTopic, type TopicPattern } from './device-id';
+import { compileTopicPattern, DEFAULT_TOPIC_PATTERN, deviceIdFromTopic, matchTopic, type TopicPattern } from './device-id';
 import { decodedRecord, readEnvelope } from './envelopes';
 import { CODES, fail } from './fail';
 import { isBytes, toBytes, toParsed, toText } from './input';
@@ -97,6 +97,7 @@ export class TelemetryDecoder {
     this.innerFormat = config.innerFormat ?? 'decoded';
     this.deviceIdFrom = config.deviceIdFrom ?? 'auto';
     if (this.deviceIdFrom === 'topic') this.topicPattern = compileTopicPattern(config.topicPattern ?? '');
+    if (this.deviceIdFrom === 'auto') this.topicPattern = compileTopicPattern(config.topicPattern?.trim() ? config.topicPattern : DEFAULT_TOPIC_PATTERN);
     if (this.deviceIdFrom === 'path') {
       if (!PATH_FORMATS.has(this.format)) fail(CODES.config, `a device id path is not available for format ${this.format}`, 'deviceIdPath');
       this.idPath = compilePath(config.deviceIdPath ?? '', 'deviceIdPath');
@@ -160,8 +161,17 @@ export class TelemetryDecoder {
       default:
         if (record.deviceId !== undefined) return record.deviceId;
         if (input.deviceId !== undefined) return input.deviceId;
-        return fail(CODES.noDeviceId, `format ${format} names no device here and msg.deviceId is missing; configure where the device id comes from`, 'deviceId');
+        return this.autoTopicId(format, input.topic);
     }
+  }
+
+  /** `auto` when neither the format nor msg.deviceId names the device: the topic, if it matches the pattern. */
+  private autoTopicId(format: Format, topic: unknown): string {
+    const pattern = this.topicPattern as TopicPattern;
+    const id = typeof topic === 'string' ? matchTopic(pattern, topic) : undefined;
+    if (id !== undefined) return id;
+    const why = typeof topic === 'string' ? `topic "${topic.slice(0, 200)}" does not match ${pattern.pattern}` : `msg.topic is missing (pattern ${pattern.pattern})`;
+    return fail(CODES.noDeviceId, `format ${format} names no device here, msg.deviceId is missing and ${why}; configure where the device id comes from`, 'deviceId');
   }
 
   private decodeFormat(format: Format, input: DecodeInput, now: number, output: DecodeOutput): TelemetryRecord[] {

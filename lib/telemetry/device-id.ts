@@ -4,6 +4,9 @@ import { CODES, fail } from './fail';
 
 const PLACEHOLDER = '{deviceId}';
 
+/** The pattern `auto` falls back on when none is configured (also the editor's default). */
+export const DEFAULT_TOPIC_PATTERN = 'devices/{deviceId}/telemetry';
+
 interface Level {
   kind: 'literal' | 'single' | 'rest' | 'id';
   text: string;
@@ -41,6 +44,13 @@ export function compileTopicPattern(pattern: string): TopicPattern {
 /** The device id level of `topic`, or an error when the topic does not match the pattern. */
 export function deviceIdFromTopic(compiled: TopicPattern, topic: unknown): string {
   if (typeof topic !== 'string') return fail(CODES.noDeviceId, `msg.topic is missing; expected ${compiled.pattern}`, 'topic');
+  const id = matchTopic(compiled, topic);
+  if (id === undefined) fail(CODES.noDeviceId, `topic "${topic.slice(0, 200)}" does not match ${compiled.pattern}`, 'topic');
+  return id;
+}
+
+/** The device id level of `topic` when it matches the pattern, else undefined. */
+export function matchTopic(compiled: TopicPattern, topic: string): string | undefined {
   const parts = topic.split('/');
   const levels = compiled.levels;
   let id: string | undefined;
@@ -64,6 +74,5 @@ export function deviceIdFromTopic(compiled: TopicPattern, topic: unknown): strin
       id = part.slice(level.prefix.length, part.length - level.suffix.length);
     }
   }
-  if (!matched || id === undefined) fail(CODES.noDeviceId, `topic "${topic.slice(0, 200)}" does not match ${compiled.pattern}`, 'topic');
-  return id;
+  return matched ? id : undefined;
 }

@@ -6,7 +6,7 @@ export { compileFrame, decodeBinary, BINARY_TYPES, type BinaryFieldSpec, type Bi
 export { decodeKv, type KvMode } from './kv';
 export { decodeJson, compileJsonOptions } from './json';
 export { SparkplugSession, parseSparkplugTopic, rebirthRequest, encodeSparkplug, type RebirthRequest } from './sparkplug';
-export { compileTopicPattern, deviceIdFromTopic } from './device-id';
+export { compileTopicPattern, DEFAULT_TOPIC_PATTERN, deviceIdFromTopic, matchTopic } from './device-id';
 export { decoderConfigFromNode, type TelemetryNodeProperties, type Validation } from './node-config';
 export { telemetryMessages, type MessageLike } from './messages';
 export { TelemetryValidator, type SchemaSource } from './validate';

@@ -77,6 +77,20 @@ describe('chirpstack: ChirpStack v4 uplink event from its documentation', () => 
   });
 });
 
+describe('device id auto: the format, msg.deviceId, then the topic pattern', () => {
+  it('reads the id from a topic matching the pattern (default devices/{deviceId}/telemetry, + and # allowed)', () => {
+    const byDefault = new TelemetryDecoder({ format: 'json' });
+    assert.strictEqual(byDefault.decode({ payload: '{"t":1}', topic: 'devices/d-7/telemetry', now: NOW }).records[0].deviceId, 'd-7');
+    const wildcard = new TelemetryDecoder({ format: 'json', topicPattern: 'site/+/dev-{deviceId}/#' });
+    assert.strictEqual(wildcard.decode({ payload: '{"t":1}', topic: 'site/a/dev-42/up/json', now: NOW }).records[0].deviceId, '42');
+    assert.throws(() => wildcard.decode({ payload: '{"t":1}', now: NOW }), { code: 'NO_DEVICE_ID', message: /msg.deviceId is missing and msg.topic is missing \(pattern site\/\+\/dev-\{deviceId\}\/#\)/ });
+  });
+
+  it('refuses a pattern without {deviceId} at deploy', () => {
+    assert.throws(() => new TelemetryDecoder({ format: 'json', deviceIdFrom: 'auto', topicPattern: 'devices/+/telemetry' }), { code: 'INVALID_CONFIG' });
+  });
+});
+
 describe('json: fields, mapping and timestamp path', () => {
   it('takes numeric, string and boolean fields; nested objects flattened; arrays and nulls skipped', () => {
     const decoder = new TelemetryDecoder({ format: 'json', deviceIdFrom: 'msg' });

@@ -37,6 +37,41 @@ describe('m2m-telemetry node', () => {
     assert.strictEqual(msg.units, undefined);
   });
 
+  it('with the default device id setting (auto), JSON from MQTT on devices/<id>/telemetry takes the id from the topic', async () => {
+    // As the editor saves a new node: deviceIdFrom auto and the default topic pattern; and as a hand-written flow without one.
+    for (const config of [{ deviceIdFrom: 'auto', topicPattern: 'devices/{deviceId}/telemetry' }, {}]) {
+      await helper.load(MODULES, flow(config));
+      const out = collect(helper.getNode('out'));
+      const caught = collect(helper.getNode('caught'));
+      const tel = helper.getNode('tel');
+      tel.receive({ topic: 'devices/boiler-1/telemetry', payload: Buffer.from('{"temp":61.5}') });
+      tel.receive({ topic: 'devices/boiler-1/telemetry', deviceId: 'from-msg', payload: '{"temp":60}' });
+      tel.receive({ topic: 'sensors/boiler-1', payload: '{"temp":59}' });
+      await waitFor(() => out.length === 2 && caught.length === 1, 'two decoded, one refused');
+      assert.deepStrictEqual(out.map((m) => [m.deviceId, m.payload]), [['boiler-1', { temp: 61.5 }], ['from-msg', { temp: 60 }]], 'msg.deviceId still comes first');
+      const error = caught[0].error as { code: string; message: string };
+      assert.strictEqual(error.code, 'NO_DEVICE_ID');
+      assert.match(error.message, /topic "sensors\/boiler-1" does not match devices\/\{deviceId\}\/telemetry/);
+      await helper.unload();
+    }
+  });
+
+  it('auto uses a configured topic pattern; the format\'s own id still wins', async () => {
+    await helper.load(MODULES, flow({ format: 'senml', deviceIdFrom: 'auto', topicPattern: 'plant/{deviceId}/data' }));
+    const out = collect(helper.getNode('out'));
+    const tel = helper.getNode('tel');
+    tel.receive({ topic: 'plant/pump-7/data', payload: '[{"n":"temp","v":1}]' }); // names a device: "temp"
+    tel.receive({ topic: 'plant/pump-7/data', payload: '[{"bn":"meter-2:","n":"kwh","v":5}]' });
+    await waitFor(() => out.length === 2, 'two decoded');
+    assert.deepStrictEqual(out.map((m) => m.deviceId), ['temp', 'meter-2']);
+    await helper.unload();
+    await helper.load(MODULES, flow({ format: 'kv', deviceIdFrom: 'auto', topicPattern: 'plant/{deviceId}/data' }));
+    const kvOut = collect(helper.getNode('out'));
+    helper.getNode('tel').receive({ topic: 'plant/pump-7/data', payload: 't=1' });
+    await waitFor(() => kvOut.length === 1, 'decoded');
+    assert.strictEqual(kvOut[0].deviceId, 'pump-7');
+  });
+
   it('one SenML pack with records at six times sends six messages, each with its own copy of the msg', async () => {
     await helper.load(MODULES, flow({ format: 'senml' }));
     const out = collect(helper.getNode('out'));
