@@ -94,3 +94,34 @@ export function sharedCborTree(levels = 40): Buffer {
 
 /** A valid CBOR SenML pack of one record, for the "still works afterwards" check. */
 export const goodCbor = (): Buffer => Buffer.from(encode([{ 0: 'urn:dev:ow:good', 2: 21.5 }]));
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 127) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return out;
+}
+
+/** A protobuf length-delimited field. */
+function lengthDelimited(field: number, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([...varint((field << 3) | 2), ...varint(body.length)]), body]);
+}
+
+/**
+ * A Sparkplug B payload whose one metric holds a template holding a metric holding a template... `levels`
+ * deep (Metric.template_value = 18, Template.metrics = 2, Payload.metrics = 2): about 6 bytes a level.
+ */
+export function sparkplugDeepTemplates(levels = DEEP): Buffer {
+  let metric = lengthDelimited(1, Buffer.from('t'));
+  for (let i = 0; i < levels; i++) metric = lengthDelimited(18, lengthDelimited(2, metric));
+  return lengthDelimited(2, metric);
+}
+
+/** CBOR arrays nested `levels` deep around one integer: one byte a level. */
+export const cborDeepArrays = (levels = DEEP): Buffer => Buffer.concat([Buffer.alloc(levels, 0x81), Buffer.from([0x01])]);
+
+/** A CBOR array header that claims 2^64-1 items, then nothing. */
+export const cborHugeHeader = (): Buffer => Buffer.from([0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
