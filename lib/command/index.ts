@@ -1,5 +1,5 @@
 export * from './types';
-export { CommandTracker, type TrackerOptions, type SubmitResult, type ReplyOutcome, type TrackerCounts } from './tracker';
+export { CommandTracker, type TrackerOptions, type SubmitResult, type ReplyOutcome, type TrackerCounts, type PendingInfo } from './tracker';
 export { parseReply, correlationData, type ParsedReply } from './reply';
 export { COMMAND_RECORD_VERSION, readCommandRecord } from './record';
 export { MemoryCommandStore } from './store';

@@ -55,6 +55,18 @@ export interface SubmitResult {
  * `foreign`: the reply names another device than the one the command went to (reply topic, `msg.deviceId`) or
  * carries a wrong token. `anonymous`: nothing in it says which device sent it. Neither changes anything.
  */
+/** A command in progress as the admin API lists it (no reply token). */
+export interface PendingInfo {
+  id: string;
+  deviceId: string;
+  command: string;
+  params: unknown;
+  phase: CommandRecord['phase'];
+  attempts: number;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export type ReplyOutcome = 'matched' | 'late' | 'unknown' | 'foreign' | 'anonymous';
 
 export interface TrackerCounts {
@@ -127,6 +139,22 @@ export class CommandTracker {
 
   counts(): TrackerCounts {
     return { pending: this.active.size - this.queuedCount, queued: this.queuedCount, ...this.totals };
+  }
+
+  /** The commands that have not ended, oldest first: sent and waiting for a reply or a retry, or queued. */
+  inProgress(): PendingInfo[] {
+    return [...this.active.values()]
+      .sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq)
+      .map((r) => ({ id: r.id, deviceId: r.deviceId, command: r.command, params: r.params, phase: r.phase, attempts: r.attempts, createdAt: r.createdAt, expiresAt: r.expiresAt }));
+  }
+
+  /**
+   * Ends a pending or queued command with a `canceled` status event: it is not sent (again), and a reply that
+   * still comes counts as late. Undefined when the command is not in progress.
+   */
+  cancel(id: string, reason: string): StatusEvent | undefined {
+    const record = this.active.get(id);
+    return record && this.end(record, 'canceled', null, reason);
   }
 
   /** Accepts a command: sends it now, queues it for an offline device, or rejects it with a status event. */
@@ -353,15 +381,16 @@ export class CommandTracker {
     for (const record of [...queue]) this.end(record, 'rejected', null, reason);
   }
 
-  private end(record: CommandRecord, status: EndStatus, response: unknown, error: string | null): void {
+  private end(record: CommandRecord, status: EndStatus, response: unknown, error: string | null): StatusEvent {
     this.disarm(record.id);
     this.active.delete(record.id);
     if (record.phase === 'queued') this.unqueue(record);
     this.ended.set(record.id, record.deviceId);
     if (this.ended.size > this.rememberEnded) this.ended.delete(this.ended.keys().next().value as string);
     this.store.delete(record.id).catch(this.storeFailed);
-    this.totals[status]++;
-    this.emit(record, status, response, error);
+    // a cancel is someone's decision, not a trouble of the command: not counted on the badge
+    if (status !== 'canceled') this.totals[status]++;
+    return this.emit(record, status, response, error);
   }
 
   private unqueue(record: CommandRecord): void {
@@ -373,12 +402,14 @@ export class CommandTracker {
     if (queue.length === 0) this.queues.delete(record.deviceId);
   }
 
-  private emit(record: CommandRecord, status: CommandStatus, response: unknown, error: string | null): void {
+  private emit(record: CommandRecord, status: CommandStatus, response: unknown, error: string | null): StatusEvent {
     const ts = Date.now();
-    this.options.onStatus({
+    const event: StatusEvent = {
       id: record.id, deviceId: record.deviceId, command: record.command, status, attempts: record.attempts,
       response, error, latencyMs: ts - record.createdAt, ts,
-    });
+    };
+    this.options.onStatus(event);
+    return event;
   }
 
   private arm(record: CommandRecord, delayMs: number): void {

@@ -1,7 +1,7 @@
 import type { JsonSchema } from '../schema';
 
-export type CommandStatus = 'queued' | 'sent' | 'succeeded' | 'failed' | 'timeout' | 'expired' | 'rejected';
-export const TERMINAL_STATUSES: readonly CommandStatus[] = ['succeeded', 'failed', 'timeout', 'expired', 'rejected'];
+export type CommandStatus = 'queued' | 'sent' | 'succeeded' | 'failed' | 'timeout' | 'expired' | 'rejected' | 'canceled';
+export const TERMINAL_STATUSES: readonly CommandStatus[] = ['succeeded', 'failed', 'timeout', 'expired', 'rejected', 'canceled'];
 
 /** Output 2 of m2m-command: one event per transition, each status at most once per command. */
 export interface StatusEvent {
@@ -13,7 +13,7 @@ export interface StatusEvent {
   attempts: number;
   /** The device's `result` for `succeeded`/`failed`, otherwise null. */
   response: unknown;
-  /** Why the command failed, timed out, expired or was rejected; otherwise null. */
+  /** Why the command failed, timed out, expired, was rejected or canceled; otherwise null. */
   error: string | null;
   /** Milliseconds from input to this event. */
   latencyMs: number;

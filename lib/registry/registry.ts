@@ -221,6 +221,26 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     return { devices, total: matches.length, page, pageSize };
   }
 
+  /**
+   * A page for the admin API: devices matching the filter and `q` (a case-insensitive substring of id or name),
+   * `limit` of them from `offset`, in registration order. One pass that copies only the devices on the page.
+   */
+  search(query: { type?: string; tag?: string; online?: boolean; q?: string; offset: number; limit: number }): { total: number; items: DeviceRecord[] } {
+    const q = query.q?.toLowerCase();
+    const end = query.offset + query.limit;
+    const items: DeviceRecord[] = [];
+    let total = 0;
+    for (const device of this.devices.values()) {
+      if (query.type !== undefined && device.type !== query.type) continue;
+      if (query.tag !== undefined && !device.tags.includes(query.tag)) continue;
+      if (query.online !== undefined && this.online.has(device.id) !== query.online) continue;
+      if (q !== undefined && !device.id.toLowerCase().includes(q) && !device.name.toLowerCase().includes(q)) continue;
+      if (total >= query.offset && total < end) items.push(this.toRecord(device));
+      total++;
+    }
+    return { total, items };
+  }
+
   async touch(id: string, options: { autoRegister?: boolean; type?: string } = {}): Promise<DeviceRecord> {
     const device = this.markSeen(id);
     if (device) return this.toRecord(device);

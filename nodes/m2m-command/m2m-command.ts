@@ -5,6 +5,7 @@ import { onInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
+import { installAdminApi, listCommands } from '../shared/admin-sources';
 
 interface CommandDef extends NodeDef {
   registry?: string;
@@ -45,7 +46,7 @@ function badge(c: TrackerCounts): NodeStatus {
   return { fill: c.queued > 0 ? 'yellow' : c.pending > 0 ? 'blue' : 'green', shape: c.pending + c.queued > 0 ? 'ring' : 'dot', text: parts.join(' · ') };
 }
 
-const FINAL_STATUSES = new Set<StatusEvent['status']>(['succeeded', 'failed', 'timeout', 'expired', 'rejected']);
+const FINAL_STATUSES = new Set<StatusEvent['status']>(['succeeded', 'failed', 'timeout', 'expired', 'rejected', 'canceled']);
 
 /** A status event; it carries the properties of the message that submitted the command, while this node has it. */
 function statusMessage(event: StatusEvent, origin: NodeMessage | undefined): NodeMessage {
@@ -53,6 +54,7 @@ function statusMessage(event: StatusEvent, origin: NodeMessage | undefined): Nod
 }
 
 export = function (RED: NodeAPI): void {
+  installAdminApi(RED);
   RED.nodes.registerType('m2m-command', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -66,6 +68,8 @@ export = function (RED: NodeAPI): void {
     const origins = new Map<string, NodeMessage>();
     let submitting: NodeMessage | undefined;
     const status = new ThrottledStatus(node, () => tracker && badge(tracker.counts()), STATUS_EVERY_MS);
+    // the admin API and the editor's sidebar list pending and queued commands and can cancel them
+    const listing = listCommands(node, typeof def.registry === 'string' && def.registry !== '' ? def.registry : undefined, () => tracker);
 
     const starting = (async (): Promise<CommandTracker> => {
       const commandTopic = checkTemplate(def.topic || 'devices/{deviceId}/commands/{command}', 'topic');
@@ -95,6 +99,7 @@ export = function (RED: NodeAPI): void {
           node.send([null, statusMessage(event, origin && RED.util.cloneMessage(origin))]);
           if (FINAL_STATUSES.has(event.status)) origins.delete(event.id);
           status.schedule();
+          listing.changed();
         },
         onStoreError: (err) => node.error(`storing command state: ${errorMessage(err)}`),
         onWarning: (message) => node.warn(message),
@@ -137,6 +142,7 @@ export = function (RED: NodeAPI): void {
 
     node.on('close', (removed, done) => {
       closed = true;
+      listing.remove();
       origins.clear();
       status.stop();
       const finish = (): void => done();

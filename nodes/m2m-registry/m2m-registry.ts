@@ -4,6 +4,8 @@ import { MemoryStore } from '../../lib/registry/stores/memory';
 import { errorMessage } from '../../lib/errors';
 import type { StoreStatus } from '../../lib/registry/stores/types';
 import type { Node, NodeAPI, NodeDef, NodeStatus } from '../shared/node-red';
+import { installAdminApi, listRegistry } from '../shared/admin-sources';
+import type { Listing } from '../../lib/admin/directory';
 
 interface RegistryDef extends NodeDef {
   storeType?: 'file' | 'memory' | 'redis';
@@ -14,6 +16,7 @@ interface RegistryDef extends NodeDef {
 type RegistryNode = Node<{ redisUrl?: string }> & { registry?: DeviceRegistry; registryError?: string };
 
 export = function (RED: NodeAPI): void {
+  installAdminApi(RED);
   RED.nodes.registerType(
     'm2m-registry',
     function (this: Node, config: NodeDef) {
@@ -21,6 +24,7 @@ export = function (RED: NodeAPI): void {
       const node = this as RegistryNode;
       const def = config as RegistryDef;
       let closed = false;
+      let listing: Listing | undefined;
       try {
         node.registry = createRegistry({
           name: def.name || def.id,
@@ -31,6 +35,7 @@ export = function (RED: NodeAPI): void {
         });
         // Redis: yellow while waiting for it (the registry keeps retrying), green once connected, red if loading failed.
         node.registry.on('store', (status: StoreStatus) => node.status(storeBadge(status)));
+        listing = listRegistry(node, node.registry);
         const shown = node.registry.storeState;
         if (shown) node.status(storeBadge(shown));
         node.registry.ready().catch((err: unknown) => {
@@ -47,6 +52,7 @@ export = function (RED: NodeAPI): void {
 
       node.on('close', (removed, done) => {
         closed = true;
+        listing?.remove();
         const closing = node.registry?.close() ?? Promise.resolve();
         if (removed && (def.storeType ?? 'file') === 'memory') MemoryStore.forget(def.id);
         closing.catch((err: unknown) => node.error(`closing the registry store: ${errorMessage(err)}`)).finally(() => done());
