@@ -30,6 +30,8 @@ export async function forEachLine(
   chunks: AsyncIterable<Buffer>,
   onLine: (line: Line) => void,
   maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+  /** Called after the lines of each chunk (the lines handed out so far may be processed together). */
+  onChunkEnd?: () => void,
 ): Promise<LinesResult> {
   let base = 0;
   let number = 0;
@@ -79,6 +81,7 @@ export async function forEachLine(
       pos = nl + 1;
     }
     base += chunk.length;
+    onChunkEnd?.();
   }
   const pending = carryBytes > 0 || oversize;
   const tail = pending ? takeCarry() : undefined;

@@ -7,8 +7,8 @@
 //   <crc> 2 {"end":true,"count":N,"crc":"..."}        trailer: record count and the CRC of the records' CRCs
 //
 // A snapshot is renamed into place only once its trailer is on disk, so one without a trailer was damaged later.
-import { crc32, hex8 } from './crc32';
-import { LEGACY_FORMAT, frame } from './frame';
+import { crc32Table, hex8 } from './crc32';
+import { LEGACY_FORMAT, frameInto, framedBytes, maxFramedBytes } from './frame';
 import { DEFAULT_MAX_LINE_BYTES, type LinesResult } from './lines';
 import { checkOp, stepUp, type StoreOp } from './ops';
 import { readRecords, tooNew } from './records';
@@ -34,45 +34,66 @@ export function* snapshotOps(devices: Iterable<StoredDevice>, state: Iterable<[s
   for (const [n, entries] of state) for (const [k, v] of entries) yield { o: 'sp', n, k, v };
 }
 
-/** Writes the records to `sink` in chunks of about `chunkBytes`; never builds more than one chunk as a string. */
+/**
+ * Writes the records to `sink` in chunks of about `chunkBytes`, each record encoded once, straight into the
+ * chunk: no string longer than one record's JSON is ever built. `sink.write` must be done with the chunk when
+ * its promise resolves (the buffer is reused).
+ */
 export async function writeSnapshot(
   ops: Iterable<StoreOp> | AsyncIterable<StoreOp>,
   sink: ChunkSink,
   options: { chunkBytes?: number; now?: number } = {},
 ): Promise<SnapshotWritten> {
-  const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
-  let parts: string[] = [frame(JSON.stringify({ m2m: 'snapshot', createdAt: options.now ?? Date.now() })).line];
-  let pendingChars = parts[0].length;
+  const chunk = Buffer.allocUnsafe(options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+  let pos = 0;
   let bytes = 0;
   let count = 0;
   let crcOfCrcs = 0;
   const crcBytes = Buffer.alloc(4);
   const flush = async (): Promise<void> => {
-    const chunk = Buffer.from(parts.join(''), 'utf8');
-    parts = [];
-    pendingChars = 0;
-    bytes += chunk.length;
-    await sink.write(chunk);
+    if (pos === 0) return;
+    bytes += pos;
+    const full = chunk.subarray(0, pos);
+    pos = 0;
+    await sink.write(full);
   };
-  /** Adds one record; says whether the chunk is full. */
-  const add = (op: StoreOp): boolean => {
-    const framed = frame(JSON.stringify(op));
-    parts.push(framed.line);
-    pendingChars += framed.line.length;
+  /** Adds one line; returns a promise only when the chunk had to be written first (most records need no await). */
+  const add = (json: string): Promise<number> | number => {
+    if (pos + maxFramedBytes(json) <= chunk.length) {
+      const framed = frameInto(chunk, pos, json);
+      pos = framed.end;
+      return framed.crc;
+    }
+    return flush().then(async () => {
+      if (maxFramedBytes(json) <= chunk.length) return add(json) as number;
+      // A record larger than a chunk gets a buffer of its own.
+      const own = Buffer.allocUnsafe(framedBytes(json));
+      const framed = frameInto(own, 0, json);
+      bytes += own.length;
+      await sink.write(own);
+      return framed.crc;
+    });
+  };
+  const record = (crc: number): void => {
     count++;
-    crcBytes.writeUInt32BE(framed.crc);
-    crcOfCrcs = crc32(crcBytes, crcOfCrcs);
-    return pendingChars >= chunkBytes;
+    crcBytes.writeUInt32BE(crc);
+    crcOfCrcs = crc32Table(crcBytes, crcOfCrcs);
   };
+  await add(JSON.stringify({ m2m: 'snapshot', createdAt: options.now ?? Date.now() }));
   if (Symbol.asyncIterator in ops) {
-    for await (const op of ops) if (add(op)) await flush();
+    for await (const op of ops) record(await add(JSON.stringify(op)));
   } else {
-    for (const op of ops) if (add(op)) await flush();
+    for (const op of ops) {
+      const crc = add(JSON.stringify(op));
+      record(typeof crc === 'number' ? crc : await crc);
+    }
   }
-  const trailer = frame(JSON.stringify({ end: true, count, crc: hex8(crcOfCrcs) })).line;
-  parts.push(trailer);
+  const trailer = JSON.stringify({ end: true, count, crc: hex8(crcOfCrcs) });
+  const trailerLine = Buffer.allocUnsafe(framedBytes(trailer));
+  frameInto(trailerLine, 0, trailer);
+  await add(trailer);
   await flush();
-  return { count, bytes, trailer: Buffer.from(trailer, 'utf8') };
+  return { count, bytes, trailer: trailerLine };
 }
 
 export interface SnapshotRead extends LinesResult {
@@ -113,7 +134,7 @@ export async function readSnapshot(
       apply(op);
       count++;
       crcBytes.writeUInt32BE(crc);
-      crcOfCrcs = crc32(crcBytes, crcOfCrcs);
+      crcOfCrcs = crc32Table(crcBytes, crcOfCrcs);
       return undefined;
     },
     { ...options, maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES },
@@ -136,7 +157,7 @@ export function readLegacySnapshot(
   const parsed = JSON.parse(text) as unknown;
   if (!isObject(parsed)) throw new SyntaxError('not a JSON object');
   const version = typeof parsed.version === 'number' ? parsed.version : LEGACY_FORMAT;
-  if (version > LEGACY_FORMAT) throw tooNew(file, version);
+  if (version > LEGACY_FORMAT) throw tooNew(file, version, `single-JSON snapshots of version ${LEGACY_FORMAT} only`);
   let count = 0;
   const ops: unknown[] = [];
   if (Array.isArray(parsed.devices)) for (const d of parsed.devices) ops.push({ o: 'p', d });
