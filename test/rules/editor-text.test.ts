@@ -3,13 +3,14 @@ import assert from 'assert';
 import fs from 'fs';
 import path from 'path';
 import vm from 'vm';
-import { compileRule, defaultTexts, type RuleDefinition } from '../../lib/rules';
+import { compileRule, defaultTexts, TEXT_FIELDS, type RuleDefinition } from '../../lib/rules';
 
 type DefaultText = (raiseOp: string, clearOp: string, per?: string, direction?: string) => string;
 
 /** The editor's `defaultText` function, taken from the node's HTML as the browser runs it. */
+const html = fs.readFileSync(path.join(__dirname, '../../nodes/m2m-rule/m2m-rule.html'), 'utf8');
+
 function editorDefaultText(): DefaultText {
-  const html = fs.readFileSync(path.join(__dirname, '../../nodes/m2m-rule/m2m-rule.html'), 'utf8');
   const start = html.indexOf('var WORDS');
   const fn = html.indexOf('function defaultText', start);
   const end = html.indexOf('\n    }\n', fn);
@@ -35,4 +36,10 @@ describe('m2m-rule editor text placeholder', () => {
       assert.strictEqual(shown, `${texts.raised} / cleared: ${texts.cleared.replace('{{deviceId}} {{rule}} {{event}}: ', '')}`);
     });
   }
+
+  it('the editor refuses the same template fields as the runtime', () => {
+    const list = /var TEXT_FIELDS = (\[[^\]]*\]);/.exec(html);
+    assert.ok(list, 'the editor lists TEXT_FIELDS');
+    assert.deepStrictEqual(Array.from(vm.runInNewContext(list[1]) as string[]), [...TEXT_FIELDS]);
+  });
 });
