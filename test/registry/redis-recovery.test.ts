@@ -1,23 +1,9 @@
 import assert from 'assert';
 import { createRegistry, type DeviceRegistry } from '../../lib/registry';
 import { retryDelay } from '../../lib/registry/stores/redis';
-import type { StoreStatus } from '../../lib/registry/stores/types';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import { helper } from '../helpers/node-red';
-import { PrivateRedis, redisServerInstalled } from './redis-server';
-
-/** Resolves when the registry's store reaches `state` (at once if it is there already). */
-export function storeState(registry: DeviceRegistry, state: StoreStatus['state']): Promise<void> {
-  if (registry.storeState?.state === state) return Promise.resolve();
-  return new Promise((resolve) => {
-    const listener = (status: StoreStatus): void => {
-      if (status.state !== state) return;
-      registry.off('store', listener);
-      resolve();
-    };
-    registry.on('store', listener);
-  });
-}
+import { PrivateRedis, redisServerInstalled, storeState } from './redis-server';
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (err: { code?: string }) => err.code === code);

@@ -4,6 +4,8 @@ import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
+import type { DeviceRegistry } from '../../lib/registry';
+import type { StoreStatus } from '../../lib/registry/stores/types';
 import { freePort, REQUIRE_SERVICES } from '../helpers/services';
 
 export function redisServerInstalled(): boolean {
@@ -77,4 +79,17 @@ export class PrivateRedis {
     await this.kill();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Resolves when the registry's store reaches `state` (at once if it is there already). */
+export function storeState(registry: DeviceRegistry, state: StoreStatus['state']): Promise<void> {
+  if (registry.storeState?.state === state) return Promise.resolve();
+  return new Promise((resolve) => {
+    const listener = (status: StoreStatus): void => {
+      if (status.state !== state) return;
+      registry.off('store', listener);
+      resolve();
+    };
+    registry.on('store', listener);
+  });
 }

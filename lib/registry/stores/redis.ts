@@ -1,7 +1,8 @@
 import Redis, { type RedisOptions } from 'ioredis';
-import { createHash, randomUUID } from 'crypto';
+import { randomUUID } from 'crypto';
 import { M2MError, errorMessage } from '../../errors';
 import { defineScripts, type ScriptedRedis, type ScriptReply } from './redis-scripts';
+import { KnownContent, parseDevice, readContent, RedisKeys, type RedisContent } from './redis-sync';
 import { redactUrl, secretScrubber } from './redis-secrets';
 import type { LoadedData, RegistryStore, RemoteChange, StoredDevice, StoreStatus, StoreWarning } from './types';
 
@@ -60,10 +61,11 @@ export class RedisStore implements RegistryStore {
   private seenTimer: NodeJS.Timeout | undefined;
   private readonly warn: StoreWarning;
   private readonly scrub: (text: string) => string;
-  private readonly prefix: string;
-  /** What this instance's registry holds, to tell after a reconnect what it missed. */
-  private readonly knownRevs = new Map<string, number>();
-  private readonly knownState = new Map<string, Map<string, string>>();
+  private readonly keys: RedisKeys;
+  /** What this instance's registry holds, to tell after a reconnect what it missed (or what Redis lost). */
+  private readonly known = new KnownContent();
+  /** The namespace's epoch when this instance loaded it; another one after a reconnect means Redis lost its data. */
+  private epoch: string | null = null;
   /** Writes in flight, so that a change made from a record still being written waits for its revision. */
   private readonly pendingRevs = new WeakMap<StoredDevice, Promise<number>>();
   /** Changes from others held back while a load or resync reads Redis; applied after it, oldest first. */
@@ -73,6 +75,8 @@ export class RedisStore implements RegistryStore {
   private closed = false;
   private needsResync = false;
   private resyncing = false;
+  /** Writes sent and not yet answered: a resync waits for them, so that it reads after them. */
+  private readonly inflight = new Set<Promise<unknown>>();
   private attemptFailed = false;
   private lastError: string | undefined;
   private warnedError: string | undefined;
@@ -81,7 +85,7 @@ export class RedisStore implements RegistryStore {
   private connectedWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
 
   constructor(private readonly options: RedisStoreOptions) {
-    this.prefix = `m2m:${options.namespace}`;
+    this.keys = new RedisKeys(`m2m:${options.namespace}`);
     this.scrub = secretScrubber(options.url);
     const warn = options.warn ?? (() => undefined);
     this.warn = (message) => warn(this.scrub(message));
@@ -99,10 +103,6 @@ export class RedisStore implements RegistryStore {
     });
     this.subscriber.on('ready', () => void this.onSubscriberReady());
     this.subscriber.on('message', (_channel: string, text: string) => this.onMessage(text));
-  }
-
-  private key(suffix: string): string {
-    return `${this.prefix}:${suffix}`;
   }
 
   /** The listener hears the current state at once, then every change. */
@@ -124,13 +124,14 @@ export class RedisStore implements RegistryStore {
       await this.whenConnected();
       try {
         const data = await this.readAll();
-        this.remember(data);
+        this.epoch = data.epoch ?? (await this.claimEpoch());
+        this.known.reset(data);
         this.loaded = true;
         this.needsResync = false;
         this.seenTimer = setInterval(() => void this.flushSeen(), this.options.seenFlushMs ?? 5000);
         this.seenTimer.unref();
         this.updateStatus();
-        return data;
+        return { devices: data.devices, state: data.state };
       } catch (err) {
         if (this.closed) throw this.unavailable('the registry was closed before Redis could be read');
         if (isConnectionError(err)) continue; // dropped while reading: wait for the next connection
@@ -155,10 +156,11 @@ export class RedisStore implements RegistryStore {
     const { rev: _rev, ...record } = device;
     const prefix = JSON.stringify({ origin: this.origin, kind: 'device', id: device.id }).slice(0, -1) + ',"device":';
     const reply = await this.run(() =>
-      this.client.m2mPutDevice(this.key('devices'), this.key('rev'), device.id, expected, JSON.stringify(record), prefix, this.key('changes')),
+      this.client.m2mPutDevice(this.keys.devices, this.keys.rev, this.keys.epoch, device.id, expected, JSON.stringify(record), prefix, this.keys.changes, this.epoch ?? ''),
     );
     const rev = this.settle(device.id, expected, reply);
     device.rev = rev;
+    this.known.devices.set(device.id, device);
     return rev;
   }
 
@@ -168,10 +170,10 @@ export class RedisStore implements RegistryStore {
     const expected = previous === undefined ? '' : String(await this.revisionOf(previous));
     const prefix = JSON.stringify({ origin: this.origin, kind: 'device', id, device: null }).slice(0, -1) + ',"rev":';
     const reply = await this.run(() =>
-      this.client.m2mDeleteDevice(this.key('devices'), this.key('seen'), this.key('rev'), id, expected, prefix, this.key('changes')),
+      this.client.m2mDeleteDevice(this.keys.devices, this.keys.seen, this.keys.rev, this.keys.epoch, id, expected, prefix, this.keys.changes, this.epoch ?? ''),
     );
     this.settle(id, expected, reply);
-    this.knownRevs.delete(id);
+    this.known.devices.delete(id);
   }
 
   async putState(namespace: string, key: string, value: unknown): Promise<void> {
@@ -181,18 +183,18 @@ export class RedisStore implements RegistryStore {
     await this.exec(
       this.client
         .multi()
-        .sadd(this.key('namespaces'), namespace)
-        .hset(this.key(`state:${namespace}`), key, json)
-        .publish(this.key('changes'), JSON.stringify(message)),
+        .sadd(this.keys.namespaces, namespace)
+        .hset(this.keys.state(namespace), key, json)
+        .publish(this.keys.changes, JSON.stringify(message)),
     );
-    this.knownStateOf(namespace).set(key, digest(json));
+    this.known.setState(namespace, key, value);
   }
 
   async deleteState(namespace: string, key: string): Promise<void> {
     this.checkWritable();
     const message: ChangeMessage = { origin: this.origin, kind: 'state', namespace, key, value: null, deleted: true };
-    await this.exec(this.client.multi().hdel(this.key(`state:${namespace}`), key).publish(this.key('changes'), JSON.stringify(message)));
-    this.knownState.get(namespace)?.delete(key);
+    await this.exec(this.client.multi().hdel(this.keys.state(namespace), key).publish(this.keys.changes, JSON.stringify(message)));
+    this.known.state.get(namespace)?.delete(key);
   }
 
   recordSeen(id: string, lastSeen: number): void {
@@ -222,7 +224,7 @@ export class RedisStore implements RegistryStore {
 
   private async onSubscriberReady(): Promise<void> {
     try {
-      await this.subscriber.subscribe(this.key('changes'));
+      await this.subscriber.subscribe(this.keys.changes);
     } catch {
       return; // the connection dropped again; the next `ready` subscribes
     }
@@ -235,16 +237,21 @@ export class RedisStore implements RegistryStore {
     return this.client.status === 'ready' && this.subscribed;
   }
 
+  /** Connected, and caught up after any reconnect. */
+  private isCurrent(): boolean {
+    return this.isConnected() && !(this.loaded && (this.needsResync || this.resyncing));
+  }
+
   private updateStatus(): void {
-    const state: StoreStatus['state'] = this.failure ? 'failed' : this.isConnected() ? 'connected' : this.attemptFailed ? 'waiting' : 'connecting';
+    const state: StoreStatus['state'] = this.failure ? 'failed' : this.isCurrent() ? 'connected' : this.attemptFailed ? 'waiting' : 'connecting';
     const error = state === 'failed' ? this.failure : state === 'waiting' ? this.lastError : undefined;
-    if (state === 'connected') {
+    if (this.isConnected()) {
       this.warnedError = undefined;
       for (const waiter of this.connectedWaiters.splice(0)) waiter.resolve();
     }
     if (state === 'waiting' && error && error !== this.warnedError) {
       this.warnedError = error;
-      this.warn(`Redis at ${redactUrl(this.options.url)} is not reachable (${error}); retrying`);
+      this.warn(`Redis at ${redactUrl(this.options.url)} is not available (${error}); retrying`);
     }
     if (state === this.status.state && error === this.status.error) return;
     this.status = error === undefined ? { state } : { state, error };
@@ -268,6 +275,8 @@ export class RedisStore implements RegistryStore {
     if (this.client.status !== 'ready') {
       throw this.unavailable(`Redis at ${redactUrl(this.options.url)} is not connected${this.lastError ? ` (${this.lastError})` : ''}; nothing was stored`);
     }
+    // What a resync reads must not race this instance's own writes (it would take them for missed changes).
+    if (this.resyncing) throw this.unavailable('the registry is catching up with Redis after a reconnect; nothing was stored: try again');
   }
 
   /** Runs a command; a connection lost on the way means the outcome is unknown, so resync afterwards. */
@@ -276,12 +285,15 @@ export class RedisStore implements RegistryStore {
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`Command timed out after ${WRITE_TIMEOUT_MS} ms`)), WRITE_TIMEOUT_MS);
     });
+    const sent = Promise.race([command(), timeout]);
+    this.inflight.add(sent);
     try {
-      return await Promise.race([command(), timeout]);
+      return await sent;
     } catch (err) {
       throw this.writeError(err);
     } finally {
       clearTimeout(timer);
+      this.inflight.delete(sent);
     }
   }
 
@@ -312,14 +324,16 @@ export class RedisStore implements RegistryStore {
 
   /** The new revision of a successful write; on a conflict, the current record is handed to the registry first. */
   private settle(id: string, expected: string, [ok, value]: ScriptReply): number {
-    if (ok === 1) {
-      const rev = Number(value);
-      if (rev > 0) this.knownRevs.set(id, rev);
-      return rev;
+    if (ok === 1) return Number(value);
+    if (ok === 2) {
+      this.needsResync = true;
+      this.updateStatus();
+      this.resyncIfNeeded();
+      throw this.unavailable(`Redis lost the registry's data (restarted without persistence?); this instance is restoring what it holds, nothing was stored: try again`);
     }
     const current = typeof value === 'string' && value !== '' ? parseDevice(value) : null;
-    if (current) this.knownRevs.set(id, current.rev ?? 0);
-    else this.knownRevs.delete(id);
+    if (current) this.known.devices.set(id, current);
+    else this.known.devices.delete(id);
     this.emit({ kind: 'device', id, device: current });
     const found = current ? `revision ${current.rev ?? 0}` : 'no record';
     throw new M2MError(
@@ -331,47 +345,14 @@ export class RedisStore implements RegistryStore {
 
   // ---- loading and resync -----------------------------------------------------------------------
 
-  private async readAll(): Promise<LoadedData> {
-    const [deviceHash, seenHash, namespaces] = await Promise.all([
-      this.client.hgetall(this.key('devices')),
-      this.client.hgetall(this.key('seen')),
-      this.client.smembers(this.key('namespaces')),
-    ]);
-    const devices: StoredDevice[] = [];
-    for (const [id, json] of Object.entries(deviceHash)) {
-      const device = parseDevice(json);
-      if (!device || device.id !== id) {
-        this.warn(`skipped the unreadable Redis record of device ${id}`);
-        continue;
-      }
-      const seen = Number(seenHash[id]);
-      if (seen > (device.lastSeen ?? 0)) device.lastSeen = seen;
-      devices.push(device);
-    }
-    const state = new Map<string, Map<string, unknown>>();
-    const hashes = await Promise.all(namespaces.map((namespace) => this.client.hgetall(this.key(`state:${namespace}`))));
-    namespaces.forEach((namespace, i) => {
-      const entries = new Map<string, unknown>();
-      for (const [key, json] of Object.entries(hashes[i] ?? {})) {
-        try {
-          entries.set(key, JSON.parse(json) as unknown);
-        } catch {
-          this.warn(`skipped the unreadable Redis state ${namespace}/${key}`);
-        }
-      }
-      state.set(namespace, entries);
-    });
-    return { devices, state };
+  private readAll(): Promise<RedisContent> {
+    return readContent(this.client, this.keys, this.warn);
   }
 
-  private remember(data: LoadedData): void {
-    this.knownRevs.clear();
-    this.knownState.clear();
-    for (const device of data.devices) this.knownRevs.set(device.id, device.rev ?? 0);
-    for (const [namespace, entries] of data.state) {
-      const known = this.knownStateOf(namespace);
-      for (const [key, value] of entries) known.set(key, digest(JSON.stringify(value)));
-    }
+  /** Marks the namespace as in use (first instance wins) and returns its epoch. */
+  private async claimEpoch(): Promise<string | null> {
+    await this.client.set(this.keys.epoch, randomUUID(), 'NX');
+    return this.client.get(this.keys.epoch);
   }
 
   private resyncIfNeeded(): void {
@@ -379,43 +360,25 @@ export class RedisStore implements RegistryStore {
     void this.resync();
   }
 
-  /** Reloads everything and reports each difference to what this instance holds as a remote change. */
+  /**
+   * Reloads everything and reports each difference to what this instance holds as a remote change. When
+   * Redis lost its data (restarted without persistence: the epoch is gone or new), the instance first
+   * puts back what it holds instead of taking the emptiness for removals.
+   */
   private async resync(): Promise<void> {
     this.resyncing = true;
     this.needsResync = false;
     this.held ??= [];
+    this.updateStatus();
     try {
-      const data = await this.readAll();
-      const seenIds = new Set<string>();
-      for (const device of data.devices) {
-        seenIds.add(device.id);
-        const rev = device.rev ?? 0;
-        if (this.knownRevs.get(device.id) === rev) continue;
-        this.knownRevs.set(device.id, rev);
-        this.emit({ kind: 'device', id: device.id, device });
+      await Promise.allSettled([...this.inflight]);
+      let data = await this.readAll();
+      if (data.epoch !== this.epoch) {
+        await this.restore();
+        data = await this.readAll();
+        this.epoch = data.epoch ?? (await this.claimEpoch());
       }
-      for (const id of [...this.knownRevs.keys()]) {
-        if (seenIds.has(id)) continue;
-        this.knownRevs.delete(id);
-        this.emit({ kind: 'device', id, device: null });
-      }
-      for (const [namespace, entries] of data.state) {
-        const known = this.knownStateOf(namespace);
-        for (const [key, value] of entries) {
-          const hash = digest(JSON.stringify(value));
-          if (known.get(key) === hash) continue;
-          known.set(key, hash);
-          this.emit({ kind: 'state', namespace, key, value });
-        }
-      }
-      for (const [namespace, known] of this.knownState) {
-        const entries = data.state.get(namespace);
-        for (const key of [...known.keys()]) {
-          if (entries?.has(key)) continue;
-          known.delete(key);
-          this.emit({ kind: 'state', namespace, key, value: undefined });
-        }
-      }
+      for (const change of this.known.differences(data)) this.emit(change);
     } catch (err) {
       this.needsResync = true;
       if (!isConnectionError(err)) this.warn(`could not resync with Redis: ${errorMessage(err)}`);
@@ -423,7 +386,28 @@ export class RedisStore implements RegistryStore {
       this.resyncing = false;
       this.releaseHeld();
     }
+    this.updateStatus();
     this.resyncIfNeeded();
+  }
+
+  /** Puts back every device and state entry this instance holds that Redis no longer has. */
+  private async restore(): Promise<void> {
+    const devices = [...this.known.devices.values()];
+    let states = 0;
+    for (const entries of this.known.state.values()) states += entries.size;
+    this.warn(`Redis lost the registry's data (restarted without persistence?): restoring ${devices.length} devices and ${states} state entries held by this instance`);
+    for (const device of devices) {
+      const { rev = 0, ...record } = device;
+      const prefix = JSON.stringify({ origin: this.origin, kind: 'device', id: device.id }).slice(0, -1) + ',"device":';
+      await this.client.m2mRestoreDevice(this.keys.devices, this.keys.rev, device.id, JSON.stringify(record), String(rev), prefix, this.keys.changes);
+    }
+    for (const [namespace, entries] of this.known.state) {
+      for (const [key, value] of entries) {
+        const message: ChangeMessage = { origin: this.origin, kind: 'state', namespace, key, value };
+        const json = JSON.stringify(value);
+        await this.client.m2mRestoreState(this.keys.state(namespace), this.keys.namespaces, key, json, namespace, JSON.stringify(message), this.keys.changes);
+      }
+    }
   }
 
   private releaseHeld(): void {
@@ -448,28 +432,22 @@ export class RedisStore implements RegistryStore {
   private apply(message: ChangeMessage): void {
     if (message.kind === 'state') {
       const deleted = message.deleted === true;
-      if (deleted) this.knownState.get(message.namespace)?.delete(message.key);
-      else this.knownStateOf(message.namespace).set(message.key, digest(JSON.stringify(message.value)));
+      if (deleted) this.known.state.get(message.namespace)?.delete(message.key);
+      else this.known.setState(message.namespace, message.key, message.value);
       this.emit({ kind: 'state', namespace: message.namespace, key: message.key, value: deleted ? undefined : message.value });
       return;
     }
     const rev = message.device ? message.device.rev : message.rev;
-    const known = this.knownRevs.get(message.id);
+    const known = this.known.revOf(message.id);
     if (rev !== undefined && known !== undefined && rev <= known) return;
-    if (message.device) this.knownRevs.set(message.id, rev ?? 0);
+    if (message.device) this.known.devices.set(message.id, message.device);
     else if (known === undefined) return;
-    else this.knownRevs.delete(message.id);
+    else this.known.devices.delete(message.id);
     this.emit({ kind: 'device', id: message.id, device: message.device });
   }
 
   private emit(change: RemoteChange): void {
     for (const listener of this.listeners) listener(change);
-  }
-
-  private knownStateOf(namespace: string): Map<string, string> {
-    let known = this.knownState.get(namespace);
-    if (!known) this.knownState.set(namespace, (known = new Map()));
-    return known;
   }
 
   private async flushSeen(): Promise<void> {
@@ -479,7 +457,7 @@ export class RedisStore implements RegistryStore {
     const pairs: Array<string | number> = [];
     for (const [id, seen] of batch) pairs.push(id, seen);
     try {
-      await this.client.m2mMergeSeen(this.key('seen'), this.key('devices'), ...pairs);
+      await this.client.m2mMergeSeen(this.keys.seen, this.keys.devices, ...pairs);
     } catch (err) {
       // Kept for the next flush, unless a newer time arrived meanwhile.
       for (const [id, seen] of batch) if ((this.dirtySeen.get(id) ?? 0) < seen) this.dirtySeen.set(id, seen);
@@ -490,21 +468,6 @@ export class RedisStore implements RegistryStore {
 
 function isConnectionError(err: unknown): boolean {
   return err instanceof M2MError ? err.code === 'STORE_UNAVAILABLE' : CONNECTION_ERROR.test(errorMessage(err));
-}
-
-function parseDevice(json: string): StoredDevice | null {
-  try {
-    const device = JSON.parse(json) as StoredDevice;
-    if (device === null || typeof device !== 'object' || typeof device.id !== 'string') return null;
-    device.rev = typeof device.rev === 'number' ? device.rev : 0;
-    return device;
-  } catch {
-    return null;
-  }
-}
-
-function digest(json: string): string {
-  return createHash('sha1').update(json).digest('base64');
 }
 
 async function quit(connection: Redis): Promise<void> {
