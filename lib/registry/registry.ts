@@ -223,22 +223,31 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
 
   /**
    * A page for the admin API: devices matching the filter and `q` (a case-insensitive substring of id or name),
-   * `limit` of them from `offset`, in registration order. One pass that copies only the devices on the page.
+   * `limit` of them from `offset`, in registration order (online=true: in the order they came online, walking
+   * only the online devices). One pass that copies only the devices on the page.
    */
   search(query: { type?: string; tag?: string; online?: boolean; q?: string; offset: number; limit: number }): { total: number; items: DeviceRecord[] } {
-    const q = query.q?.toLowerCase();
+    const text = query.q === undefined ? undefined : new RegExp(query.q.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'), 'i');
     const end = query.offset + query.limit;
     const items: DeviceRecord[] = [];
     let total = 0;
-    for (const device of this.devices.values()) {
+    const candidates = query.online === true ? this.onlineDevices() : this.devices.values();
+    for (const device of candidates) {
       if (query.type !== undefined && device.type !== query.type) continue;
       if (query.tag !== undefined && !device.tags.includes(query.tag)) continue;
-      if (query.online !== undefined && this.online.has(device.id) !== query.online) continue;
-      if (q !== undefined && !device.id.toLowerCase().includes(q) && !device.name.toLowerCase().includes(q)) continue;
+      if (query.online === false && this.online.has(device.id)) continue;
+      if (text !== undefined && !text.test(device.id) && !text.test(device.name)) continue;
       if (total >= query.offset && total < end) items.push(this.toRecord(device));
       total++;
     }
     return { total, items };
+  }
+
+  private *onlineDevices(): Iterable<StoredDevice> {
+    for (const id of this.online) {
+      const device = this.devices.get(id);
+      if (device) yield device;
+    }
   }
 
   async touch(id: string, options: { autoRegister?: boolean; type?: string } = {}): Promise<DeviceRecord> {

@@ -4,7 +4,21 @@ import type { AddressInfo } from 'net';
 import type { RequestListener } from 'http';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const raw = require('node-red-node-test-helper') as { _httpAdmin: RequestListener; _events: NodeJS.EventEmitter };
+const raw = require('node-red-node-test-helper') as { _httpAdmin: RequestListener & ExpressApp; _events: NodeJS.EventEmitter };
+
+interface ExpressApp {
+  _router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> };
+}
+
+/** The admin app of the flow the helper loaded last. */
+export function helperAdminApp(): RequestListener {
+  return raw._httpAdmin;
+}
+
+/** How many routes of the helper's admin app answer this method and path pattern. */
+export function routeCount(method: string, path: string): number {
+  return raw._httpAdmin._router.stack.filter((layer) => layer.route?.path === path && layer.route.methods[method]).length;
+}
 
 export interface Reply {
   status: number;

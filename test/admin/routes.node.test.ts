@@ -5,7 +5,9 @@ import type { DeviceRegistry } from '../../lib/registry';
 import commandNode from '../../nodes/m2m-command/m2m-command';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import { collect, helper, waitFor, type FlowNode, type NodeModule } from '../helpers/node-red';
-import { commsMessages, serveHelperAdmin, type AdminClient } from './harness';
+import { installAdminApi } from '../../nodes/shared/admin-routes';
+import type { NodeAPI } from '../../nodes/shared/node-red';
+import { commsMessages, helperAdminApp, routeCount, serveHelperAdmin, type AdminClient } from './harness';
 
 const MODULES = [registryNode as NodeModule, commandNode as NodeModule];
 const TYPES = JSON.stringify([{ name: 'pump' }, { name: 'valve' }]);
@@ -52,6 +54,15 @@ describe('admin API: registries, devices and commands', () => {
     await helper.unload();
     MemoryCommandStore.forget('cmd');
     MemoryStore.forget('reg');
+  });
+
+  it('registers each route once per admin server, however many node modules install it', () => {
+    // the loaded registry and command modules installed it already; a third and fourth call, e.g. another module
+    const red = { httpAdmin: helperAdminApp(), auth: { needsPermission: () => () => undefined } } as unknown as NodeAPI;
+    installAdminApi(red);
+    installAdminApi(red);
+    assert.strictEqual(routeCount('get', '/m2m/registries'), 1);
+    assert.strictEqual(routeCount('post', '/m2m/commands/:node/:commandId/cancel'), 1);
   });
 
   it('lists the deployed registries with their store and counts', async () => {
