@@ -51,12 +51,28 @@ export class CborReader {
 
   /** Reads an array header: its length, or -1 for an indefinite-length array (end it with atBreak()). */
   arrayHeader(what: string): number {
-    const start = this.pos;
-    const initial = this.byte();
-    if (initial >> 5 !== 4) this.invalid(`${what} must be a CBOR array, got major type ${initial >> 5}`, start);
+    return this.header(4, 'array', what);
+  }
+
+  /** Reads a map header at `depth`: its number of entries, or -1 for an indefinite-length map. */
+  mapHeader(what: string, depth: number): number {
+    this.enter(depth, this.pos);
+    return this.header(5, 'map', what);
+  }
+
+  private header(major: number, name: string, what: string): number {
+    let start = this.pos;
+    let initial = this.byte();
+    while (initial >> 5 === 6) {
+      const tag = this.argument(initial & 0x1f, start);
+      if (tag === TAG_SHAREABLE || tag === TAG_SHARED_REF) this.sharedReference(tag, start);
+      if (tag !== TAG_SELF_DESCRIBED && !(tag === TAG_MAP && major === 5)) break;
+      start = this.pos;
+      initial = this.byte();
+    }
+    if (initial >> 5 !== major) this.invalid(`${what} must be a CBOR ${name}, got major type ${initial >> 5}`, start);
     const info = initial & 0x1f;
-    if (info === INDEFINITE) return -1;
-    return this.length(info, start);
+    return info === INDEFINITE ? -1 : this.length(info, start);
   }
 
   /** In an indefinite-length container: true (and the break consumed) when it ends here. */
@@ -160,14 +176,10 @@ export class CborReader {
     const to = from + length;
     this.pos = to;
     if (length <= SHORT_TEXT) {
-      let ascii = true;
-      for (let i = from; i < to; i++) {
-        if (bytes[i] >= 0x80) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) return String.fromCharCode.apply(null, bytes.subarray(from, to) as unknown as number[]);
+      let text = '';
+      let i = from;
+      for (; i < to && bytes[i] < 0x80; i++) text += String.fromCharCode(bytes[i]);
+      if (i === to) return text;
     }
     try {
       return UTF8.decode(bytes.subarray(from, to));
@@ -234,22 +246,22 @@ export class CborReader {
     for (let i = 0; length < 0 ? !this.atBreak() : i < length; i++) {
       this.countItem();
       const at = this.pos;
-      const key = this.key();
+      const key = String(this.key());
       if (key in out) this.invalid(`map key "${key.slice(0, 40)}" appears twice`, at);
       out[key] = this.value(depth);
     }
     return out;
   }
 
-  /** A map key: an integer (as its decimal text) or a text string; anything else is refused. */
-  private key(): string {
+  /** A map key: an integer or a text string; anything else is refused, and so are hostile text keys. */
+  key(): number | string {
     const start = this.pos;
     const initial = this.byte();
     const major = initial >> 5;
     const info = initial & 0x1f;
-    let key: string;
-    if (major === 0) key = String(this.argument(info, start));
-    else if (major === 1) key = String(-1 - this.argument(info, start));
+    let key: number | string;
+    if (major === 0) key = this.argument(info, start);
+    else if (major === 1) key = -1 - this.argument(info, start);
     else if (major === 3 && info !== INDEFINITE) {
       key = this.text(this.length(info, start), start);
       if (isHostileKey(key)) fail(CODES.hostileKey, `CBOR map key "${key}" at byte offset ${start} is not allowed`, `byte ${start}`, { offset: start });
@@ -262,7 +274,7 @@ export class CborReader {
     switch (tag) {
       case TAG_SHAREABLE:
       case TAG_SHARED_REF:
-        return this.invalid(`shared references (CBOR tag ${tag}) are refused: one value referenced many times would be decoded once per reference`, start);
+        return this.sharedReference(tag, start);
       case TAG_SELF_DESCRIBED:
         return this.value(depth);
       case TAG_MAP:
@@ -285,7 +297,9 @@ export class CborReader {
     if (!Array.isArray(pair) || pair.length !== 2 || !Number.isInteger(pair[0]) || !Number.isInteger(pair[1])) {
       return this.invalid('a decimal fraction (tag 4) must be [exponent, mantissa] integers', start);
     }
-    return Number(`${pair[1] as number}e${pair[0] as number}`);
+    const value = Number(`${pair[1] as number}e${pair[0] as number}`);
+    if (!Number.isFinite(value)) this.invalid('a decimal fraction (tag 4) beyond the range of a double', start);
+    return value;
   }
 
   private simple(info: number, start: number): CborValue {
@@ -317,6 +331,10 @@ export class CborReader {
       default:
         return this.invalid(info >= 28 ? `reserved additional information ${info}` : `CBOR simple value ${info === 24 ? this.byte() : info} is not supported`, start);
     }
+  }
+
+  private sharedReference(tag: number, start: number): never {
+    return this.invalid(`shared references (CBOR tag ${tag}) are refused: one value referenced many times would be decoded once per reference`, start);
   }
 
   private truncated(): never {

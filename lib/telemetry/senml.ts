@@ -1,4 +1,3 @@
-import { emptyRecord } from '../safe';
 import { CborReader, type CborValue } from './cbor';
 import { CODES, describeType, fail, setMetric, tooManyRecords } from './fail';
 import { DEFAULT_LIMITS, type Limits, type TelemetryRecord } from './types';
@@ -15,12 +14,11 @@ export interface SenmlOptions {
 const RELATIVE_BELOW = 2 ** 28;
 const SUPPORTED_VERSION = 10;
 
-/** SenML-CBOR labels (RFC 8428 section 6: integers; text labels are taken as the JSON labels) to the JSON labels. */
-const CBOR_LABELS = new Map<string, string>([
-  ['-1', 'bver'], ['-2', 'bn'], ['-3', 'bt'], ['-4', 'bu'], ['-5', 'bv'], ['-6', 'bs'],
-  ['0', 'n'], ['1', 'u'], ['2', 'v'], ['3', 'vs'], ['4', 'vb'], ['5', 's'], ['6', 't'], ['7', 'ut'], ['8', 'vd'],
-]);
-const JSON_LABELS = new Set(CBOR_LABELS.values());
+/** SenML-CBOR integer labels (RFC 8428 section 6), from -6 to 8, to the JSON labels. */
+const INTEGER_LABELS = ['bs', 'bv', 'bu', 'bt', 'bn', 'bver', 'n', 'u', 'v', 'vs', 'vb', 's', 't', 'ut', 'vd'];
+const LOWEST_LABEL = -6;
+/** Text labels are read as the JSON labels. */
+const TEXT_LABELS = new Set(INTEGER_LABELS);
 
 /** A pack is an array of records, each a map; a decimal fraction (tag 4) inside a record is the deepest item. */
 const SENML_CBOR_DEPTH = 4;
@@ -28,8 +26,10 @@ const SENML_CBOR_DEPTH = 4;
 const CBOR_ITEMS_PER_RECORD = 32;
 
 /**
- * Reads a SenML-CBOR pack. The record count is checked against the cap from the array header, before any
- * record is decoded, and every map entry counts against an item budget; shared references are refused.
+ * Reads a SenML-CBOR pack straight into records with the JSON labels. The record count is checked against
+ * the cap from the array header, before any record is decoded; every map entry counts against an item
+ * budget; shared references are refused. Only known labels are copied, so no key of the payload ever
+ * becomes a property name.
  */
 export function parseSenmlCbor(bytes: Uint8Array, limits: Limits = DEFAULT_LIMITS): unknown[] {
   const reader = new CborReader(bytes, { maxDepth: SENML_CBOR_DEPTH, maxItems: limits.maxRecords * CBOR_ITEMS_PER_RECORD });
@@ -40,26 +40,25 @@ export function parseSenmlCbor(bytes: Uint8Array, limits: Limits = DEFAULT_LIMIT
   for (let i = 0; indefinite ? !reader.atBreak() : i < count; i++) {
     if (indefinite && i >= limits.maxRecords) tooManyRecords(i + 1, limits.maxRecords);
     reader.countItem();
-    const at = reader.offset;
-    pack.push(fromCborLabels(reader.value(1), i, at));
+    pack.push(readRecord(reader, i));
   }
   reader.end();
   return pack;
 }
 
-function fromCborLabels(record: CborValue, index: number, offset: number): Record<string, unknown> {
-  if (record === null || typeof record !== 'object' || Array.isArray(record) || record instanceof Uint8Array) {
-    return fail(CODES.badPayload, `record ${index} (byte offset ${offset}) must be a map, got ${describeType(record)}`, `[${index}]`);
-  }
-  const out = emptyRecord<unknown>();
-  for (const key in record) {
-    const label = CBOR_LABELS.get(key) ?? (JSON_LABELS.has(key) ? key : undefined);
+function readRecord(reader: CborReader, index: number): Record<string, unknown> {
+  const entries = reader.mapHeader(`record ${index}`, 2);
+  const record: Record<string, unknown> = {};
+  for (let e = 0; entries < 0 ? !reader.atBreak() : e < entries; e++) {
+    reader.countItem();
+    const key = reader.key();
+    const label = typeof key === 'number' ? INTEGER_LABELS[key - LOWEST_LABEL] : TEXT_LABELS.has(key) ? key : undefined;
+    const value: CborValue = reader.value(2);
     if (label === undefined) continue; // an extension label this decoder does not use
-    if (label in out) fail(CODES.badPayload, `record ${index} has the label ${label} twice`, `[${index}].${label}`);
-    const value = record[key];
-    out[label] = label === 'vd' && value instanceof Uint8Array ? Buffer.from(value).toString('base64url') : value;
+    if (record[label] !== undefined) fail(CODES.badPayload, `record ${index} has the label ${label} twice`, `[${index}].${label}`);
+    record[label] = label === 'vd' && value instanceof Uint8Array ? Buffer.from(value).toString('base64url') : value;
   }
-  return out;
+  return record;
 }
 
 function trimBaseName(name: string): string {

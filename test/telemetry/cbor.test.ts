@@ -78,10 +78,12 @@ describe('SenML-CBOR: hostile payloads are refused in time linear in their bytes
   });
 
   it('refuses nesting deeper than the limit without recursing into it', () => {
-    const deep = Buffer.alloc(100_000, 0x81); // [[[[...]]]] 100,000 deep: a recursive decoder overflows its stack
-    refused(deep, senml, 'INVALID_PAYLOAD', /nesting is deeper than 4 levels at byte offset 4/);
+    // A record's value nested 100,000 deep ([[[[...]]]]): a recursive decoder without a limit overflows its stack.
+    const deep = Buffer.concat([hex('81 a1 02'), Buffer.alloc(100_000, 0x81)]);
+    refused(deep, senml, 'INVALID_PAYLOAD', /nesting is deeper than 4 levels at byte offset 5/);
     const deepTags = Buffer.concat([hex('81 a1 02'), Buffer.alloc(60_000, 0xc4)]);
-    refused(deepTags, senml, 'INVALID_PAYLOAD', /deeper than 4 levels/);
+    refused(deepTags, senml, 'INVALID_PAYLOAD', /deeper than 4 levels at byte offset 5/);
+    assert.throws(() => decodeCbor(Buffer.alloc(100_000, 0x81), LIMITS), { code: 'INVALID_PAYLOAD', message: /deeper than 8 levels at byte offset 8/ });
   });
 
   it('refuses a length that the payload cannot hold before allocating anything', () => {
@@ -94,17 +96,19 @@ describe('SenML-CBOR: hostile payloads are refused in time linear in their bytes
     ['a truncated float', '81 a2 21 62 64 3a 02 fb 3f f1', /ends inside a data item at byte offset 10/],
     ['a text longer than the payload', '81 a2 21 62 64', /length 2 exceeds the 1 bytes left at byte offset 3/],
     ['trailing bytes', '81 a2 21 62 64 3a 02 01 00', /1 bytes follow the end of the CBOR value at byte offset 8/],
-    ['a break outside an indefinite item', '81 ff', /break \(0xff\) outside/],
-    ['reserved additional information', '81 1c', /reserved additional information 28 at byte offset 1/],
-    ['an indefinite integer', '81 1f', /indefinite length is not allowed here/],
+    ['a break outside an indefinite item', '81 a1 02 ff', /break \(0xff\) outside an indefinite-length item at byte offset 3/],
+    ['reserved additional information', '81 a1 02 1c', /reserved additional information 28 at byte offset 3/],
+    ['an indefinite integer', '81 a1 02 1f', /indefinite length is not allowed here at byte offset 3/],
     ['invalid UTF-8 in a name', '81 a3 21 62 64 3a 00 62 c3 28 02 01', /not valid UTF-8 at byte offset 7/],
     ['a map key that is an array', '81 a1 80 01', /map key must be an integer or a text string at byte offset 2/],
-    ['a duplicate map key', '81 a3 21 62 64 3a 02 01 02 02', /map key "2" appears twice at byte offset 8/],
+    ['a duplicate label', '81 a3 21 62 64 3a 02 01 02 02', /record 0 has the label v twice/],
     ['a label given as integer and text', '81 a3 21 62 64 3a 02 01 61 76 02', /record 0 has the label v twice/],
     ['a bignum', '81 a2 21 62 64 3a 02 c2 41 01', /bignums/],
     ['an unknown tag', '81 a2 21 62 64 3a 02 c1 01', /CBOR tag 1 is not supported/],
+    ['a decimal fraction beyond a double', '81 a2 21 62 64 3a 02 c4 82 19 ff ff 01', /decimal fraction \(tag 4\) beyond the range of a double at byte offset 7/],
     ['a pack that is a map', 'a1 02 01', /a SenML pack must be a CBOR array, got major type 5/],
-    ['a record that is a number', '81 01', /record 0 \(byte offset 1\) must be a map, got number/],
+    ['a record that is a number', '81 01', /record 0 must be a CBOR map, got major type 0 at byte offset 1/],
+    ['a record marked shareable', '82 d8 1c a1 02 01 d8 1d 00', /shared references \(CBOR tag 28\) are refused.* at byte offset 1/],
   ];
   for (const [what, bytes, message] of malformed) {
     it(`refuses ${what} with INVALID_PAYLOAD naming the byte offset`, () => refused(hex(bytes), senmlCbor, 'INVALID_PAYLOAD', message));
@@ -115,6 +119,7 @@ describe('SenML-CBOR: hostile payloads are refused in time linear in their bytes
       const payload = Buffer.from([0x81, 0xa3, 0x21, 0x62, 0x64, 0x3a, 0x02, 0x01, ...cborHead(3, key.length), ...Buffer.from(key), 0x01]);
       refused(payload, senml, 'HOSTILE_KEY', new RegExp(`map key "${key}" at byte offset 8 is not allowed`));
     }
+    assert.throws(() => decodeCbor(hex('a2 02 01 02 02'), LIMITS), { code: 'INVALID_PAYLOAD', message: /map key "2" appears twice at byte offset 3/ });
     const map = decodeCbor(hex('a2 61 61 01 20 02'), LIMITS) as Record<string, unknown>;
     assert.strictEqual(Object.getPrototypeOf(map), null);
     assert.deepStrictEqual({ ...map }, { a: 1, '-1': 2 });
