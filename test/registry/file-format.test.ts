@@ -129,67 +129,93 @@ describe('file store format', () => {
 
   describe('streamed snapshot', function () {
     this.timeout(120_000);
-    const MAX_STRING = bufferConstants.MAX_STRING_LENGTH;
-    const MIB = 1024 * 1024;
-    const big = 'x'.repeat(MIB);
-    const RECORDS = Math.ceil(MAX_STRING / MIB) + 8;
 
-    function* hugeStore(): Generator<StoreOp> {
-      for (let i = 0; i < RECORDS; i++) yield { o: 'sp', n: 'big', k: `k${i}`, v: big };
-    }
+    describe('with a string limit injected into the writer and the reader (always run)', () => {
+      // A fake V8 string limit of 16 KiB and a store 512 times larger: if either side ever held the store (or
+      // any more than a chunk of it) as one string, it would throw RangeError: Invalid string length.
+      const LIMIT = 16 * 1024;
+      const RECORDS = 8 * 1024;
+      const value = 'v'.repeat(1000);
+      function* store(): Generator<StoreOp> {
+        for (let i = 0; i < RECORDS; i++) yield { o: 'sp', n: 'ns', k: `k${i}`, v: value };
+      }
 
-    it('writes a store larger than the longest string V8 can make, one bounded chunk at a time', async () => {
-      let total = 0;
-      let largest = 0;
-      let chunks = 0;
-      const written = await writeSnapshot(
-        hugeStore(),
-        {
-          write: async (chunk) => {
-            total += chunk.length;
-            largest = Math.max(largest, chunk.length);
-            chunks++;
-          },
-        },
-        { chunkBytes: 4 * MIB },
-      );
-      assert.strictEqual(written.count, RECORDS);
-      assert.strictEqual(written.bytes, total);
-      assert.ok(total > MAX_STRING, `${total} bytes written, more than a string can hold (${MAX_STRING})`);
-      assert.ok(largest <= 5 * MIB + 200, `no chunk is larger than the chunk size plus one record (${largest})`);
-      assert.ok(chunks > 100);
+      it('writes and reads back a store 512 times larger than the longest string either may build', async () => {
+        const chunks: Buffer[] = [];
+        const written = await writeSnapshot(store(), { write: async (chunk) => void chunks.push(Buffer.from(chunk)) }, { chunkBytes: LIMIT, maxStringLength: LIMIT });
+        assert.strictEqual(written.count, RECORDS);
+        assert.ok(written.bytes > 512 * LIMIT, `${written.bytes} bytes, ${(written.bytes / LIMIT).toFixed(0)} times the limit`);
+        assert.ok(Math.max(...chunks.map((c) => c.length)) <= LIMIT, 'no chunk is larger than the chunk size');
+        let read = 0;
+        const result = await readSnapshot(chunksOf(...chunks), () => read++, { file: 'limited', rejects: new Rejects(), maxLineBytes: LIMIT, maxStringBytes: LIMIT });
+        assert.deepStrictEqual(result.problems, []);
+        assert.strictEqual(read, RECORDS);
+      });
+
+      it('does enforce the injected limit (a single record longer than it fails, as past V8\'s limit)', async () => {
+        const huge: StoreOp = { o: 'sp', n: 'ns', k: 'k', v: 'v'.repeat(LIMIT) };
+        await assert.rejects(writeSnapshot([huge], { write: async () => undefined }, { maxStringLength: LIMIT }), RangeError);
+        const chunks: Buffer[] = [];
+        await writeSnapshot([huge], { write: async (chunk) => void chunks.push(Buffer.from(chunk)) });
+        await assert.rejects(readSnapshot(chunksOf(...chunks), () => undefined, { file: 'limited', rejects: new Rejects(), maxStringBytes: LIMIT }), RangeError);
+      });
     });
 
-    it('reads a store larger than the longest string V8 can make, holding one chunk and one line at a time', async () => {
-      // The file's bytes are produced lazily: one 1 MiB record line repeated, between a header and a trailer.
-      const line = frame(JSON.stringify({ o: 'sp', n: 'big', k: 'k', v: big }));
-      const lineBytes = Buffer.from(line.line);
-      const crcBytes = Buffer.alloc(4);
-      crcBytes.writeUInt32BE(line.crc);
-      let crcOfCrcs = 0;
-      for (let i = 0; i < RECORDS; i++) crcOfCrcs = crc32(crcBytes, crcOfCrcs);
-      async function* file(): AsyncGenerator<Buffer> {
-        yield Buffer.from(frame('{"m2m":"snapshot","createdAt":1}').line);
-        // Split each line across two chunks, as a file read in fixed chunks does.
-        for (let i = 0; i < RECORDS; i++) {
-          yield lineBytes.subarray(0, 1000);
-          yield lineBytes.subarray(1000);
-        }
-        yield Buffer.from(frame(JSON.stringify({ end: true, count: RECORDS, crc: hex8(crcOfCrcs) })).line);
+    describe('past V8\'s real string limit (M2M_HUGE_TESTS=1; about 10 s of CPU)', function () {
+      const MAX_STRING = bufferConstants.MAX_STRING_LENGTH;
+      const MIB = 1024 * 1024;
+      const big = 'x'.repeat(MIB);
+      const RECORDS = Math.ceil(MAX_STRING / MIB) + 8;
+      before(function () {
+        if (!process.env.M2M_HUGE_TESTS) this.skip();
+      });
+
+      function* hugeStore(): Generator<StoreOp> {
+        for (let i = 0; i < RECORDS; i++) yield { o: 'sp', n: 'big', k: `k${i}`, v: big };
       }
-      let records = 0;
-      let bytes = 0;
-      const read = await readSnapshot(
-        file(),
-        (op) => {
-          records++;
-          if (op.o === 'sp') bytes += (op.v as string).length;
-        },
-        { file: 'huge', rejects: new Rejects() },
-      );
-      assert.deepStrictEqual(read.problems, []);
-      assert.strictEqual(records, RECORDS);
-      assert.ok(read.bytes > MAX_STRING && bytes > MAX_STRING, `${read.bytes} bytes read, more than a string can hold (${MAX_STRING})`);
+
+      it('writes a store larger than the longest string V8 can make, one bounded chunk at a time', async () => {
+        let total = 0;
+        let largest = 0;
+        const written = await writeSnapshot(
+          hugeStore(),
+          {
+            write: async (chunk) => {
+              total += chunk.length;
+              largest = Math.max(largest, chunk.length);
+            },
+          },
+          { chunkBytes: 4 * MIB },
+        );
+        assert.strictEqual(written.count, RECORDS);
+        assert.strictEqual(written.bytes, total);
+        assert.ok(total > MAX_STRING, `${total} bytes written, more than a string can hold (${MAX_STRING})`);
+        assert.ok(largest <= 4 * MIB, `no chunk is larger than the chunk size (${largest})`);
+      });
+
+      it('reads a store larger than the longest string V8 can make, holding one chunk and one line at a time', async () => {
+        // The file's bytes are produced lazily: one 1 MiB record line repeated, between a header and a trailer.
+        const line = frame(JSON.stringify({ o: 'sp', n: 'big', k: 'k', v: big }));
+        const lineBytes = Buffer.from(line.line);
+        const crcBytes = Buffer.alloc(4);
+        crcBytes.writeUInt32BE(line.crc);
+        let crcOfCrcs = 0;
+        for (let i = 0; i < RECORDS; i++) crcOfCrcs = crc32(crcBytes, crcOfCrcs);
+        async function* file(): AsyncGenerator<Buffer> {
+          yield Buffer.from(frame('{"m2m":"snapshot","createdAt":1}').line);
+          // Split each line across two chunks, as a file read in fixed chunks does.
+          for (let i = 0; i < RECORDS; i++) {
+            yield lineBytes.subarray(0, 1000);
+            yield lineBytes.subarray(1000);
+          }
+          yield Buffer.from(frame(JSON.stringify({ end: true, count: RECORDS, crc: hex8(crcOfCrcs) })).line);
+        }
+        let records = 0;
+        const read = await readSnapshot(file(), () => records++, { file: 'huge', rejects: new Rejects() });
+        assert.deepStrictEqual(read.problems, []);
+        assert.strictEqual(records, RECORDS);
+        assert.ok(read.bytes > MAX_STRING, `${read.bytes} bytes read, more than a string can hold (${MAX_STRING})`);
+      });
     });
 
     it('round-trips records through the writer and the reader whatever the chunk sizes', async () => {

@@ -21,6 +21,11 @@ export interface ReadRecordsOptions {
   file: string;
   rejects: Rejects;
   maxLineBytes?: number;
+  /**
+   * The longest string the reader may build (V8's own limit when unset). Tests inject a small one to show that
+   * a file is never read as one string: batches are cut to fit it.
+   */
+  maxStringBytes?: number;
 }
 
 interface Pending {
@@ -38,6 +43,12 @@ export function readRecords(chunks: AsyncIterable<Buffer>, handle: RecordHandler
   const reject = (line: Line, reason: string, end = line.end): void => options.rejects.add(name, line, line.start, end, reason);
   let batch: Pending[] = [];
   let batchBytes = 0;
+  const maxString = options.maxStringBytes ?? Infinity;
+  const batchLimit = Math.min(BATCH_BYTES, maxString);
+  const text = (buf: Buffer, start: number, end: number): string => {
+    if (end - start > maxString) throw new RangeError(`Invalid string length (${end - start} bytes, limit ${maxString})`);
+    return buf.toString('utf8', start, end);
+  };
 
   const parseBatch = (entries: Pending[]): unknown[] | undefined => {
     if (entries.length < 2) return undefined;
@@ -48,8 +59,9 @@ export function readRecords(chunks: AsyncIterable<Buffer>, handle: RecordHandler
       at += e.line.buf.copy(scratch, at, e.jsonStart, e.line.end);
     });
     scratch[at++] = 0x5d; // "]"
+    const batchText = text(scratch, 0, at);
     try {
-      const values = JSON.parse(scratch.toString('utf8', 0, at)) as unknown;
+      const values = JSON.parse(batchText) as unknown;
       return Array.isArray(values) && values.length === entries.length ? values : undefined;
     } catch {
       return undefined; // some line is not JSON: parse them one by one to find it
@@ -65,8 +77,9 @@ export function readRecords(chunks: AsyncIterable<Buffer>, handle: RecordHandler
       let value: unknown;
       if (values) value = values[i];
       else {
+        const lineText = text(e.line.buf, e.jsonStart, e.line.end);
         try {
-          value = JSON.parse(e.line.buf.toString('utf8', e.jsonStart, e.line.end)) as unknown;
+          value = JSON.parse(lineText) as unknown;
         } catch {
           return reject(e.line, 'not JSON');
         }
@@ -102,9 +115,11 @@ export function readRecords(chunks: AsyncIterable<Buffer>, handle: RecordHandler
     }
     const checked = checkFrame(line.buf, line.start, line.end);
     if (checked.ok && checked.format === FORMAT) {
+      const length = line.end - checked.jsonStart;
+      // The batch's text is its lines, a comma between each two, and brackets.
+      if (batchBytes + batch.length + length + 2 > batchLimit) flush();
       batch.push({ line, jsonStart: checked.jsonStart, format: checked.format, crc: checked.crc });
-      batchBytes += line.end - checked.jsonStart;
-      if (batchBytes >= BATCH_BYTES) flush();
+      batchBytes += length;
       return;
     }
     flush(); // keep the file's order

@@ -42,8 +42,15 @@ export function* snapshotOps(devices: Iterable<StoredDevice>, state: Iterable<[s
 export async function writeSnapshot(
   ops: Iterable<StoreOp> | AsyncIterable<StoreOp>,
   sink: ChunkSink,
-  options: { chunkBytes?: number; now?: number } = {},
+  /** `maxStringLength`: the longest string it may build (V8's own limit when unset; tests inject a small one). */
+  options: { chunkBytes?: number; now?: number; maxStringLength?: number } = {},
 ): Promise<SnapshotWritten> {
+  const maxString = options.maxStringLength ?? Infinity;
+  const stringify = (value: unknown): string => {
+    const json = JSON.stringify(value);
+    if (json.length > maxString) throw new RangeError(`Invalid string length (${json.length}, limit ${maxString})`);
+    return json;
+  };
   const chunk = Buffer.allocUnsafe(options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   let pos = 0;
   let bytes = 0;
@@ -81,10 +88,10 @@ export async function writeSnapshot(
   };
   await add(JSON.stringify({ m2m: 'snapshot', createdAt: options.now ?? Date.now() }));
   if (Symbol.asyncIterator in ops) {
-    for await (const op of ops) record(await add(JSON.stringify(op)));
+    for await (const op of ops) record(await add(stringify(op)));
   } else {
     for (const op of ops) {
-      const crc = add(JSON.stringify(op));
+      const crc = add(stringify(op));
       record(typeof crc === 'number' ? crc : await crc);
     }
   }
@@ -108,7 +115,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export async function readSnapshot(
   chunks: AsyncIterable<Buffer>,
   apply: (op: StoreOp) => void,
-  options: { file: string; rejects: Rejects; maxLineBytes?: number },
+  options: { file: string; rejects: Rejects; maxLineBytes?: number; maxStringBytes?: number },
 ): Promise<SnapshotRead> {
   let header = false;
   let trailer: Record<string, unknown> | undefined;
