@@ -220,4 +220,19 @@ describe('file store with damage in a journal of the first release (format 1)', 
       await registry.close();
     }
   });
+
+  it('moves a snapshot that is not JSON aside (never deletes it) and opens with the journal', async () => {
+    const snapshotPath = path.join(dir, 'snapshot.json');
+    const damaged = fs.readFileSync(snapshotPath).subarray(0, 300);
+    fs.writeFileSync(snapshotPath, damaged);
+    const { registry, warnings } = await openWith(dir);
+    try {
+      assert.deepStrictEqual(registry.list().devices.map((d) => d.id).sort(), ['late-1', 'sensor-1'], 'the devices the journal holds');
+      assert.match(warnings.join('\n'), /snapshot.json: it is not valid JSON .*moved to rejected-.*-snapshot\.json/);
+      const aside = fs.readdirSync(dir).find((f) => /^rejected-.*-snapshot\.json$/.test(f));
+      assert.ok(aside && fs.readFileSync(path.join(dir, aside)).equals(damaged), 'the unreadable snapshot is kept as it was');
+    } finally {
+      await registry.close();
+    }
+  });
 });

@@ -63,6 +63,8 @@ export class FileStore implements RegistryStore {
   private separator = '';
   /** Records found unreadable at load that could not be kept aside yet; the journal is not truncated until they are. */
   private unkept: Rejected[] = [];
+  /** Where an unreadable single-JSON snapshot found at load is to be moved. */
+  private unreadableSnapshot: string | undefined;
   private pending: string[] = [];
   private waiters: Waiter[] = [];
   private writing: Promise<void> | undefined;
@@ -100,6 +102,7 @@ export class FileStore implements RegistryStore {
     const damaged = rejects.size > (journal.tail ? 1 : 0) || snapshotProblems.length > 0;
     // Nothing on disk has been changed until here, so a store from a newer release was refused untouched.
     await this.fs.remove(this.tmpPath);
+    await this.moveUnreadableSnapshot();
     const keptIn = await this.keepAside(rejects.items);
     for (const line of rejects.summary(keptIn)) this.warn(line);
     for (const problem of snapshotProblems) this.warn(`${this.snapshotPath}: ${problem}`);
@@ -336,13 +339,20 @@ export class FileStore implements RegistryStore {
       return [];
     } catch (err) {
       if (err instanceof M2MError) throw err;
-      // Unreadable as a whole: move it aside (never delete it) and open with the journal alone.
-      const aside = path.join(this.options.dir, `rejected-${stamp()}-snapshot.json`);
-      await this.fs.rename(this.snapshotPath, aside).catch((renameErr) => {
-        throw new M2MError('STORE_CORRUPT', `${this.snapshotPath} is not valid JSON and could not be moved aside: ${errorMessage(renameErr)}`);
-      });
-      return [`it is not valid JSON (${errorMessage(err)}); moved to ${path.basename(aside)}, the store opened with the journal alone`];
+      // Unreadable as a whole: it is moved aside (never deleted) once the journal has been read too.
+      this.unreadableSnapshot = path.join(this.options.dir, `rejected-${stamp()}-snapshot.json`);
+      return [`it is not valid JSON (${errorMessage(err)}); moved to ${path.basename(this.unreadableSnapshot)}, the store opened with the journal alone`];
     }
+  }
+
+  /** Moves an unreadable first-release snapshot aside, so that the next snapshot does not replace it. */
+  private async moveUnreadableSnapshot(): Promise<void> {
+    const aside = this.unreadableSnapshot;
+    if (!aside) return;
+    await this.fs.rename(this.snapshotPath, aside).catch((err) => {
+      throw new M2MError('STORE_CORRUPT', `${this.snapshotPath} is not valid JSON and could not be moved aside: ${errorMessage(err)}`);
+    });
+    this.unreadableSnapshot = undefined;
   }
 
   private async readJournal(data: StoreData, rejects: Rejects): Promise<JournalRead> {
