@@ -17,8 +17,11 @@ const SUPPORTED_VERSION = 10;
 /** SenML-CBOR integer labels (RFC 8428 section 6), from -6 to 8, to the JSON labels. */
 const INTEGER_LABELS = ['bs', 'bv', 'bu', 'bt', 'bn', 'bver', 'n', 'u', 'v', 'vs', 'vb', 's', 't', 'ut', 'vd'];
 const LOWEST_LABEL = -6;
-/** Text labels are read as the JSON labels. */
-const TEXT_LABELS = new Set(INTEGER_LABELS);
+/** Text labels: the JSON labels, and integer labels written as text (JavaScript encoders do so for plain objects). */
+const TEXT_LABELS = new Map<string, string>([
+  ...INTEGER_LABELS.map((label): [string, string] => [label, label]),
+  ...INTEGER_LABELS.map((label, i): [string, string] => [String(i + LOWEST_LABEL), label]),
+]);
 
 /** A pack is an array of records, each a map; a decimal fraction (tag 4) inside a record is the deepest item. */
 const SENML_CBOR_DEPTH = 4;
@@ -52,7 +55,7 @@ function readRecord(reader: CborReader, index: number): Record<string, unknown> 
   for (let e = 0; entries < 0 ? !reader.atBreak() : e < entries; e++) {
     reader.countItem();
     const key = reader.key();
-    const label = typeof key === 'number' ? INTEGER_LABELS[key - LOWEST_LABEL] : TEXT_LABELS.has(key) ? key : undefined;
+    const label = typeof key === 'number' ? INTEGER_LABELS[key - LOWEST_LABEL] : TEXT_LABELS.get(key);
     const value: CborValue = reader.value(2);
     if (label === undefined) continue; // an extension label this decoder does not use
     if (record[label] !== undefined) fail(CODES.badPayload, `record ${index} has the label ${label} twice`, `[${index}].${label}`);

@@ -173,6 +173,11 @@ describe('SenML-CBOR: RFC 8949 appendix A and RFC 8428 section 6', () => {
     assert.deepStrictEqual({ ...(decodeCbor(hex('bf61610161629f0203ffff'), LIMITS) as object) }, { a: 1, b: [2, 3] });
   });
 
+  it('reads integer labels written as text, as JavaScript encoders write the keys of plain objects', () => {
+    const [record] = senml.decode({ payload: Buffer.from(cborxEncode([{ '-2': 'd1:', 0: 'temp', 2: 21.5 }])), now: NOW }).records;
+    assert.deepStrictEqual([record.deviceId, record.payload], ['d1', { temp: 21.5 }]);
+  });
+
   it('reads a SenML value given as a decimal fraction (tag 4), as section 6 allows', () => {
     const [record] = senml.decode({ payload: hex('81 a3 21 62 64 3a 00 61 74 02 c4 82 21 19 6a b3'), now: NOW }).records;
     assert.deepStrictEqual(record.payload, { t: 273.15 });
