@@ -1,6 +1,6 @@
 import { errorMessage, M2MError } from '../../lib/errors';
 import type { DeviceEvent, DeviceRegistryApi } from '../../lib/registry/types';
-import { type AlarmEvent, compileRules, type ControlOp, KeptStates, needsRegistry, type NodeContextStore, RuleEngine, RulePersistence } from '../../lib/rules';
+import { type AlarmEvent, compileRules, type ControlOp, KeptStates, needsRegistry, type NodeContextStore, RuleEngine, RulePersistence, type StateBackend } from '../../lib/rules';
 import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
@@ -113,7 +113,7 @@ export = function (RED: NodeAPI): void {
     // Alarm state comes back before the first message is evaluated, so a restart neither re-raises nor forgets.
     let ready = false;
     const loading = (async () => {
-      let backend;
+      let backend: StateBackend;
       if (registry) {
         await registry.ready();
         backend = await registry.state(`rule:${node.id}`);
