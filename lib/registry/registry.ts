@@ -15,7 +15,7 @@ import type {
   ListFilter,
   StateMap,
 } from './types';
-import { checkAttributes, checkListFilter, checkName, checkRegistryTiming, checkTags, checkType, validateAttributes } from './validate';
+import { checkAttributes, checkListFilter, checkName, checkRegistryTiming, checkTags, checkType, compileTypeSchemas, validateAttributes } from './validate';
 
 export interface RegistryOptions {
   name: string;
@@ -52,6 +52,7 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
   constructor(options: RegistryOptions) {
     super();
     checkRegistryTiming(options);
+    compileTypeSchemas(options.types ?? []);
     this.name = options.name;
     this.store = options.store;
     for (const type of options.types ?? []) this.types.set(type.name, type);

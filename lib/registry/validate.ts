@@ -1,6 +1,6 @@
 import { M2MError } from '../errors';
 import { isHostileKey, isPlainObject } from '../safe';
-import { assertValid } from '../schema';
+import { assertValid, compileSchema } from '../schema';
 import type { DeviceType, ListFilter } from './types';
 
 const MAX_NAME = 256;
@@ -114,6 +114,27 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
+/**
+ * Compiles every schema of every type (attributes, telemetry, each command's parameters) now, at deploy, so
+ * that no message pays for a compile and a refused schema stops the deploy with the path of the problem,
+ * e.g. `deviceTypes[2].telemetrySchema.properties.code.pattern`.
+ */
+export function compileTypeSchemas(types: DeviceType[], field = 'deviceTypes'): void {
+  types.forEach((type, i) => {
+    const at = `${field}[${i}]`;
+    try {
+      if (type.attributesSchema !== undefined) compileSchema(type.attributesSchema, `${at}.attributesSchema`);
+      if (type.telemetrySchema !== undefined) compileSchema(type.telemetrySchema, `${at}.telemetrySchema`);
+      for (const [command, definition] of Object.entries(type.commands ?? {})) {
+        if (definition?.paramsSchema !== undefined) compileSchema(definition.paramsSchema, `${at}.commands[${JSON.stringify(command)}].paramsSchema`);
+      }
+    } catch (err) {
+      if (!(err instanceof M2MError)) throw err;
+      throw new M2MError(err.code, `device type ${JSON.stringify(type.name)}: ${err.message}`, { field: err.field, details: err.details });
+    }
+  });
+}
+
 /** Device types come from the editor as JSON text; each is checked and its schemas compiled up front. */
 export function parseDeviceTypes(input: unknown): DeviceType[] {
   let value = input;
@@ -127,7 +148,7 @@ export function parseDeviceTypes(input: unknown): DeviceType[] {
   }
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new M2MError('INVALID_CONFIG', 'device types must be an array', { field: 'deviceTypes' });
-  return value.map((t: unknown, i: number) => {
+  const types = value.map((t: unknown, i: number): DeviceType => {
     if (!isPlainObject(t) || typeof t.name !== 'string' || t.name === '') {
       throw new M2MError('INVALID_CONFIG', `device type ${i} needs a name`, { field: 'deviceTypes' });
     }
@@ -140,4 +161,6 @@ export function parseDeviceTypes(input: unknown): DeviceType[] {
     }
     return t as unknown as DeviceType;
   });
+  compileTypeSchemas(types);
+  return types;
 }

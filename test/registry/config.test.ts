@@ -45,8 +45,8 @@ describe('registry configuration', () => {
   describe('in Node-RED', () => {
     const MODULES = [registryNode as NodeModule, deviceNode as NodeModule, catchNode];
     const flow = (offlineTimeout: unknown): FlowNode[] => [
-      { id: 'reg', type: 'm2m-registry', name: 'bad-config', storeType: 'memory', offlineTimeout, deviceTypes: '[]' },
-      { id: 'dev', type: 'm2m-device', z: 'f1', registry: 'reg', operation: 'touch', autoRegister: true, wires: [['out'], []] },
+      { id: 'reg-config', type: 'm2m-registry', name: 'bad-config', storeType: 'memory', offlineTimeout, deviceTypes: '[]' },
+      { id: 'dev', type: 'm2m-device', z: 'f1', registry: 'reg-config', operation: 'touch', autoRegister: true, wires: [['out'], []] },
       { id: 'out', type: 'helper', z: 'f1' },
       { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'helper', z: 'f1' },
@@ -55,7 +55,7 @@ describe('registry configuration', () => {
 
     afterEach(async () => {
       await helper.unload();
-      MemoryStore.forget('reg');
+      MemoryStore.forget('reg-config');
     });
 
     for (const offlineTimeout of ['', 'abc']) {
@@ -67,7 +67,7 @@ describe('registry configuration', () => {
             .getCalls()
             .filter((call) => (call.thisValue as { id: string }).id === id)
             .map((call) => call.args[0]);
-        assert.ok(calls('error', 'reg').some((m) => /offlineTimeout must be a number of seconds/.test(String(m))), 'the log names the property');
+        assert.ok(calls('error', 'reg-config').some((m) => /offlineTimeout must be a number of seconds/.test(String(m))), 'the log names the property');
         assert.deepStrictEqual(calls('status', 'dev').at(-1), { fill: 'red', shape: 'ring', text: 'no registry' });
 
         for (const deviceId of ['a', 'b']) {

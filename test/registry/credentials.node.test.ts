@@ -2,13 +2,14 @@ import assert from 'assert';
 import { catchNode, helper, nextMessages, type FlowNode, type NodeModule } from '../helpers/node-red';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import deviceNode from '../../nodes/m2m-device/m2m-device';
+import { MemoryStore } from '../../lib/registry/stores/memory';
 
 const MODULES = [registryNode as NodeModule, deviceNode as NodeModule, catchNode];
 
 function flow(extra: Record<string, unknown> = {}): FlowNode[] {
   return [
-    { id: 'reg', type: 'm2m-registry', name: `reg-${Math.random().toString(36).slice(2)}`, storeType: 'memory', offlineTimeout: 60, deviceTypes: '[]' },
-    { id: 'dev', type: 'm2m-device', z: 'f1', registry: 'reg', operation: 'verify', issueToken: true, ...extra, wires: [['out'], []] },
+    { id: 'reg-cred', type: 'm2m-registry', name: `reg-${Math.random().toString(36).slice(2)}`, storeType: 'memory', offlineTimeout: 60, deviceTypes: '[]' },
+    { id: 'dev', type: 'm2m-device', z: 'f1', registry: 'reg-cred', operation: 'verify', issueToken: true, ...extra, wires: [['out'], []] },
     { id: 'out', type: 'helper', z: 'f1' },
     { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'f1' },
@@ -23,7 +24,10 @@ async function issueToken(id: string): Promise<string> {
 }
 
 describe('m2m-device verify: the plaintext token', () => {
-  afterEach(() => helper.unload());
+  afterEach(async () => {
+    await helper.unload();
+    MemoryStore.forget('reg-cred');
+  });
 
   it('is gone from the message after a verify, whether it came in msg.token or msg.payload.token', async () => {
     await helper.load(MODULES, flow({ resultTo: 'auth' }));
