@@ -203,24 +203,33 @@ describe('file store on a real tmpfs filled to the last byte', function () {
     const filler = path.join(dir, 'filler');
     fs.writeFileSync(filler, Buffer.alloc(64 * 1024)); // freed later, as an operator would free space
     const warnings: string[] = [];
-    const registry = await openRegistry({ name: 'tmpfs', store: { kind: 'file', dir: store, compactAfter: 300 }, warn: (m) => warnings.push(m) });
+    const registry = await openRegistry({ name: 'tmpfs', store: { kind: 'file', dir: store, compactAfter: 50 }, warn: (m) => warnings.push(m) });
     const acked = new Set<string>();
     const failed = new Set<string>();
-    let round = 0;
-    // Fill the disk: batches of registrations until whole batches fail, and then some more attempts.
-    while (failed.size < 200 && round < 400) {
-      const ids = Array.from({ length: 25 }, (_, i) => `d-${round}-${i}`);
-      const results = await Promise.allSettled(ids.map((id) => registry.register({ id, attributes: { pad: 'p'.repeat(round % 97) } })));
+    /** The tags of the last acknowledged update of each device. */
+    const updated = new Map<string, string[]>();
+    let failedWrites = 0;
+    const settle = (results: Array<PromiseSettledResult<unknown>>, onAck: (i: number) => void, onFail: (i: number) => void): void =>
       results.forEach((r, i) => {
-        if (r.status === 'fulfilled') acked.add(ids[i]);
-        else {
-          assert.strictEqual((r.reason as { code?: string }).code, 'STORE_WRITE_FAILED');
-          failed.add(ids[i]);
-        }
+        if (r.status === 'fulfilled') return onAck(i);
+        assert.strictEqual((r.reason as { code?: string }).code, 'STORE_WRITE_FAILED');
+        failedWrites++;
+        onFail(i);
       });
-      round++;
+    // 3 KB devices, so that folding ~60 of them into a new snapshot (while the old one and the journal are still
+    // there) meets the full disk as well as the journal writes do. Registrations and updates go on a while
+    // after writes start failing.
+    const pad = 'p'.repeat(3000);
+    for (let round = 0; failedWrites < 200 && round < 400; round++) {
+      const ids = [`d-${round}-a`, `d-${round}-b`];
+      const registered = await Promise.allSettled(ids.map((id) => registry.register({ id, attributes: { pad } })));
+      settle(registered, (i) => acked.add(ids[i]), (i) => failed.add(ids[i]));
+      const toUpdate = [...acked].slice(-10);
+      const tags = [`round-${round}`];
+      const updates = await Promise.allSettled(toUpdate.map((id) => registry.update(id, { tags })));
+      settle(updates, (i) => updated.set(toUpdate[i], tags), () => undefined);
     }
-    assert.ok(failed.size >= 200, `the disk filled up (${acked.size} acknowledged, ${failed.size} refused)`);
+    assert.ok(failedWrites >= 200, `the disk filled up (${acked.size} registrations and ${updated.size} updates acknowledged)`);
     fs.rmSync(filler);
     const afterSpace = Array.from({ length: 50 }, (_, i) => `after-${i}`);
     await Promise.all(afterSpace.map((id) => registry.register({ id })));
@@ -233,6 +242,9 @@ describe('file store on a real tmpfs filled to the last byte', function () {
       assert.deepStrictEqual(missing, [], 'every acknowledged registration is there');
       const resurrected = [...failed].filter((id) => reopened.has(id));
       assert.deepStrictEqual(resurrected, [], 'nothing refused comes back');
+      const staleUpdates = [...updated].filter(([id, tags]) => reopened.get(id)?.tags.join() !== tags.join());
+      assert.deepStrictEqual(staleUpdates, [], 'every device has its last acknowledged update');
+      assert.match(warnings.join('\n'), /could not fold the journal into a snapshot \(the old snapshot and journal are kept\).*ENOSPC/);
       assert.deepStrictEqual(reopenWarnings, [], 'no torn or glued record in the journal');
     } finally {
       await reopened.close();
