@@ -1,9 +1,11 @@
 import assert from 'assert';
+import Redis from 'ioredis';
 import { createRegistry, type DeviceRegistry } from '../../lib/registry';
 import { retryDelay } from '../../lib/registry/stores/redis';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
-import { helper } from '../helpers/node-red';
-import { PrivateRedis, redisServerInstalled, storeState } from './redis-server';
+import deviceNode from '../../nodes/m2m-device/m2m-device';
+import { catchNode, helper, nextMessages, type TestNode } from '../helpers/node-red';
+import { PrivateRedis, redisServerInstalled, spiedCalls, storeState } from './redis-server';
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (err: { code?: string }) => err.code === code);
@@ -74,6 +76,11 @@ describe('a Redis registry that cannot reach Redis', () => {
   });
 });
 
+/** The node's current badge: the last status it set. */
+function badgeOf(node: TestNode): unknown {
+  return spiedCalls(node, 'status').at(-1)?.[0];
+}
+
 describe('m2m-registry badge for Redis', () => {
   let redis: PrivateRedis | undefined;
 
@@ -91,15 +98,53 @@ describe('m2m-registry badge for Redis', () => {
     await helper.load(registryNode, flow, { reg: { redisUrl: redis.url() } });
     const node = helper.getNode('reg');
     const registry = node.registry as DeviceRegistry;
-    const badges: Array<{ fill?: string; shape?: string; text?: string }> = [];
-    node.on('call:status', (call) => badges.push(call.args[0] as { text?: string }));
-
     await storeState(registry, 'waiting');
-    assert.deepStrictEqual(badges.at(-1), { fill: 'yellow', shape: 'ring', text: 'waiting for Redis…' });
+    assert.deepStrictEqual(badgeOf(node), { fill: 'yellow', shape: 'ring', text: 'waiting for Redis…' });
     await redis.start();
     await storeState(registry, 'connected');
     await registry.ready();
-    assert.deepStrictEqual(badges.at(-1), { fill: 'green', shape: 'dot', text: 'connected' });
+    assert.deepStrictEqual(badgeOf(node), { fill: 'green', shape: 'dot', text: 'connected' });
     assert.strictEqual(node.registryError, undefined);
+  });
+
+  it('an m2m-device message while Redis is away reaches the Catch node with STORE_UNAVAILABLE; after Redis is up it works', async () => {
+    redis = await PrivateRedis.create({ startLater: true });
+    const flow = [
+      { id: 'reg', type: 'm2m-registry', name: 'e2e', storeType: 'redis', offlineTimeout: 300, deviceTypes: '[]' },
+      { id: 'dev', type: 'm2m-device', z: 'f1', registry: 'reg', operation: 'register', wires: [['out'], []] },
+      { id: 'out', type: 'helper', z: 'f1' },
+      { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper', z: 'f1' },
+      { id: 'f1', type: 'tab' },
+    ];
+    await helper.load([registryNode, deviceNode, catchNode], flow, { reg: { redisUrl: redis.url() } });
+    const registry = helper.getNode('reg').registry as DeviceRegistry;
+    await storeState(registry, 'waiting');
+    const caughtNext = nextMessages(helper.getNode('caught'));
+    helper.getNode('dev').receive({ payload: { id: 'dev-1' } });
+    const [caught] = await caughtNext;
+    assert.strictEqual((caught?.error as { code?: string }).code, 'STORE_UNAVAILABLE');
+
+    await redis.start();
+    await storeState(registry, 'connected');
+    const storedNext = nextMessages(helper.getNode('out'));
+    helper.getNode('dev').receive({ payload: { id: 'dev-1' } });
+    const [stored] = await storedNext;
+    assert.strictEqual(stored?.created, true);
+  });
+
+  it('shows "store failed" when the data in Redis cannot be loaded', async () => {
+    redis = await PrivateRedis.create();
+    const admin = new Redis(redis.url());
+    await admin.set('m2m:broken:devices', 'not a hash');
+    admin.disconnect();
+    const flow = [{ id: 'reg', type: 'm2m-registry', name: 'broken', storeType: 'redis', offlineTimeout: 300, deviceTypes: '[]' }];
+    await helper.load(registryNode, flow, { reg: { redisUrl: redis.url() } });
+    const node = helper.getNode('reg');
+    const registry = node.registry as DeviceRegistry;
+    await assert.rejects(registry.ready(), (err: { code?: string }) => err.code === 'STORE_UNAVAILABLE');
+    assert.strictEqual(registry.storeState?.state, 'failed');
+    assert.deepStrictEqual(badgeOf(node), { fill: 'red', shape: 'ring', text: 'store failed' });
+    assert.match(String(node.registryError), /WRONGTYPE/);
   });
 });

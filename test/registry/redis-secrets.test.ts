@@ -4,7 +4,7 @@ import { redactUrl } from '../../lib/registry/stores/redis';
 import type { StoreStatus } from '../../lib/registry/stores/types';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import { helper } from '../helpers/node-red';
-import { PrivateRedis, redisServerInstalled, storeState } from './redis-server';
+import { PrivateRedis, redisServerInstalled, spiedCalls, storeState } from './redis-server';
 
 const PASSWORD = 'p@ss@w0rd:x';
 
@@ -63,12 +63,8 @@ describe('Redis passwords never reach the log', () => {
       const flow = [{ id: 'reg', type: 'm2m-registry', name: 'secret', storeType: 'redis', offlineTimeout: 300, deviceTypes: '[]' }];
       await helper.load(registryNode, flow, { reg: { redisUrl: redis.url(PASSWORD) } });
       const node = helper.getNode('reg');
-      const logged: string[] = [];
-      for (const kind of ['call:warn', 'call:error', 'call:log'] as const) node.on(kind, (call) => logged.push(String(call.args[0])));
-      const registry = node.registry as DeviceRegistry;
-      const warned = new Promise<void>((resolve) => node.on('call:warn', () => resolve()));
-      await storeState(registry, 'waiting');
-      await warned;
+      await storeState(node.registry as DeviceRegistry, 'waiting');
+      const logged = (['warn', 'error', 'log'] as const).flatMap((method) => spiedCalls(node, method).map((args) => String(args[0])));
       assertNoSecret(logged);
     });
   });

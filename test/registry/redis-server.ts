@@ -5,6 +5,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import type { DeviceRegistry } from '../../lib/registry';
+import type { TestNode } from '../helpers/node-red';
 import type { StoreStatus } from '../../lib/registry/stores/types';
 import { freePort, REQUIRE_SERVICES } from '../helpers/services';
 
@@ -92,4 +93,13 @@ export function storeState(registry: DeviceRegistry, state: StoreStatus['state']
     };
     registry.on('store', listener);
   });
+}
+
+/** The arguments of every call of a node method so far (the test helper's spies record them as they are made). */
+export function spiedCalls(node: TestNode, method: 'status' | 'warn' | 'error' | 'log'): unknown[][] {
+  const spy = node[method] as { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> };
+  return spy
+    .getCalls()
+    .filter((call) => call.thisValue === node)
+    .map((call) => call.args);
 }

@@ -160,7 +160,8 @@ export class RedisStore implements RegistryStore {
     );
     const rev = this.settle(device.id, expected, reply);
     device.rev = rev;
-    this.known.devices.set(device.id, device);
+    // Unless a newer change by another instance has already arrived.
+    if ((this.known.revOf(device.id) ?? -1) < rev) this.known.devices.set(device.id, device);
     return rev;
   }
 
@@ -301,7 +302,10 @@ export class RedisStore implements RegistryStore {
     if (err instanceof M2MError) return err;
     const message = this.scrub(errorMessage(err));
     if (isConnectionError(err)) {
+      // The write may or may not have been applied: find out from Redis as soon as it answers again.
       this.needsResync = true;
+      this.updateStatus();
+      this.resyncIfNeeded();
       return this.unavailable(`Redis connection lost during the write (${message}); it was not acknowledged`);
     }
     return new M2MError('STORE_WRITE_FAILED', `could not write to Redis: ${message}`);
@@ -317,9 +321,17 @@ export class RedisStore implements RegistryStore {
 
   // ---- revisions --------------------------------------------------------------------------------
 
+  /** The revision a change made from `previous` is based on: that of its own write once answered. */
   private async revisionOf(previous: StoredDevice): Promise<number> {
     const pending = this.pendingRevs.get(previous);
-    return pending ? await pending : (previous.rev ?? 0);
+    if (pending) {
+      try {
+        return await pending;
+      } catch {
+        // Its write failed: it still carries the revision it was made from (a stale one is refused below).
+      }
+    }
+    return previous.rev ?? 0;
   }
 
   /** The new revision of a successful write; on a conflict, the current record is handed to the registry first. */
