@@ -229,6 +229,7 @@ class Matcher implements LinearRegExp {
   private generation = 0;
   private readonly stack: number[] = [];
   private dfa = new Map<string, DfaState>();
+  private initials: Array<DfaState | undefined> = [];
   private readonly contextMask: number;
 
   constructor(
@@ -250,12 +251,13 @@ class Matcher implements LinearRegExp {
   test(input: string): boolean {
     const first = input.length > 0 ? (input.codePointAt(0) as number) : -1;
     let state = this.initial(first);
+    let after = first;
     for (let pos = 0; pos < input.length; ) {
       if (state.match) return true;
       if (state.states.length === 0 && this.anchored) return false;
-      const cp = input.codePointAt(pos) as number;
+      const cp = after;
       pos += cp > 0xffff ? 2 : 1;
-      const after = pos < input.length ? (input.codePointAt(pos) as number) : -1;
+      after = pos < input.length ? (input.codePointAt(pos) as number) : -1;
       // The context of the new position: is it the end, and is the character after it a word character.
       const context = ((after === -1 ? AT_END : 0) | (isWordChar(after) ? BEFORE_WORD : 0)) & this.contextMask;
       const key = cp * 4 + context;
@@ -265,11 +267,15 @@ class Matcher implements LinearRegExp {
     return state.match;
   }
 
+  /** The state at position 0, kept per context: the common case of a short value costs no closure at all. */
   private initial(first: number): DfaState {
+    const context = ((first === -1 ? AT_END : 0) | (isWordChar(first) ? BEFORE_WORD : 0)) & this.contextMask;
+    const known = this.initials[context];
+    if (known) return known;
     this.nextGeneration();
     const into: number[] = [];
     const match = this.close(this.start, into, true, first === -1, -1, first);
-    return this.intern(into, match, `^${first === -1 ? 1 : 0}${isWordChar(first) ? 1 : 0}`);
+    return (this.initials[context] = this.intern(into, match, `^${context}`));
   }
 
   /** Advances every state of `from` over `cp` (and starts a new match here unless anchored); remembers the result. */
@@ -295,7 +301,10 @@ class Matcher implements LinearRegExp {
     const id = `${tag}${match ? '!' : ''}${states.join(',')}`;
     let state = this.dfa.get(id);
     if (!state) {
-      if (this.dfa.size >= MAX_DFA_STATES) this.dfa = new Map();
+      if (this.dfa.size >= MAX_DFA_STATES) {
+        this.dfa = new Map();
+        this.initials = [];
+      }
       state = { states, match };
       this.dfa.set(id, state);
     }
