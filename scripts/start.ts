@@ -162,7 +162,7 @@ function prepareFlows(flowFile: string, broker: DemoBroker): void {
   const { flows: synced, changed } = syncDemoFlows(flows as FlowNode[], broker);
   if (changed.length === 0) return;
   fs.writeFileSync(flowFile, JSON.stringify(synced, null, 2));
-  console.log(`Pointed the demo flows at this start's broker ${where} and editor port: ${changed.join(', ')}.`);
+  console.log(`Brought the demo flows in step with this start (broker ${where}): ${changed.join(', ')}.`);
 }
 
 async function main(): Promise<void> {
