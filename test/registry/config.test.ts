@@ -34,8 +34,10 @@ describe('registry configuration', () => {
       [{ name: 'r', store, sweepMs: 2 ** 31 }, 'sweepMs'],
       [{ name: 'r', store, types: [{ name: 't', offlineTimeoutMs: NaN }] }, 'offlineTimeoutMs of device type t'],
     ];
+    const close = sinon.spy(store, 'close');
     for (const [options, field] of cases) assert.throws(() => new DeviceRegistry(options), refusedFor(field, /sweepMs|Timeout/));
     assert.strictEqual(setInterval.callCount, 0);
+    assert.strictEqual(close.callCount, cases.length, 'the store opened for a refused registry is closed');
   });
 
   it('refuses a device type whose offlineTimeoutMs is not a usable duration', () => {
