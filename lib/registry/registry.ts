@@ -51,14 +51,8 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
 
   constructor(options: RegistryOptions) {
     super();
-    try {
-      checkRegistryTiming(options);
-      compileTypeSchemas(options.types ?? []);
-    } catch (err) {
-      // The registry owns its store (close() closes it); refused here, nothing else would close it.
-      options.store.close().catch(() => undefined);
-      throw err;
-    }
+    checkRegistryTiming(options);
+    compileTypeSchemas(options.types ?? []);
     this.name = options.name;
     this.store = options.store;
     for (const type of options.types ?? []) this.types.set(type.name, type);
