@@ -51,8 +51,14 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
 
   constructor(options: RegistryOptions) {
     super();
-    checkRegistryTiming(options);
-    compileTypeSchemas(options.types ?? []);
+    try {
+      checkRegistryTiming(options);
+      compileTypeSchemas(options.types ?? []);
+    } catch (err) {
+      // The registry owns its store (close() closes it); refused here, nothing else would close it.
+      options.store.close().catch(() => undefined);
+      throw err;
+    }
     this.name = options.name;
     this.store = options.store;
     for (const type of options.types ?? []) this.types.set(type.name, type);
