@@ -40,9 +40,10 @@ describe('a Redis registry that cannot reach Redis', () => {
     await storeState(registry, 'waiting');
     await rejectsWith(registry.ready(), 'STORE_UNAVAILABLE');
     await rejectsWith(registry.register({ id: 'early' }), 'STORE_UNAVAILABLE');
+    const loadedLater = registry.whenLoaded(); // start-up work (rule or command state) waits instead
 
     await redis.start();
-    await loaded;
+    await Promise.all([loaded, loadedLater]);
     await storeState(registry, 'connected');
     await registry.ready();
     await registry.register({ id: 'dev-1' });
