@@ -1,7 +1,7 @@
 // npm run bench:telemetry — every format through the bare codec (records/s) and through the node in a
 // running flow (msgs/s), beside two baselines measured in the same run: JSON.parse alone (the floor) and a
 // core function node doing JSON.parse plus picking fields (what a user writes today).
-import { encode as cborEncode } from 'cbor-x';
+import { decode as cborxDecode, encode as cborEncode } from 'cbor-x';
 import { get } from 'sparkplug-payload';
 import {
   compileFrame,
@@ -169,6 +169,10 @@ function codecBench(): void {
     const payloads = best(() => opsPerSecond(CODEC_RUNS, c.codec));
     report({ name: `${c.format} codec: ${c.recordName}`, value: payloads * c.records, unit: 'records/s', baseline: parseOnly, baselineName: 'JSON.parse payloads' });
   }
+  // Our SenML-CBOR reader beside cbor-x (the decoder it replaced; now only a dev dependency) on the same bytes.
+  const cborx = best(() => opsPerSecond(CODEC_RUNS, () => cborxDecode(SENML_CBOR)));
+  const ours = best(() => opsPerSecond(CODEC_RUNS, () => parseSenmlCbor(SENML_CBOR)));
+  report({ name: 'SenML-CBOR pack: our reader (packs/s)', value: ours, unit: '/s', baseline: cborx, baselineName: 'cbor-x decode alone' });
 }
 
 function best(run: () => number, times = 3): number {

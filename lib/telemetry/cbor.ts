@@ -51,16 +51,17 @@ export class CborReader {
 
   /** Reads an array header: its length, or -1 for an indefinite-length array (end it with atBreak()). */
   arrayHeader(what: string): number {
-    return this.header(4, 'array', what);
+    return this.header(4, what);
   }
 
   /** Reads a map header at `depth`: its number of entries, or -1 for an indefinite-length map. */
-  mapHeader(what: string, depth: number): number {
+  mapHeader(what: string | number, depth: number): number {
     this.enter(depth, this.pos);
-    return this.header(5, 'map', what);
+    return this.header(5, what);
   }
 
-  private header(major: number, name: string, what: string): number {
+  /** `what` names the item in an error: text, or the index of a record (so no text is built unless it fails). */
+  private header(major: number, what: string | number): number {
     let start = this.pos;
     let initial = this.byte();
     while (initial >> 5 === 6) {
@@ -70,7 +71,9 @@ export class CborReader {
       start = this.pos;
       initial = this.byte();
     }
-    if (initial >> 5 !== major) this.invalid(`${what} must be a CBOR ${name}, got major type ${initial >> 5}`, start);
+    if (initial >> 5 !== major) {
+      this.invalid(`${typeof what === 'number' ? `record ${what}` : what} must be a CBOR ${major === 4 ? 'array' : 'map'}, got major type ${initial >> 5}`, start);
+    }
     const info = initial & 0x1f;
     return info === INDEFINITE ? -1 : this.length(info, start);
   }

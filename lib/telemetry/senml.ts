@@ -50,7 +50,7 @@ export function parseSenmlCbor(bytes: Uint8Array, limits: Limits = DEFAULT_LIMIT
 }
 
 function readRecord(reader: CborReader, index: number): Record<string, unknown> {
-  const entries = reader.mapHeader(`record ${index}`, 2);
+  const entries = reader.mapHeader(index, 2);
   const record: Record<string, unknown> = {};
   for (let e = 0; entries < 0 ? !reader.atBreak() : e < entries; e++) {
     reader.countItem();
