@@ -1,32 +1,10 @@
 import { M2MError } from '../../lib/errors';
-import { DeviceSimulator, type MetricSpec, type SimulatorFormat, type SimulatorMessage } from '../../lib/simulator';
+import { DeviceSimulator, type SimulatorMessage } from '../../lib/simulator';
 import { checkDeviceId } from '../../lib/ids';
 import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
 import { ThrottledStatus } from '../shared/throttled-status';
-
-interface SimulatorDef extends NodeDef {
-  devices?: number | string;
-  idPrefix?: string;
-  /** Seconds; 0 for no telemetry. */
-  interval?: number | string;
-  format?: SimulatorFormat;
-  metrics?: MetricSpec[];
-  topic?: string;
-  commandTopic?: string;
-  replyTopic?: string;
-  /** Milliseconds. */
-  latency?: number | string;
-  jitter?: number | string;
-  failureRatio?: number | string;
-  seed?: string;
-}
-
-function num(value: unknown, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : NaN;
-}
+import { SIMULATOR_CONFIG } from './config';
 
 function toMessage(m: SimulatorMessage): NodeMessage {
   const msg: NodeMessage = { topic: m.topic, payload: m.payload, deviceId: m.deviceId, qos: m.qos ?? 0 };
@@ -38,7 +16,6 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('m2m-simulator', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const def = config as SimulatorDef;
     const status = new ThrottledStatus(node, () => {
       const c = simulator.counts();
       const devices = c.online === c.devices ? `${c.devices} devices` : `${c.online}/${c.devices} online`;
@@ -47,20 +24,21 @@ export = function (RED: NodeAPI): void {
 
     let simulator: DeviceSimulator;
     try {
-      const seed = def.seed === undefined || def.seed === '' ? undefined : def.seed;
+      const def = SIMULATOR_CONFIG.read(config);
+      const seed = def.seed === '' ? undefined : def.seed;
       simulator = new DeviceSimulator({
-        devices: num(def.devices, 10),
-        idPrefix: def.idPrefix ?? 'sim-',
-        intervalMs: num(def.interval, 5) * 1000,
-        format: def.format || 'json',
-        metrics: Array.isArray(def.metrics) && def.metrics.length > 0 ? def.metrics : undefined,
+        devices: def.devices,
+        idPrefix: def.idPrefix,
+        intervalMs: def.interval * 1000,
+        format: def.format,
+        metrics: def.metrics,
         topic: def.topic || undefined,
         commandTopic: def.commandTopic || undefined,
         replyTopic: def.replyTopic || undefined,
-        latencyMs: num(def.latency, 50),
-        jitterMs: num(def.jitter, 0),
-        failureRatio: num(def.failureRatio, 0),
-        seed: seed !== undefined && /^\d+$/.test(seed) ? Number(seed) : seed,
+        latencyMs: def.latency,
+        jitterMs: def.jitter,
+        failureRatio: def.failureRatio,
+        seed: /^\d+$/.test(seed ?? '') ? Number(seed) : seed,
         publish: (m) => {
           node.send(toMessage(m));
           status.schedule();
@@ -81,12 +59,12 @@ export = function (RED: NodeAPI): void {
       const action = msg.action;
       if (action === 'offline' || action === 'online') {
         const deviceId = msg.deviceId === undefined || msg.deviceId === '' ? undefined : checkDeviceId(msg.deviceId, 'msg.deviceId');
-        const forMs = Number(msg.forMs) || 0;
+        const forMs = typeof msg.forMs === 'number' || typeof msg.forMs === 'string' ? Number(msg.forMs) || 0 : 0;
         simulator.setOnline(deviceId, action === 'online', forMs);
       } else if (action === 'tick') {
         simulator.tick();
       } else if (action !== undefined) {
-        throw new M2MError('INVALID_FIELD', `msg.action must be "offline", "online" or "tick", got ${JSON.stringify(action)}`, { field: 'action' });
+        throw new M2MError('INVALID_FIELD', `msg.action must be "offline", "online" or "tick", got ${typeof action === 'string' ? JSON.stringify(action) : `a ${typeof action}`}`, { field: 'action' });
       } else {
         simulator.command({ topic: msg.topic, payload: msg.payload, responseTopic: msg.responseTopic, correlationData: msg.correlationData });
       }
