@@ -9,6 +9,7 @@ import { CHROMIUM, chromiumInstalled, launchChromium, openEditor, type EditorSes
 
 const XSS_NAME = '<img src=x onerror=alert(1)>';
 const XSS_RULE = '{{7*7}} <b onmouseover=alert(2)>hot';
+const XSS_ATTRIBUTE = '<script>alert(3)</script> {{constructor.constructor("alert(4)")()}}';
 const SCREENSHOT = path.join(PACKAGE_ROOT, 'docs', 'm2m-sidebar.png');
 
 const inject = (id: string, deviceId: string, payload: object, delay: number, wire: string): object => ({
@@ -19,7 +20,7 @@ const inject = (id: string, deviceId: string, payload: object, delay: number, wi
 const FLOW = [
   { id: 'side', type: 'tab', label: 'sidebar test' },
   { id: 'reg', type: 'm2m-registry', name: 'plant', storeType: 'memory', offlineTimeout: 600, deviceTypes: '' },
-  inject('i1', 'evil-1', { id: 'evil-1', name: XSS_NAME }, 0.1, 'dev'),
+  inject('i1', 'evil-1', { id: 'evil-1', name: XSS_NAME, attributes: { note: XSS_ATTRIBUTE } }, 0.1, 'dev'),
   inject('i2', 'pump-1', { id: 'pump-1', name: 'Pump 1' }, 0.1, 'dev'),
   { id: 'dev', type: 'm2m-device', z: 'side', registry: 'reg', operation: 'register', upsert: true, x: 320, y: 80, wires: [[]] },
   inject('i3', 'evil-1', { temp: 95 }, 1, 'rule'),
@@ -71,13 +72,19 @@ describe('the M2M sidebar in Chromium', function () {
 
   const sidebar = (page: Page): ReturnType<Page['locator']> => page.locator('.m2m-sidebar');
 
-  it('lists the devices of the deployed registry, names shown as text', async () => {
+  it('lists the devices of the deployed registry and opens one, names and attributes shown as text', async () => {
     const page = editor.page;
     const evil = sidebar(page).locator('.m2m-device-row[data-device="evil-1"] .m2m-device-name');
     await evil.waitFor();
     assert.strictEqual(await evil.textContent(), XSS_NAME);
     assert.strictEqual(await sidebar(page).locator('.m2m-device-row').count(), 2);
-    assert.strictEqual(await sidebar(page).locator('img, b').count(), 0, 'no element was made from a name');
+    await sidebar(page).locator('.m2m-device-row[data-device="evil-1"]').click();
+    const note = sidebar(page).locator('.m2m-device-detail .m2m-attrs td').nth(1);
+    await note.waitFor();
+    assert.strictEqual(await note.textContent(), XSS_ATTRIBUTE);
+    assert.strictEqual(await sidebar(page).locator('img, b, script').count(), 0, 'no element was made from a name or attribute');
+    await sidebar(page).locator('.m2m-device-detail button', { hasText: 'devices' }).click();
+    await sidebar(page).locator('.m2m-device-row[data-device="pump-1"]').waitFor();
   });
 
   it('lists the alarm with its severity colour, and an ack from the sidebar turns the row acknowledged and reaches the debug node', async () => {
