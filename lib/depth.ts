@@ -41,11 +41,17 @@ interface Frame {
 }
 
 const SCALAR: Shape = { depth: 0, containers: 0 };
+const FLAT: Shape = { depth: 1, containers: 1 };
 const TOO_DEEP: Shape = { depth: Infinity, containers: Infinity };
 const TOO_MANY: Shape = { depth: 0, containers: Infinity };
 
 function isContainer(value: unknown): value is object {
   return value !== null && typeof value === 'object' && !ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer);
+}
+
+function isFlat(children: ArrayLike<unknown>): boolean {
+  for (let i = 0; i < children.length; i++) if (isContainer(children[i])) return false;
+  return true;
 }
 
 function childrenOf(value: object): ArrayLike<unknown> {
@@ -63,11 +69,13 @@ function childrenOf(value: object): ArrayLike<unknown> {
  */
 export function measureShape(value: unknown, limits: ShapeLimits = DEFAULT_SHAPE_LIMITS, memo: ShapeMemo = new Map()): Shape {
   if (!isContainer(value)) return SCALAR;
+  if (limits.depth < 1 || limits.containers < 1) return limits.depth < 1 ? TOO_DEEP : TOO_MANY;
+  const children = childrenOf(value);
+  if (isFlat(children)) return FLAT; // most payloads: no walk, no allocation
   const known = memo.get(value);
   if (known !== undefined) return known;
-  if (limits.depth < 1) return TOO_DEEP;
   const onPath = new Set<object>([value]);
-  const stack: Frame[] = [{ value, children: childrenOf(value), next: 0, shape: { depth: 1, containers: 1 } }];
+  const stack: Frame[] = [{ value, children, next: 0, shape: { depth: 1, containers: 1 } }];
   for (;;) {
     const top = stack[stack.length - 1];
     if (top.next < top.children.length) {
