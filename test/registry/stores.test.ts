@@ -17,6 +17,7 @@ storeSuite({
     fileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-store-'));
   },
 });
+after(() => fs.rmSync(fileDir, { recursive: true, force: true }));
 
 // The memory store keeps its data under a key across reopen, like a redeploy does.
 let memoryKey = `k-${Math.random()}`;
