@@ -1,11 +1,13 @@
 // npm run bench:rules: 10,000 devices x 5 rules through m2m-rule in a running Node-RED (test helper), beside the
 // same decisions made by core nodes in the same run: a function node keeping per-device state, and per rule a
-// switch node followed by a filter (rbe) node. Then heap bytes per device-rule state.
+// switch node followed by a filter (rbe) node. Then heap bytes per device-rule state. Last, the engine alone beside
+// the engine as it was before its split into files (bench/baseline), to show the split cost nothing.
 import { fmt, gc, report } from './harness';
 import { helper, type FlowNode, type NodeModule, type TestNode } from '../test/helpers/node-red';
 import type { NodeMessage } from '../nodes/shared/node-red';
 import { compileRules, RuleEngine, type RuleDefinition } from '../lib/rules';
 import ruleNode from '../nodes/m2m-rule/m2m-rule';
+import { RuleEngine as EngineBeforeSplit } from './baseline/engine-before-split';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const functionNode = require('@node-red/nodes/core/function/10-function.js') as NodeModule;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -197,9 +199,43 @@ async function memory(): Promise<void> {
   void state;
 }
 
+/** Samples per second of CPU time this process used: other processes sharing the cores do not count. */
+function samplesPerCpuSecond(count: number, fn: (i: number) => void): number {
+  const start = process.cpuUsage();
+  for (let i = 0; i < count; i++) fn(i);
+  const used = process.cpuUsage(start);
+  return count / ((used.user + used.system) / 1e6);
+}
+
+/** The split engine and the engine before the split, fed the same samples in alternating turns, in one process. */
+function engineBeforeAndAfterSplit(): void {
+  const rules = compileRules(RULES);
+  // many short turns in alternation, so that a slow spell of the machine falls on both engines alike
+  const count = MESSAGES / 2;
+  const turns = 40;
+  const ids = Array.from({ length: DEVICES }, (_, i) => `dev-${i}`);
+  const samples = Array.from({ length: count }, (_, i) => reading(i));
+  const engines = { split: new RuleEngine({ rules }), before: new EngineBeforeSplit({ rules }) };
+  const msg = {};
+  const run = (engine: { process: RuleEngine['process'] }, turn: number): number =>
+    samplesPerCpuSecond(count, (i) => engine.process(ids[(turn + i) % DEVICES], samples[i], msg));
+  const results = { split: [] as number[], before: [] as number[] };
+  for (let turn = 0; turn < turns; turn++) {
+    const order = turn % 2 === 0 ? (['split', 'before'] as const) : (['before', 'split'] as const);
+    for (const which of order) results[which].push(run(engines[which], turn));
+  }
+  // the first turns warm both engines up
+  const settled = (values: number[]): number => median(values.slice(4));
+  console.log(`engine alone: ${fmt(count)} samples x 5 rules per turn, ${DEVICES} devices, median of ${turns - 4} turns in alternating order, per CPU second`);
+  report({ name: 'RuleEngine.process, split (samples/s)', value: settled(results.split), unit: 'samples/s', baseline: settled(results.before), baselineName: 'before the split' });
+  engines.split.close();
+  engines.before.close();
+}
+
 (async () => {
   await throughput();
   await memory();
+  engineBeforeAndAfterSplit();
   process.exit(0);
 })().catch((err: unknown) => {
   console.error(err);
