@@ -20,3 +20,8 @@ for (const type of fs.readdirSync(nodesDir)) {
     }
   }
 }
+// The editor runs the same config migration steps as the runtime: generated from the compiled nodes/<type>/config.js
+// into resources/, which Node-RED serves to the editor as resources/@m2mflow/node-red-m2m/.
+const editor = require(path.join(dist, 'lib', 'config', 'editor-script.js'));
+fs.mkdirSync(path.join(root, 'resources'), { recursive: true });
+fs.writeFileSync(path.join(root, 'resources', editor.EDITOR_SCRIPT_FILE), editor.editorScript(editor.loadNodeConfigs(path.join(dist, 'nodes'))));

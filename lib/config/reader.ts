@@ -57,19 +57,25 @@ export function defineNodeConfig<T>(spec: NodeConfigSpec): NodeConfig<T> {
   };
 }
 
-/** Whether '' is a value of the property; for any other (a number, a list, one of an enum) an empty field means "not set". */
-function takesText(property: PropertySchema): boolean {
-  if (Array.isArray(property.enum)) return property.enum.includes('');
+/** Whether the property holds text; a number or boolean saved as text is read without surrounding blanks. */
+function holdsText(property: PropertySchema): boolean {
   const type = property.type;
   return type === undefined || type === 'string' || (Array.isArray(type) && type.includes('string'));
+}
+
+/** An empty field means "not set" (the default) unless '' is a value of the property (text that may be empty). */
+function emptyMeansUnset(property: PropertySchema): boolean {
+  if (Array.isArray(property.enum)) return !property.enum.includes('');
+  if (typeof property.minLength === 'number' && property.minLength > 0) return true;
+  return !holdsText(property);
 }
 
 function readWith<T>(spec: NodeConfigSpec, validate: ValidateFunction, migrated: SavedConfig): T {
   const config: SavedConfig = {};
   for (const [name, property] of Object.entries({ ...spec.schema.properties, version: { type: 'integer' } })) {
     let value = migrated[name];
-    if (!takesText(property) && typeof value === 'string') value = value.trim();
-    if (value === undefined || ((value === '' || value === null) && !takesText(property))) continue;
+    if (!holdsText(property) && typeof value === 'string') value = value.trim();
+    if (value === undefined || ((value === '' || value === null) && emptyMeansUnset(property))) continue;
     config[name] = value;
   }
   // without allErrors, the error that stopped validation is the last one (anyOf lists its branches' first)
