@@ -38,12 +38,12 @@ export function checkSteps(type: string, steps: readonly MigrationStep[]): void 
 }
 
 /** The version a config was saved with; INVALID_CONFIG naming `version` when it is not a whole number ≥ 0. */
-export function savedVersion(type: string, config: SavedConfig): number {
+export function savedVersion(config: SavedConfig): number {
   const raw = config.version;
   if (raw === undefined || raw === null || raw === '') return 0;
   const version = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
-    throw new M2MError('INVALID_CONFIG', `${type}: version must be a whole number 0 or more, got ${JSON.stringify(raw)}`, { field: 'version' });
+    throw new M2MError('INVALID_CONFIG', `version must be a whole number 0 or more, got ${JSON.stringify(raw)}`, { field: 'version' });
   }
   return version;
 }
@@ -52,13 +52,13 @@ export function savedVersion(type: string, config: SavedConfig): number {
  * A copy of `config` brought up to the current version by the steps it has not had yet, in order. A config from a
  * newer release than this one is refused (INVALID_CONFIG naming `version`): its meaning is unknown here.
  */
-export function migrateConfig(type: string, steps: readonly MigrationStep[], config: SavedConfig): Migrated {
-  const from = savedVersion(type, config);
+export function migrateConfig(steps: readonly MigrationStep[], config: SavedConfig): Migrated {
+  const from = savedVersion(config);
   const to = currentVersion(steps);
   if (from > to) {
     throw new M2MError(
       'INVALID_CONFIG',
-      `${type} was saved by a newer release (config version ${from}; this release reads up to ${to}): update @m2mflow/node-red-m2m, or import the flow into a Node-RED that has the newer release`,
+      `saved by a newer release of @m2mflow/node-red-m2m (config version ${from}; this release reads up to ${to}): update the package, or import the flow into a Node-RED that has the newer release`,
       { field: 'version' },
     );
   }

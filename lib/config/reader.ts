@@ -46,7 +46,7 @@ export function defineNodeConfig<T>(spec: NodeConfigSpec): NodeConfig<T> {
   return {
     ...spec,
     version,
-    read: (saved) => readWith<T>(spec, validate, migrateConfig(spec.type, spec.steps, saved).config),
+    read: (saved) => readWith<T>(spec, validate, migrateConfig(spec.steps, saved).config),
     defaults: () => {
       const out: Record<string, unknown> = {};
       for (const [name, property] of Object.entries(schema.properties)) {
@@ -108,7 +108,7 @@ function configError(spec: NodeConfigSpec, error: ErrorObject | undefined, confi
           ? `must be ${described}`
           : (error.message ?? 'is not valid');
   const got = error.keyword === 'required' ? '' : `, got ${describeValue(valueAt(config, error.instancePath))}`;
-  return new M2MError('INVALID_CONFIG', `${type}: ${path} ${what}${got}`, { field });
+  return new M2MError('INVALID_CONFIG', `${path} ${what}${got}`, { field });
 }
 
 function valueAt(config: SavedConfig, instancePath: string): unknown {

@@ -47,9 +47,9 @@ describe('flows saved by the first release (test/config/fixtures)', () => {
   const files = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
   const editor = editorSandbox();
 
-  it('cover every node type', () => {
+  it("cover every node type of the first release", () => {
     const types = new Set(files.flatMap((f) => fixture(f).map((n) => n.type)));
-    for (const type of configs.keys()) assert.ok(types.has(type), `a fixture has ${type}`);
+    for (const type of ['m2m-registry', 'm2m-device', 'm2m-telemetry', 'm2m-rule', 'm2m-command', 'm2m-simulator']) assert.ok(types.has(type), `a fixture has ${type}`);
   });
 
   for (const file of files) {
@@ -66,7 +66,7 @@ describe('flows saved by the first release (test/config/fixtures)', () => {
 
         const inEditor = structuredClone(node);
         assert.deepStrictEqual(plain(editor.api.migrate(node.type, inEditor)), { from: 0, to: config.version });
-        assert.deepStrictEqual(plain(inEditor), migrateConfig(node.type, config.steps, node).config, `${node.id}: the editor's steps are the runtime's`);
+        assert.deepStrictEqual(plain(inEditor), migrateConfig(config.steps, node).config, `${node.id}: the editor's steps are the runtime's`);
         assert.deepStrictEqual(config.read(plain(inEditor) as FlowNode), read, `${node.id} saved again by the editor reads the same`);
       }
     });

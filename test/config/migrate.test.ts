@@ -17,25 +17,25 @@ describe('config migrations (lib/config/migrate.ts)', () => {
   }));
 
   it('a config saved without a version is version 0 and gets every step, in order', () => {
-    const { config, from, to } = migrateConfig('m2m-test', steps, { id: 'n1', topic: 'a' });
+    const { config, from, to } = migrateConfig(steps, { id: 'n1', topic: 'a' });
     assert.deepStrictEqual({ from, to }, { from: 0, to: 3 });
     assert.deepStrictEqual(config, { id: 'n1', topic: 'a', trail: [1, 2, 3], version: 3 });
   });
 
   it('skips the steps a config already had, and leaves the saved object as it was', () => {
     const saved = { version: 2, trail: [1, 2] };
-    assert.deepStrictEqual(migrateConfig('m2m-test', steps, saved).config, { version: 3, trail: [1, 2, 3] });
+    assert.deepStrictEqual(migrateConfig(steps, saved).config, { version: 3, trail: [1, 2, 3] });
     assert.deepStrictEqual(saved, { version: 2, trail: [1, 2] });
-    assert.deepStrictEqual(migrateConfig('m2m-test', steps, { version: '3' }).config, { version: 3 });
+    assert.deepStrictEqual(migrateConfig(steps, { version: '3' }).config, { version: 3 });
   });
 
   it('refuses a config from a newer release, naming version', () => {
-    rejects(() => migrateConfig('m2m-test', steps, { version: 4 }), 'version', /m2m-test was saved by a newer release \(config version 4; this release reads up to 3\)/);
-    rejects(() => migrateConfig('m2m-test', [], { version: 1 }), 'version', /newer release/);
+    rejects(() => migrateConfig(steps, { version: 4 }), 'version', /^saved by a newer release of @m2mflow\/node-red-m2m \(config version 4; this release reads up to 3\)/);
+    rejects(() => migrateConfig([], { version: 1 }), 'version', /newer release/);
   });
 
   it('refuses a version that is not a whole number', () => {
-    for (const version of [-1, 1.5, 'two', true, {}]) rejects(() => migrateConfig('m2m-test', steps, { version }), 'version', /version must be a whole number/);
+    for (const version of [-1, 1.5, 'two', true, {}]) rejects(() => migrateConfig(steps, { version }), 'version', /version must be a whole number/);
   });
 
   it('a type whose steps are not numbered 1, 2, 3 … is a bug caught when it is defined', () => {
@@ -78,7 +78,7 @@ describe('config reader (lib/config/reader.ts)', () => {
   });
 
   it('names the property and the value refused', () => {
-    rejects(() => reader.read({ count: '11' }), 'count', /^m2m-test: count must be <= 10, got 11$/);
+    rejects(() => reader.read({ count: '11' }), 'count', /^count must be <= 10, got 11$/);
     rejects(() => reader.read({ count: 'ten' }), 'count', /count must be integer, got "ten"/);
     rejects(() => reader.read({ mode: 'c' }), 'mode', /mode must be one of a, b, got "c"/);
     rejects(() => reader.read({ version: 1, seconds: 0 }), 'seconds', /seconds must be > 0, got 0/);
