@@ -36,7 +36,7 @@ ${entries.join(',\n')}
     var raw = config.version;
     var from = raw === undefined || raw === null || raw === '' ? 0 : Number(raw);
     if (!(from >= 0 && Math.floor(from) === from)) { return { error: 'version must be a whole number 0 or more, got ' + JSON.stringify(raw) }; }
-    if (from > known.version) { return { error: 'saved by a newer release (config version ' + from + '; this release reads up to ' + known.version + ')' }; }
+    if (from > known.version) { return { error: 'version ' + from + ' is a config saved by a newer release of @m2mflow/node-red-m2m (this release reads up to version ' + known.version + ')' }; }
     known.steps.forEach(function (step) { if (step.version > from) { step.up(config); } });
     config.version = known.version;
     return { from: from, to: known.version };

@@ -58,7 +58,7 @@ export function migrateConfig(steps: readonly MigrationStep[], config: SavedConf
   if (from > to) {
     throw new M2MError(
       'INVALID_CONFIG',
-      `saved by a newer release of @m2mflow/node-red-m2m (config version ${from}; this release reads up to ${to}): update the package, or import the flow into a Node-RED that has the newer release`,
+      `version ${from} is a config saved by a newer release of @m2mflow/node-red-m2m (this release reads up to version ${to}): update the package, or import the flow into a Node-RED that has the newer release`,
       { field: 'version' },
     );
   }

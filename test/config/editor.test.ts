@@ -30,6 +30,6 @@ describe('editor: migration when a node is opened (resources/m2m-config.js)', ()
     const node: Record<string, unknown> = { type: 'm2m-simulator', version: 9, metrics: [], _def: { defaults: {} } };
     editor.api.prepare(node);
     assert.deepStrictEqual([node.version, node.metrics, node.changed], [9, [], undefined]);
-    assert.deepStrictEqual(editor.notified, ['m2m-simulator: saved by a newer release (config version 9; this release reads up to 1)']);
+    assert.deepStrictEqual(editor.notified, ['m2m-simulator: version 9 is a config saved by a newer release of @m2mflow/node-red-m2m (this release reads up to version 1)']);
   });
 });

@@ -30,7 +30,7 @@ describe('config migrations (lib/config/migrate.ts)', () => {
   });
 
   it('refuses a config from a newer release, naming version', () => {
-    rejects(() => migrateConfig(steps, { version: 4 }), 'version', /^saved by a newer release of @m2mflow\/node-red-m2m \(config version 4; this release reads up to 3\)/);
+    rejects(() => migrateConfig(steps, { version: 4 }), 'version', /^version 4 is a config saved by a newer release of @m2mflow\/node-red-m2m \(this release reads up to version 3\)/);
     rejects(() => migrateConfig([], { version: 1 }), 'version', /newer release/);
   });
 
