@@ -16,3 +16,17 @@ export class M2MError extends Error {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * A short, printable rendering of any value a message carried, for error texts: never throws (BigInt,
+ * symbols, cycles) and never copies a 10 MB string into a log line.
+ */
+export function describeValue(value: unknown, max = 60): string {
+  let text: string;
+  try {
+    text = typeof value === 'bigint' ? `${value}n` : typeof value === 'symbol' || typeof value === 'function' ? String(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = Array.isArray(value) ? 'an array' : typeof value;
+  }
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

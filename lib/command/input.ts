@@ -1,4 +1,4 @@
-import { M2MError } from '../errors';
+import { M2MError, describeValue } from '../errors';
 import { checkDeviceId, deviceIdProblem } from '../ids';
 
 // Checks what enters m2m-command before a command exists: anything wrong here is an error for the sender,
@@ -34,7 +34,7 @@ function duration(value: unknown, field: string, fallback: number, allowZero: bo
   if (value === undefined || value === null || value === '') return fallback;
   const n = typeof value === 'string' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0) || n > MAX_DURATION_MS) {
-    throw new M2MError('INVALID_FIELD', `msg.${field} must be a number of milliseconds${allowZero ? ' (0 for none)' : ' above 0'} up to 7 days, got ${JSON.stringify(value)}`, { field });
+    throw new M2MError('INVALID_FIELD', `msg.${field} must be a number of milliseconds${allowZero ? ' (0 for none)' : ' above 0'} up to 7 days, got ${describeValue(value)}`, { field });
   }
   return Math.round(n);
 }
@@ -46,7 +46,7 @@ export function checkCommandOptions(input: { timeout?: unknown; retries?: unknow
   if (input.retries !== undefined && input.retries !== null && input.retries !== '') {
     const n = typeof input.retries === 'string' ? Number(input.retries) : input.retries;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_RETRIES) {
-      throw new M2MError('INVALID_FIELD', `msg.retries must be a whole number 0..${MAX_RETRIES}, got ${JSON.stringify(input.retries)}`, { field: 'retries' });
+      throw new M2MError('INVALID_FIELD', `msg.retries must be a whole number 0..${MAX_RETRIES}, got ${describeValue(input.retries)}`, { field: 'retries' });
     }
     retries = n;
   }

@@ -1,4 +1,4 @@
-import { M2MError } from '../errors';
+import { M2MError, describeValue } from '../errors';
 import { isPlainObject } from '../safe';
 import type { DeviceInput, DevicePatch, DeviceRecord, DevicePage, DeviceRegistryApi, ListFilter } from './types';
 
@@ -31,7 +31,7 @@ export type OperationResult =
 
 export function checkOperation(operation: unknown): DeviceOperation {
   if (typeof operation === 'string' && (DEVICE_OPERATIONS as readonly string[]).includes(operation)) return operation as DeviceOperation;
-  throw new M2MError('UNKNOWN_OPERATION', `operation ${JSON.stringify(operation)} is not one of ${DEVICE_OPERATIONS.join(', ')}`, { field: 'operation' });
+  throw new M2MError('UNKNOWN_OPERATION', `operation ${describeValue(operation)} is not one of ${DEVICE_OPERATIONS.join(', ')}`, { field: 'operation' });
 }
 
 /** Maps one request (from a msg) to a registry call. Nothing is changed when the request is invalid. */

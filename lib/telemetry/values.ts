@@ -1,3 +1,4 @@
+import { describeValue } from '../errors';
 import { isHostileKey } from '../safe';
 import { CODES, describeType, fail, setMetric } from './fail';
 import type { Metrics } from './types';
@@ -20,7 +21,7 @@ export function toTimestampMs(value: unknown, field: string): number {
     return fail(CODES.badPayload, `${field} must be a time (ms or s number, or ISO 8601 text), got ${describeType(value)}`, field);
   }
   if (!Number.isFinite(ms) || ms < 0 || ms > MAX_TIME_MS) {
-    fail(CODES.badPayload, `${field} is not a valid time: ${JSON.stringify(value)}`, field);
+    fail(CODES.badPayload, `${field} is not a valid time: ${describeValue(value)}`, field);
   }
   return Math.round(ms);
 }
