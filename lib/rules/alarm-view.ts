@@ -1,0 +1,54 @@
+// What one device-rule of the alarm table looks like to a user: its state (for lists and the sidebar) and the
+// event a transition sends.
+import { ACKED, ACTIVE, COND_CLEARED, ESCALATED, SHELVED } from './alarm-flags';
+import type { AlarmTable } from './alarm-table';
+import type { CompiledRule } from './compile';
+import type { AlarmEvent, AlarmEventName, AlarmState } from './types';
+
+export function alarmState(table: AlarmTable, k: number, rule: CompiledRule, id: string): AlarmState {
+  const f = table.flags[k];
+  const raisedAt = nullIfNaN(table.raisedAt[k]);
+  const lo = nullIfNaN(table.thrLo[k]);
+  const hi = nullIfNaN(table.thrHi[k]);
+  return {
+    alarmId: raisedAt === null ? null : `${id}:${rule.name}:${raisedAt}`,
+    deviceId: id,
+    rule: rule.name,
+    metric: rule.metric,
+    severity: f & ESCALATED ? rule.escalateTo : rule.severity,
+    active: (f & ACTIVE) !== 0,
+    acknowledged: (f & ACKED) !== 0,
+    conditionCleared: (f & COND_CLEARED) !== 0,
+    shelved: (f & SHELVED) !== 0,
+    shelvedUntil: f & SHELVED ? nullIfNaN(table.shelvedUntil[k]) : null,
+    value: nullIfNaN(table.value[k]),
+    threshold: lo === null ? null : hi === null ? lo : [lo, hi],
+    raisedAt,
+  };
+}
+
+export function alarmEvent(table: AlarmTable, k: number, rule: CompiledRule, id: string, event: AlarmEventName, now: number): AlarmEvent {
+  const state = alarmState(table, k, rule, id);
+  // what an operator scans for comes first: the debug sidebar's collapsed view shows only the first keys
+  const payload: AlarmEvent = {
+    event,
+    severity: state.severity,
+    deviceId: id,
+    rule: rule.name,
+    text: '',
+    metric: rule.metric,
+    value: state.value,
+    threshold: state.threshold,
+    active: state.active,
+    acknowledged: state.acknowledged,
+    alarmId: state.alarmId,
+    raisedAt: state.raisedAt,
+    ts: now,
+  };
+  payload.text = rule.text[event](payload);
+  return payload;
+}
+
+function nullIfNaN(n: number): number | null {
+  return Number.isNaN(n) ? null : n;
+}

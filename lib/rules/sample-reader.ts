@@ -1,0 +1,142 @@
+// The first pass over a telemetry sample: which rules it concerns (metric present, device in scope), each value
+// as a number and each threshold resolved, into scratch arrays by rule index. It throws before any state
+// changes, so that a bad sample changes nothing.
+import { M2MError } from '../errors';
+import { isPlainObject } from '../safe';
+import * as flags from './alarm-flags';
+import type { AlarmTable } from './alarm-table';
+import type { SampleThresholds } from './alarm-transitions';
+import { type CompiledCondition, type CompiledRule, resolveThreshold } from './compile';
+import type { DeviceLookup } from './types';
+
+// Copied once: on the per-sample path, an import compiled to CommonJS (tsx, ts-node) is a getter call per use.
+const { IN_SCOPE, SCOPE_KNOWN } = flags;
+
+/** Messages without a rule's metric, before the rule has ever seen it, after which the node hints at a typo. */
+export const MISSING_METRIC_HINT_AFTER = 20;
+
+export class SampleReader implements SampleThresholds {
+  /** per rule: 1 when the sample concerns it */
+  readonly applies: Uint8Array;
+  readonly values: Float64Array;
+  readonly lo: Float64Array;
+  readonly hi: Float64Array;
+  readonly clo: Float64Array;
+  readonly chi: Float64Array;
+  /** per rule: messages without its metric while it has never seen it; -1 once seen or hinted */
+  private readonly missing: Int32Array;
+
+  constructor(
+    private readonly rules: readonly CompiledRule[],
+    private readonly table: AlarmTable,
+    private readonly lookup: DeviceLookup | undefined,
+    private readonly onHint: (message: string) => void,
+  ) {
+    const n = table.ruleCount;
+    this.applies = new Uint8Array(n);
+    this.values = new Float64Array(n);
+    this.lo = new Float64Array(n);
+    this.hi = new Float64Array(n);
+    this.clo = new Float64Array(n);
+    this.chi = new Float64Array(n);
+    this.missing = new Int32Array(n);
+  }
+
+  /** Reads a sample of device `id` (its slot, or -1 if untracked). Returns whether any rule applies. */
+  read(slot: number, id: string, payload: Record<string, unknown>, msg: Record<string, unknown>): boolean {
+    let any = false;
+    for (let r = 0; r < this.rules.length; r++) {
+      const rule = this.rules[r];
+      const raw = metricOf(payload, rule.metric);
+      this.applies[r] = 0;
+      if (raw === undefined) {
+        if (this.missing[r] >= 0) this.countMissing(slot, r, id, rule, payload);
+        continue;
+      }
+      if (!this.inScope(slot, r, id, rule)) continue;
+      this.missing[r] = -1;
+      const x = typeof raw === 'number' ? raw : typeof raw === 'boolean' ? (raw ? 1 : 0) : NaN;
+      if (!Number.isFinite(x)) {
+        throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${rule.metric}": value ${describe(raw)} is not a number`, { field: `payload.${rule.metric}` });
+      }
+      this.values[r] = x;
+      this.lo[r] = this.threshold(rule, rule.raise, rule.raise.lo, id, msg);
+      this.hi[r] = this.threshold(rule, rule.raise, rule.raise.hi, id, msg);
+      const clear = rule.clear ?? rule.raise;
+      this.clo[r] = rule.clear ? this.threshold(rule, clear, clear.lo, id, msg) : this.lo[r];
+      this.chi[r] = rule.clear ? this.threshold(rule, clear, clear.hi, id, msg) : this.hi[r];
+      this.applies[r] = 1;
+      any = true;
+    }
+    return any;
+  }
+
+  /** The device's type or tags may have changed: work out rule scopes again on its next sample. */
+  forgetScope(slot: number): void {
+    const t = this.table;
+    for (let r = 0, k = slot * t.ruleCount; r < t.ruleCount; r++, k++) t.flags[k] &= ~(SCOPE_KNOWN | IN_SCOPE);
+  }
+
+  /** The error for a missing payload or device id, naming the rules that need it. */
+  inputError(field: string, problem: string, payload: unknown): M2MError {
+    const used = isPlainObject(payload) ? this.rules.filter((r) => metricOf(payload, r.metric) !== undefined) : [];
+    const which = (used.length ? used : this.rules).map((r) => `"${r.name}" (${r.metric})`).join(', ');
+    return new M2MError(field === 'msg.deviceId' ? 'INVALID_DEVICE_ID' : 'INVALID_PAYLOAD', `${field} ${problem}; needed by rule ${which}`, { field });
+  }
+
+  private threshold(rule: CompiledRule, cond: CompiledCondition, src: CompiledCondition['lo'], id: string, msg: Record<string, unknown>): number {
+    if (src === null) return NaN;
+    if (src.kind === 'num') return src.num;
+    const value = resolveThreshold(src, id, msg, this.lookup);
+    if (Number.isNaN(value)) {
+      throw new M2MError('NO_THRESHOLD', `rule "${rule.name}" metric "${rule.metric}": threshold ${src.describe} of ${cond.op} is missing or not a number for device ${id}`, {
+        field: src.kind === 'msg' ? src.path.join('.') : `attributes.${src.path[0]}`,
+      });
+    }
+    return value;
+  }
+
+  /** Whether the rule's scope takes in the device; remembered in the device's flags once it has a slot. */
+  private inScope(slot: number, r: number, id: string, rule: CompiledRule): boolean {
+    if (rule.scope === 'all') return true;
+    if (slot >= 0) {
+      const k = slot * this.table.ruleCount + r;
+      const f = this.table.flags[k];
+      if (f & SCOPE_KNOWN) return (f & IN_SCOPE) !== 0;
+      const inside = this.computeScope(id, rule);
+      this.table.flags[k] = f | SCOPE_KNOWN | (inside ? IN_SCOPE : 0);
+      return inside;
+    }
+    return this.computeScope(id, rule);
+  }
+
+  private computeScope(id: string, rule: CompiledRule): boolean {
+    const facts = this.lookup?.(id);
+    if (!facts) return false;
+    return rule.scope === 'type' ? facts.type === rule.scopeValue : facts.tags.includes(rule.scopeValue);
+  }
+
+  /** Counts a message without the rule's metric; hints once when none of the first ones carried it. */
+  private countMissing(slot: number, r: number, id: string, rule: CompiledRule, payload: Record<string, unknown>): void {
+    if (!this.inScope(slot, r, id, rule) || ++this.missing[r] < MISSING_METRIC_HINT_AFTER) return;
+    this.missing[r] = -1;
+    const carried = Object.keys(payload).slice(0, 8).map((m) => JSON.stringify(m.slice(0, 40)));
+    this.onHint(
+      `rule "${rule.name}": none of the first ${MISSING_METRIC_HINT_AFTER} messages carried metric "${rule.metric}" (the last one had ${carried.join(', ') || 'no metrics'}); check the rule's metric name`,
+    );
+  }
+}
+
+/** The payload's own value for a metric: a metric named like an Object method (valueOf, toString) is not inherited. */
+function metricOf(payload: Record<string, unknown>, metric: string): unknown {
+  const raw = payload[metric];
+  return raw === undefined || typeof raw === 'number' || Object.hasOwn(payload, metric) ? raw : undefined;
+}
+
+/** A short description of a value for an error message. */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
