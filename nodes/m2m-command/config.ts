@@ -37,7 +37,8 @@ export const COMMAND_CONFIG = defineNodeConfig<CommandConfig>({
       timeout: { type: 'number', exclusiveMinimum: 0, maximum: LONGEST_TIMER_S, default: 10 },
       retries: { type: 'integer', minimum: 0, default: 0 },
       backoff: { type: 'number', minimum: 0, maximum: LONGEST_TIMER_S, default: 1 },
-      ttl: { type: 'number', minimum: 0, default: 0 },
+      // a queued command's expiry is a timer: a longer one would expire it at once
+      ttl: { type: 'number', minimum: 0, maximum: LONGEST_TIMER_S, default: 0 },
       queueSize: { type: 'integer', minimum: 1, default: 50 },
     },
   },
