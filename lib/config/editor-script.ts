@@ -43,15 +43,22 @@ ${entries.join(',\n')}
   }
 
   /**
-   * For oneditprepare: migrates the node being edited, shows the migrated values in the fields the dialog already
-   * filled, and marks the node and the flow changed, so that a deploy saves today's shape.
+   * For oneditprepare: migrates the node being edited, gives a property the node was saved without its default (as
+   * the runtime reads it), shows these values in the fields the dialog already filled, and marks the node and the
+   * flow changed, so that a deploy saves today's shape.
    */
   function prepare(node) {
     var result = migrate(node.type, node);
     if (result.error) { RED.notify(node.type + ': ' + result.error, 'error'); return result; }
-    if (result.from === result.to) { return result; }
+    var defaults = (node._def && node._def.defaults) || {};
+    var filled = Object.keys(defaults).filter(function (name) {
+      if (node[name] !== undefined || defaults[name].value === undefined) { return false; }
+      node[name] = JSON.parse(JSON.stringify(defaults[name].value));
+      return true;
+    });
+    if (result.from === result.to && filled.length === 0) { return result; }
     var prefix = node._def && node._def.category === 'config' ? 'node-config-input-' : 'node-input-';
-    Object.keys((node._def && node._def.defaults) || {}).forEach(function (name) {
+    Object.keys(defaults).forEach(function (name) {
       var input = $('#' + prefix + name);
       var value = node[name];
       if (!input.length || (value !== null && typeof value === 'object')) { return; }

@@ -9,20 +9,23 @@ describe('editor: migration when a node is opened (resources/m2m-config.js)', ()
       ['node-input-upsert', false],
     ]);
     const editor = editorSandbox(fields);
-    const node: Record<string, unknown> = { id: 'd1', type: 'm2m-device', upsert: false, _def: { category: 'M2M', defaults: { version: {}, operation: {}, upsert: {} } } };
+    const defaults = { version: { value: 1 }, operation: { value: 'touch' }, upsert: { value: false }, pageSize: { value: 100 } };
+    const node: Record<string, unknown> = { id: 'd1', type: 'm2m-device', upsert: false, _def: { category: 'M2M', defaults } };
+    fields.set('node-input-pageSize', '');
     assert.deepStrictEqual({ ...editor.api.prepare(node) }, { from: 0, to: 1 });
     assert.strictEqual(node.version, 1);
     assert.strictEqual(node.operation, '', 'a node saved without an operation keeps taking it from msg.operation');
     assert.strictEqual(fields.get('node-input-operation'), '', 'the dialog shows the migrated value, not the default it was filled with');
     assert.strictEqual(fields.get('node-input-upsert'), false);
+    assert.deepStrictEqual([node.pageSize, fields.get('node-input-pageSize')], [100, '100'], 'a property saved without gets its default, as the runtime reads it');
     assert.deepStrictEqual([node.changed, node.dirty, editor.dirty], [true, true, [true]]);
   });
 
   it('a node of today leaves the flow as it was', () => {
     const editor = editorSandbox();
-    const node: Record<string, unknown> = { type: 'm2m-rule', version: 1, rules: [], _def: { defaults: {} } };
+    const node: Record<string, unknown> = { type: 'm2m-rule', version: 1, rules: [], _def: { defaults: { version: { value: 1 }, rules: { value: [{ name: 'r' }] } } } };
     assert.deepStrictEqual({ ...editor.api.prepare(node) }, { from: 1, to: 1 });
-    assert.deepStrictEqual([node.changed, editor.dirty], [undefined, []]);
+    assert.deepStrictEqual([node.changed, node.rules, editor.dirty], [undefined, [], []]);
   });
 
   it('a node from a newer release is left untouched, and the editor says why', () => {
