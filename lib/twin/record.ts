@@ -23,15 +23,20 @@ export interface TwinRecord {
 }
 
 const EMPTY_SIDE: TwinSide = Object.freeze({ doc: Object.freeze({}), version: 0, updatedAt: Object.freeze({}) });
-export const EMPTY_TWIN: TwinRecord = Object.freeze({ v: TWIN_FORMAT, desired: EMPTY_SIDE, reported: EMPTY_SIDE });
 
-// records this process wrote or has already read: read again without a walk
-const checked = new WeakSet<object>();
+// Marks a record this process built (written, or read and checked): read again without a walk. A symbol key is
+// not JSON, so a record that went through a file or Redis comes back without it and is checked once.
+const CHECKED = Symbol('checked twin record');
 
-export function remember(record: TwinRecord): TwinRecord {
-  checked.add(record);
-  return record;
+/** A record built here, marked so that reading it back takes no walk. */
+export function twinRecord(desired: TwinSide, reported: TwinSide): TwinRecord {
+  return Object.freeze({ v: TWIN_FORMAT, desired, reported, [CHECKED]: true });
 }
+
+// records loaded from a store, by the checked copy made of them: until the next write replaces them in the state map
+const readBefore = new WeakMap<object, TwinRecord>();
+
+export const EMPTY_TWIN: TwinRecord = twinRecord(EMPTY_SIDE, EMPTY_SIDE);
 
 /**
  * The record of `deviceId` as stored (undefined: the device has no twin yet). Records this process wrote are
@@ -39,8 +44,10 @@ export function remember(record: TwinRecord): TwinRecord {
  */
 export function readRecord(deviceId: string, raw: unknown, maxDepth: number): TwinRecord {
   if (raw === undefined) return EMPTY_TWIN;
-  if (typeof raw === 'object' && raw !== null && checked.has(raw)) return raw as TwinRecord;
   if (!isPlainObject(raw)) throw corrupt(deviceId, 'it is not an object');
+  if ((raw as { [CHECKED]?: boolean })[CHECKED] === true) return raw as unknown as TwinRecord;
+  const known = readBefore.get(raw);
+  if (known !== undefined) return known;
   const v = raw.v;
   if (typeof v === 'number' && Number.isInteger(v) && v > TWIN_FORMAT) {
     throw new M2MError(
@@ -50,13 +57,9 @@ export function readRecord(deviceId: string, raw: unknown, maxDepth: number): Tw
     );
   }
   if (v !== TWIN_FORMAT) throw corrupt(deviceId, `its format ${JSON.stringify(v)} is not a version`);
-  const record: TwinRecord = Object.freeze({
-    v: TWIN_FORMAT,
-    desired: readSide(deviceId, raw.desired, 'desired', maxDepth),
-    reported: readSide(deviceId, raw.reported, 'reported', maxDepth),
-  });
-  checked.add(raw);
-  return remember(record);
+  const record = twinRecord(readSide(deviceId, raw.desired, 'desired', maxDepth), readSide(deviceId, raw.reported, 'reported', maxDepth));
+  readBefore.set(raw, record);
+  return record;
 }
 
 function readSide(deviceId: string, raw: unknown, name: string, maxDepth: number): TwinSide {

@@ -8,7 +8,7 @@ import { compileSchema, describeSchemaErrors, type JsonSchema } from '../schema'
 import { computeDelta, isEmpty } from './delta';
 import { frozenJsonObject, jsonBytes, type JsonObject } from './json';
 import { applyMergePatch } from './merge-patch';
-import { readRecord, remember, TWIN_NAMESPACE, type TwinRecord, type TwinSide } from './record';
+import { readRecord, TWIN_NAMESPACE, twinRecord, type TwinRecord, type TwinSide } from './record';
 
 /** The largest desired or reported document, as UTF-8 JSON. */
 export const DEFAULT_MAX_TWIN_BYTES = 64 * 1024;
@@ -112,7 +112,10 @@ export class TwinService extends EventEmitter {
   get(deviceId: unknown): Promise<TwinDocument> {
     return settled(() => {
       const id = checkDeviceId(deviceId);
-      return this.queue.run(id, () => document(id, this.read(id)));
+      return this.queue.run(id, () => {
+        const record = this.read(id);
+        return document(id, record, computeDelta(record.desired.doc, record.reported.doc));
+      });
     });
   }
 
@@ -141,7 +144,7 @@ export class TwinService extends EventEmitter {
       });
     }
     const { doc, changedKeys } = applyMergePatch(before.doc, patch);
-    if (changedKeys.length === 0) return { twin: document(id, previous), changed: false };
+    if (changedKeys.length === 0) return { twin: document(id, previous, computeDelta(previous.desired.doc, previous.reported.doc)), changed: false };
     const bytes = jsonBytes(doc);
     if (bytes > this.maxBytes) {
       throw new M2MError('TWIN_TOO_LARGE', `the ${side} document of ${id} would be ${bytes} bytes as JSON; at most ${this.maxBytes} are kept. Nothing was changed`, {
@@ -150,10 +153,12 @@ export class TwinService extends EventEmitter {
       });
     }
     this.validate(id, side, doc);
-    const record = remember(Object.freeze({ ...previous, [side]: nextSide(before, doc, changedKeys) }) as TwinRecord);
+    const after = nextSide(before, doc, changedKeys);
+    const record = side === 'desired' ? twinRecord(after, previous.reported) : twinRecord(previous.desired, after);
     await this.write(id, record);
-    this.announce(side, id, previous, record);
-    return { twin: document(id, record), changed: true };
+    const delta = computeDelta(record.desired.doc, record.reported.doc);
+    this.announce(side, id, previous, record, delta);
+    return { twin: document(id, record, delta), changed: true };
   }
 
   /** The twin of a registered device; DEVICE_NOT_FOUND otherwise. */
@@ -201,8 +206,7 @@ export class TwinService extends EventEmitter {
   }
 
   /** `delta` after a change that leaves something to apply; `synced` when a report applied the last of it. */
-  private announce(side: TwinSideName, id: string, previous: TwinRecord, record: TwinRecord): void {
-    const delta = computeDelta(record.desired.doc, record.reported.doc);
+  private announce(side: TwinSideName, id: string, previous: TwinRecord, record: TwinRecord, delta: JsonObject): void {
     if (!isEmpty(delta)) {
       this.emitTwin('delta', id, delta, record);
     } else if (side === 'reported' && !isEmpty(computeDelta(previous.desired.doc, previous.reported.doc))) {
@@ -261,12 +265,12 @@ function nextSide(before: TwinSide, doc: JsonObject, changedKeys: string[]): Twi
   return Object.freeze({ doc, version: before.version + 1, updatedAt: Object.freeze(updatedAt) });
 }
 
-function document(deviceId: string, record: TwinRecord): TwinDocument {
+function document(deviceId: string, record: TwinRecord, delta: JsonObject): TwinDocument {
   return {
     deviceId,
     desired: record.desired.doc,
     reported: record.reported.doc,
-    delta: computeDelta(record.desired.doc, record.reported.doc),
+    delta,
     desiredVersion: record.desired.version,
     reportedVersion: record.reported.version,
     metadata: { desired: record.desired.updatedAt, reported: record.reported.updatedAt },
