@@ -67,6 +67,8 @@ export interface PatchOptions {
 interface TypeSchemas {
   desired?: ValidateFunction;
   reported?: ValidateFunction;
+  /** Why the type's twin schemas cannot be used (INVALID_SCHEMA, UNSAFE_PATTERN). */
+  refused?: unknown;
 }
 
 /**
@@ -190,7 +192,7 @@ export class TwinService extends EventEmitter {
     });
   }
 
-  /** The compiled twin schemas of the device's type, compiled once per type. */
+  /** The compiled twin schemas of the device's type, compiled once per type; a refused schema is refused again without a new compile. */
   private schemasOf(id: string): TypeSchemas {
     const typeName = this.registry.get(id)?.type;
     const type = typeName ? (this.registry.getType(typeName) as TwinDeviceType | undefined) : undefined;
@@ -198,10 +200,15 @@ export class TwinService extends EventEmitter {
     let schemas = this.schemas.get(type);
     if (schemas === undefined) {
       schemas = {};
-      if (type.desiredSchema !== undefined) schemas.desired = compileSchema(type.desiredSchema, `device type ${JSON.stringify(type.name)} desiredSchema`);
-      if (type.reportedSchema !== undefined) schemas.reported = compileSchema(type.reportedSchema, `device type ${JSON.stringify(type.name)} reportedSchema`);
+      try {
+        if (type.desiredSchema !== undefined) schemas.desired = compileSchema(type.desiredSchema, `device type ${JSON.stringify(type.name)} desiredSchema`);
+        if (type.reportedSchema !== undefined) schemas.reported = compileSchema(type.reportedSchema, `device type ${JSON.stringify(type.name)} reportedSchema`);
+      } catch (err) {
+        schemas = { refused: err };
+      }
       this.schemas.set(type, schemas);
     }
+    if (schemas.refused !== undefined) throw schemas.refused;
     return schemas;
   }
 
