@@ -28,7 +28,7 @@ export function checkTwinOperation(operation: unknown): TwinOperation {
 export async function runTwinOperation(twins: TwinService, request: TwinRequest): Promise<TwinOperationResult> {
   const operation = checkTwinOperation(request.operation);
   if (request.deviceId === undefined || request.deviceId === null || request.deviceId === '') {
-    throw new M2MError('MISSING_DEVICE_ID', 'msg.deviceId is missing', { field: 'deviceId' });
+    throw new M2MError('INVALID_DEVICE_ID', 'msg.deviceId is missing', { field: 'deviceId' });
   }
   if (operation === 'get') return { operation, twin: await twins.get(request.deviceId), changed: false };
   const options = { ifVersion: request.ifVersion };

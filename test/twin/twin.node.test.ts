@@ -101,7 +101,7 @@ describe('m2m-twin node', () => {
     const cases: Array<[NodeMessage, string, string]> = [
       [{ deviceId: 'th-1', payload: { setpoint: 20 } }, 'UNKNOWN_OPERATION', 'operation'],
       [{ operation: 'desire', deviceId: 'ghost', payload: { setpoint: 20 } }, 'DEVICE_NOT_FOUND', 'deviceId'],
-      [{ operation: 'desire', payload: { setpoint: 20 } }, 'MISSING_DEVICE_ID', 'deviceId'],
+      [{ operation: 'desire', payload: { setpoint: 20 } }, 'INVALID_DEVICE_ID', 'deviceId'],
       [{ operation: 'desire', deviceId: 'th-1', payload: { setpoint: 50 } }, 'SCHEMA_VALIDATION', 'payload'],
       [{ operation: 'desire', deviceId: 'th-1', payload: { setpoint: 20 }, ifVersion: 7 }, 'VERSION_CONFLICT', 'ifVersion'],
       [{ operation: 'desire', deviceId: 'th-1', payload: JSON.parse('{"__proto__": {"x": 1}}') as unknown }, 'HOSTILE_KEY', 'payload'],
