@@ -4,6 +4,7 @@ import { catchNode, helper, type FlowNode, type NodeModule, type TestNode } from
 import type { NodeMessage } from '../../nodes/shared/node-red';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import deviceNode from '../../nodes/m2m-device/m2m-device';
+import { MemoryStore } from '../../lib/registry/stores/memory';
 
 const TYPES = JSON.stringify([
   { name: 'freezer', offlineTimeoutMs: 10000, attributesSchema: { type: 'object', properties: { limit: { type: 'number' } } } },
@@ -28,6 +29,8 @@ function next(node: TestNode): Promise<NodeMessage> {
 }
 
 describe('m2m-device node', () => {
+  // A memory registry is kept by node id across redeploys; another file's registry "reg" must not leak in.
+  beforeEach(() => MemoryStore.forget('reg'));
   afterEach(async () => {
     sinon.restore();
     await helper.unload();
