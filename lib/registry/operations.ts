@@ -97,7 +97,7 @@ function listFilterFrom(body: Record<string, unknown> | undefined): ListFilter {
 
 function requireId(deviceId: unknown): string {
   if (deviceId === undefined || deviceId === null || deviceId === '') {
-    throw new M2MError('MISSING_DEVICE_ID', 'msg.deviceId is missing', { field: 'deviceId' });
+    throw new M2MError('INVALID_DEVICE_ID', 'msg.deviceId is missing', { field: 'deviceId' });
   }
   return deviceId as string;
 }

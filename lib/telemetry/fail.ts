@@ -10,7 +10,7 @@ export const CODES = {
   badPayload: 'INVALID_PAYLOAD',
   shortFrame: 'FRAME_TOO_SHORT',
   hostileKey: 'HOSTILE_KEY',
-  noDeviceId: 'NO_DEVICE_ID',
+  noDeviceId: 'INVALID_DEVICE_ID',
   config: 'INVALID_CONFIG',
 } as const;
 

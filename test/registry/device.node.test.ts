@@ -81,7 +81,7 @@ describe('m2m-device node', () => {
       [{ payload: { id: 'a/b' } }, 'INVALID_DEVICE_ID', 'deviceId'],
       [{ payload: { id: 'x', type: 'freezer', attributes: { limit: 'cold' } } }, 'SCHEMA_VALIDATION', 'attributes'],
       [{ operation: 'explode', deviceId: 'x' }, 'UNKNOWN_OPERATION', 'operation'],
-      [{ operation: 'get' }, 'MISSING_DEVICE_ID', 'deviceId'],
+      [{ operation: 'get' }, 'INVALID_DEVICE_ID', 'deviceId'],
       [{ payload: 'not an object' }, 'INVALID_FIELD', 'payload'],
     ];
     for (const [input, code, field] of cases) {

@@ -83,7 +83,7 @@ describe('device id auto: the format, msg.deviceId, then the topic pattern', () 
     assert.strictEqual(byDefault.decode({ payload: '{"t":1}', topic: 'devices/d-7/telemetry', now: NOW }).records[0].deviceId, 'd-7');
     const wildcard = new TelemetryDecoder({ format: 'json', topicPattern: 'site/+/dev-{deviceId}/#' });
     assert.strictEqual(wildcard.decode({ payload: '{"t":1}', topic: 'site/a/dev-42/up/json', now: NOW }).records[0].deviceId, '42');
-    assert.throws(() => wildcard.decode({ payload: '{"t":1}', now: NOW }), { code: 'NO_DEVICE_ID', message: /msg.deviceId is missing and msg.topic is missing \(pattern site\/\+\/dev-\{deviceId\}\/#\)/ });
+    assert.throws(() => wildcard.decode({ payload: '{"t":1}', now: NOW }), { code: 'INVALID_DEVICE_ID', message: /msg.deviceId is missing and msg.topic is missing \(pattern site\/\+\/dev-\{deviceId\}\/#\)/ });
   });
 
   it('refuses a pattern without {deviceId} at deploy', () => {
@@ -119,7 +119,7 @@ describe('json: fields, mapping and timestamp path', () => {
   it('takes the device id from a topic pattern', () => {
     const decoder = new TelemetryDecoder({ format: 'json', deviceIdFrom: 'topic', topicPattern: 'devices/{deviceId}/telemetry' });
     assert.strictEqual(decoder.decode({ payload: { t: 1 }, topic: 'devices/pump-1/telemetry', now: NOW }).records[0].deviceId, 'pump-1');
-    assert.throws(() => decoder.decode({ payload: { t: 1 }, topic: 'other/pump-1/telemetry', now: NOW }), { code: 'NO_DEVICE_ID' });
+    assert.throws(() => decoder.decode({ payload: { t: 1 }, topic: 'other/pump-1/telemetry', now: NOW }), { code: 'INVALID_DEVICE_ID' });
     assert.throws(() => decoder.decode({ payload: { t: 1 }, topic: 'devices/a b/telemetry', now: NOW }), { code: 'INVALID_DEVICE_ID' });
   });
 

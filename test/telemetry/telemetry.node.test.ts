@@ -50,7 +50,7 @@ describe('m2m-telemetry node', () => {
       await waitFor(() => out.length === 2 && caught.length === 1, 'two decoded, one refused');
       assert.deepStrictEqual(out.map((m) => [m.deviceId, m.payload]), [['boiler-1', { temp: 61.5 }], ['from-msg', { temp: 60 }]], 'msg.deviceId still comes first');
       const error = caught[0].error as { code: string; message: string };
-      assert.strictEqual(error.code, 'NO_DEVICE_ID');
+      assert.strictEqual(error.code, 'INVALID_DEVICE_ID');
       assert.match(error.message, /topic "sensors\/boiler-1" does not match devices\/\{deviceId\}\/telemetry/);
       await helper.unload();
     }
