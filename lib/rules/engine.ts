@@ -46,7 +46,7 @@ export class RuleEngine {
   private readonly idleMs: number;
   private readonly now: () => number;
   private readonly table: AlarmTable;
-  private readonly sample: SampleReader;
+  private readonly reader: SampleReader;
   private readonly deadlines: AlarmDeadlines;
   private readonly transitions: AlarmTransitions;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -59,7 +59,7 @@ export class RuleEngine {
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.now = options.now ?? (() => Date.now());
     this.table = new AlarmTable(this.ruleCount, options.maxDevices ?? DEFAULT_MAX_DEVICES, this.onChange);
-    this.sample = new SampleReader(this.rules, this.table, options.lookup, options.onHint ?? (() => undefined));
+    this.reader = new SampleReader(this.rules, this.table, options.lookup, options.onHint ?? (() => undefined));
     this.deadlines = new AlarmDeadlines(this.table, (k, now) => this.transitions.due(k, now), this.now);
     this.transitions = new AlarmTransitions(this.table, this.rules, this.deadlines, this.onChange, options.onTimerEvents ?? (() => undefined));
     const every = Math.min(3600_000, Math.max(60_000, this.idleMs / 4));
@@ -81,21 +81,21 @@ export class RuleEngine {
    * transitions it caused, or null. Throws (changing nothing) on a missing device id or a non-numeric value.
    */
   process(deviceId: unknown, payload: unknown, msg: Record<string, unknown>, timestamp?: unknown): AlarmEvent[] | null {
-    if (!isPlainObject(payload)) throw this.sample.inputError('msg.payload', `must be an object of metrics, got ${describe(payload)}`, payload);
+    if (!isPlainObject(payload)) throw this.reader.inputError('msg.payload', `must be an object of metrics, got ${describe(payload)}`, payload);
     const idProblem = deviceIdProblem(deviceId);
-    if (idProblem) throw this.sample.inputError('msg.deviceId', idProblem, payload);
+    if (idProblem) throw this.reader.inputError('msg.deviceId', idProblem, payload);
     const id = deviceId as string;
     const now = this.now();
     const ts = typeof timestamp === 'number' && Number.isFinite(timestamp) ? timestamp : now;
     const existing = this.table.slotOf.get(id);
-    const sample = this.sample;
-    if (!sample.read(existing ?? -1, id, payload, msg)) return null;
+    const reader = this.reader;
+    if (!reader.read(existing ?? -1, id, payload, msg)) return null;
     const s = existing ?? this.table.allocate(id, now);
     this.table.lastSeen[s] = now;
     let events: AlarmEvent[] | null = null;
     const base = s * this.ruleCount;
     for (let r = 0; r < this.rules.length; r++) {
-      if (sample.applies[r] === 1) events = this.transitions.apply(base + r, this.rules[r], id, sample.values[r], ts, now, sample, events);
+      if (reader.applies[r] === 1) events = this.transitions.apply(base + r, this.rules[r], id, reader.values[r], ts, now, reader, events);
     }
     return events;
   }
@@ -169,7 +169,7 @@ export class RuleEngine {
   /** The device's type or tags may have changed: work out rule scopes again on its next sample. */
   invalidateScope(deviceId: string): void {
     const slot = this.table.slotOf.get(deviceId);
-    if (slot !== undefined) this.sample.forgetScope(slot);
+    if (slot !== undefined) this.reader.forgetScope(slot);
   }
 
   /** The state of one device to persist, or undefined when there is nothing worth keeping. */
