@@ -24,6 +24,10 @@ export interface DeviceType {
   attributesSchema?: JsonSchema;
   telemetrySchema?: JsonSchema;
   commands?: Record<string, CommandDefinition>;
+  /** JSON Schema the whole desired twin document must pass (m2m-twin `desire`). */
+  desiredSchema?: JsonSchema;
+  /** JSON Schema the whole reported twin document must pass, when given (m2m-twin `report`). */
+  reportedSchema?: JsonSchema;
   /** A device is online while seen within this many ms; the registry default otherwise. */
   offlineTimeoutMs?: number;
 }

@@ -125,6 +125,8 @@ export function compileTypeSchemas(types: DeviceType[], field = 'deviceTypes'): 
     try {
       if (type.attributesSchema !== undefined) compileSchema(type.attributesSchema, `${at}.attributesSchema`);
       if (type.telemetrySchema !== undefined) compileSchema(type.telemetrySchema, `${at}.telemetrySchema`);
+      if (type.desiredSchema !== undefined) compileSchema(type.desiredSchema, `${at}.desiredSchema`);
+      if (type.reportedSchema !== undefined) compileSchema(type.reportedSchema, `${at}.reportedSchema`);
       for (const [command, definition] of Object.entries(type.commands ?? {})) {
         if (definition?.paramsSchema !== undefined) compileSchema(definition.paramsSchema, `${at}.commands[${JSON.stringify(command)}].paramsSchema`);
       }

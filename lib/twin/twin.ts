@@ -4,7 +4,7 @@ import { M2MError, errorMessage } from '../errors';
 import { checkDeviceId } from '../ids';
 import { KeyedQueue } from '../keyed-queue';
 import type { DeviceEvent, DeviceRegistryApi, DeviceType, StateMap } from '../registry/types';
-import { compileSchema, describeSchemaErrors, type JsonSchema } from '../schema';
+import { compileSchema, describeSchemaErrors } from '../schema';
 import { computeDelta, isEmpty } from './delta';
 import { frozenJsonObject, jsonBytes, type JsonObject } from './json';
 import { applyMergePatch } from './merge-patch';
@@ -16,12 +16,8 @@ export const DEFAULT_MAX_TWIN_BYTES = 64 * 1024;
 export const DEFAULT_MAX_TWIN_DEPTH = 10;
 
 /** A device type's twin schemas; the lead may move them into DeviceType itself. */
-export interface TwinDeviceType extends DeviceType {
-  /** JSON Schema the whole desired document must pass after every `desire`. */
-  desiredSchema?: JsonSchema;
-  /** JSON Schema the whole reported document must pass after every `report`, when given. */
-  reportedSchema?: JsonSchema;
-}
+/** The device type's desiredSchema and reportedSchema (compiled at deploy by the registry) steer the twin. */
+export type TwinDeviceType = DeviceType;
 
 export type TwinSideName = 'desired' | 'reported';
 
