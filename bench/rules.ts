@@ -194,10 +194,10 @@ async function memory(): Promise<void> {
   const ids = Array.from({ length: DEVICES }, (_, i) => `dev-${i}`);
   const split = (): EngineUnderTest => new RuleEngine({ rules });
   const beforeSplit = (): EngineUnderTest => new EngineBeforeSplit({ rules });
-  // the engine measured first in a pair pays about 3 B per state more (code compiled on the way), so the order
-  // alternates and the medians are compared
+  // one fill's figure moves by a few bytes per state (code compiled on the way, heap pages counted whole), so each
+  // engine fills 8 times, in alternating order, and the medians are compared
   const measured = { split: [] as number[], beforeSplit: [] as number[] };
-  for (let round = 0; round < 4; round++) {
+  for (let round = 0; round < 8; round++) {
     const order = round % 2 === 0 ? (['split', 'beforeSplit'] as const) : (['beforeSplit', 'split'] as const);
     for (const which of order) measured[which].push(engineBytes(which === 'split' ? split : beforeSplit, ids));
   }
