@@ -89,6 +89,8 @@ export interface DeviceRegistryApi {
   readonly name: string;
   /** Resolves once the store is loaded; every other call may be made after it. */
   ready(): Promise<void>;
+  /** Resolves once the store is loaded, however long it takes to become reachable: for start-up work, never per message. */
+  whenLoaded(): Promise<void>;
   get(id: string): DeviceRecord | undefined;
   has(id: string): boolean;
   getType(name: string): DeviceType | undefined;

@@ -77,7 +77,8 @@ export = function (RED: NodeAPI): void {
       registry = optionalRegistry(RED, def.registry);
       let store: CommandStore;
       if (registry) {
-        await registry.ready();
+        // waits for a store that is still unreachable (Redis starting after Node-RED) instead of failing for good
+        await registry.whenLoaded();
         store = await registry.state(`command:${node.id}`);
       } else {
         store = new MemoryCommandStore(node.id);
@@ -138,7 +139,9 @@ export = function (RED: NodeAPI): void {
       if (result.error) throw result.error; // the rejected status event is out; done(err) for Catch nodes
     };
 
-    onInput(node, (msg) => (tracker ? handle(tracker, msg) : starting.then((t) => handle(t, msg))));
+    // Until the store has loaded, a message fails at once with STORE_UNAVAILABLE while it is unreachable, rather than waiting.
+    const started = (): Promise<CommandTracker> => (registry ? registry.ready().then(() => starting) : starting);
+    onInput(node, (msg) => (tracker ? handle(tracker, msg) : started().then((t) => handle(t, msg))));
 
     node.on('close', (removed, done) => {
       closed = true;
