@@ -5,6 +5,7 @@ import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
+import { installAdminApi, listAlarms } from '../shared/admin-sources';
 
 interface RuleNodeDef extends NodeDef {
   registry?: string;
@@ -48,6 +49,7 @@ function contextStore(node: Node, store: string | undefined): NodeContextStore {
 export = function (RED: NodeAPI): void {
   // The alarm state of nodes without a registry, by node id: it outlives a node instance (a redeploy), not the runtime.
   const kept = new KeptStates();
+  installAdminApi(RED);
   RED.nodes.registerType('m2m-rule', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -91,6 +93,7 @@ export = function (RED: NodeAPI): void {
     });
 
     function eventMessages(events: AlarmEvent[], source: NodeMessage | undefined): NodeMessage[] {
+      admin.changed(); // the editor's M2M sidebar shows the change
       // transitions are rare: each event gets its own copy of the message that caused it, so nothing is shared
       return events.map((payload) => {
         let msg: NodeMessage = {};
@@ -153,6 +156,8 @@ export = function (RED: NodeAPI): void {
       if (typeof topic === 'string' && CONTROL_TOPICS.has(topic)) {
         const duration = msg.duration === undefined ? shelveMs : typeof msg.duration === 'number' ? msg.duration * 1000 : msg.duration;
         const events = engine.control(topic as ControlOp, msg.deviceId, msg.rule, duration);
+        // who did it (the admin API sets the editor user), in each event
+        if (typeof msg.by === 'string') for (const event of events) (event as AlarmEvent & { by?: string }).by = msg.by;
         if (events.length) send([eventMessages(events, msg), null]);
         status.schedule();
         return;
@@ -179,7 +184,11 @@ export = function (RED: NodeAPI): void {
       handle(msg, send);
     });
 
+    // the admin API and the editor's M2M sidebar: active alarms, and transitions taking the control message's path
+    const admin = listAlarms(node, { registryId: registry ? (def.registry as string) : undefined, registry, engine, loading, handle });
+
     node.on('close', (removed, done) => {
+      admin.remove();
       status.stop();
       engine.close();
       registry?.off('device', onDevice);

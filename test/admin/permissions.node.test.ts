@@ -8,6 +8,8 @@ import type { DeviceRegistry } from '../../lib/registry';
 import { MemoryStore } from '../../lib/registry/stores/memory';
 import commandNode from '../../nodes/m2m-command/m2m-command';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
+import ruleNode from '../../nodes/m2m-rule/m2m-rule';
+import type { AlarmEvent } from '../../lib/rules';
 import { registerAdminRoutes, type AdminAuth, type AdminHttp } from '../../nodes/shared/admin-routes';
 import { helper, waitFor, type NodeModule } from '../helpers/node-red';
 import { serve, type AdminClient } from './harness';
@@ -54,10 +56,12 @@ describe('admin API permissions (Node-RED adminAuth)', () => {
 
   beforeEach(() =>
     helper.load(
-      [registryNode as NodeModule, commandNode as NodeModule],
+      [registryNode as NodeModule, commandNode as NodeModule, ruleNode as NodeModule],
       [
         { id: 'f1', type: 'tab' },
         { id: 'reg', type: 'm2m-registry', name: 'plant', storeType: 'memory' },
+        { id: 'rules', type: 'm2m-rule', z: 'f1', rules: [{ name: 'high', metric: 't', severity: 'major', raise: { op: '>', value: 5 } }], wires: [['alarms']] },
+        { id: 'alarms', type: 'helper', z: 'f1' },
         { id: 'cmd', type: 'm2m-command', z: 'f1', registry: 'reg', wires: [[], ['events']] },
         { id: 'events', type: 'helper', z: 'f1' },
       ],
@@ -91,7 +95,7 @@ describe('admin API permissions (Node-RED adminAuth)', () => {
     assert.strictEqual((await api.get('/m2m/registries', as('carol'))).status, 403);
   });
 
-  it('a user with full permissions changes things, and is named as the one who did', async () => {
+  it('a user with full permissions cancels commands and acknowledges alarms, and is named as the one who did', async () => {
     const reg = (helper.getNode('reg') as unknown as { registry: DeviceRegistry }).registry;
     await reg.register({ id: 'd1' });
     const events: StatusEvent[] = [];
@@ -103,5 +107,14 @@ describe('admin API permissions (Node-RED adminAuth)', () => {
     assert.strictEqual(res.status, 200);
     await waitFor(() => events.length === 2, 'the canceled event');
     assert.deepStrictEqual([events[1].status, events[1].error], ['canceled', 'canceled by alice']);
+
+    const alarms: AlarmEvent[] = [];
+    helper.getNode('alarms').on('input', (msg) => alarms.push(msg.payload as AlarmEvent));
+    helper.getNode('rules').receive({ deviceId: 'd1', payload: { t: 9 } });
+    await waitFor(() => alarms.length === 1, 'the raised alarm');
+    assert.strictEqual((await api.post('/m2m/alarms/rules/d1/high/ack', undefined, as('bob'))).status, 403);
+    assert.strictEqual((await api.post('/m2m/alarms/rules/d1/high/ack', undefined, as('alice'))).status, 200);
+    await waitFor(() => alarms.length === 2, 'the acknowledged event');
+    assert.deepStrictEqual([alarms[1].event, (alarms[1] as AlarmEvent & { by?: string }).by], ['acknowledged', 'alice']);
   });
 });
