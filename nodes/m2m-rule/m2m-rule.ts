@@ -118,7 +118,8 @@ export = function (RED: NodeAPI): void {
     const loading = (async () => {
       let backend: StateBackend;
       if (registry) {
-        await registry.ready();
+        // waits for a store that is still unreachable (Redis starting after Node-RED) instead of failing for good
+        await registry.whenLoaded();
         backend = await registry.state(`rule:${node.id}`);
         registry.on('device', onDevice);
       } else {
@@ -180,7 +181,8 @@ export = function (RED: NodeAPI): void {
     }
 
     onInput(node, (msg, send) => {
-      if (!ready) return loading.then(() => handle(msg, send));
+      // until the state is loaded, a message fails at once with STORE_UNAVAILABLE while the store is unreachable
+      if (!ready) return (registry ? registry.ready() : Promise.resolve()).then(() => loading).then(() => handle(msg, send));
       handle(msg, send);
     });
 
