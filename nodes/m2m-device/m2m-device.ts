@@ -5,21 +5,7 @@ import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
 import { lookupRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
-
-interface DeviceDef extends NodeDef {
-  registry?: string;
-  operation?: string;
-  upsert?: boolean;
-  issueToken?: boolean;
-  autoRegister?: boolean;
-  autoType?: string;
-  pageSize?: number | string;
-  events?: string;
-  /** Where the result goes: `payload` (default) or another msg property, so a touch can pass telemetry through. */
-  resultTo?: string;
-}
-
-const ALL_EVENTS = 'registered,updated,removed,online,offline';
+import { DEVICE_CONFIG, type DeviceConfig } from './config';
 
 /** The device a message is about, found as runOperation finds it, so that e.g. a register and the touches after it keep their order. */
 function deviceOf(msg: NodeMessage): string | undefined {
@@ -32,16 +18,22 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('m2m-device', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const def = config as DeviceDef;
+    let def: DeviceConfig;
+    try {
+      def = DEVICE_CONFIG.read(config);
+    } catch (err) {
+      rejectAllInput(node, err);
+      return;
+    }
     const options: OperationOptions = {
-      upsert: def.upsert === true,
-      issueToken: def.issueToken === true,
-      autoRegister: def.autoRegister === true,
+      upsert: def.upsert,
+      issueToken: def.issueToken,
+      autoRegister: def.autoRegister,
       autoType: def.autoType,
-      pageSize: Number(def.pageSize) || 100,
+      pageSize: def.pageSize,
     };
-    const resultTo = def.resultTo || 'payload';
-    const wanted = new Set((def.events ?? ALL_EVENTS).split(',').filter(Boolean) as DeviceEventName[]);
+    const resultTo = def.resultTo;
+    const wanted = new Set(def.events.split(',').filter(Boolean) as DeviceEventName[]);
 
     let registry;
     try {
@@ -66,7 +58,7 @@ export = function (RED: NodeAPI): void {
     reg.ready().then(() => status.show(), () => node.status({ fill: 'red', shape: 'ring', text: 'store unavailable' }));
 
     onInput(node, async (msg, send) => {
-      const operation = msg.operation ?? def.operation;
+      const operation = msg.operation ?? (def.operation || undefined);
       const token = operation === 'verify' ? takeToken(msg) : msg.token;
       await reg.ready();
       const result = await runOperation(reg, { operation, deviceId: msg.deviceId, payload: msg.payload, token }, options);

@@ -6,6 +6,7 @@ import type { StoreStatus } from '../../lib/registry/stores/types';
 import type { Node, NodeAPI, NodeDef, NodeStatus } from '../shared/node-red';
 import { installAdminApi, listRegistry } from '../shared/admin-sources';
 import type { Listing } from '../../lib/admin/directory';
+import { REGISTRY_CONFIG } from './config';
 
 interface RegistryDef extends NodeDef {
   storeType?: 'file' | 'memory' | 'redis';
@@ -26,11 +27,12 @@ export = function (RED: NodeAPI): void {
       let closed = false;
       let listing: Listing | undefined;
       try {
+        const saved = REGISTRY_CONFIG.read(config);
         node.registry = createRegistry({
-          name: def.name || def.id,
-          store: storeConfig(RED, def, node),
-          types: parseDeviceTypes(def.deviceTypes),
-          defaultOfflineTimeoutMs: parseOfflineTimeout(def.offlineTimeout, 300),
+          name: saved.name || def.id,
+          store: storeConfig(RED, { ...def, storeType: saved.storeType, name: saved.name }, node),
+          types: parseDeviceTypes(saved.deviceTypes),
+          defaultOfflineTimeoutMs: parseOfflineTimeout(saved.offlineTimeout, 300),
           warn: (message) => node.warn(message),
         });
         // Redis: yellow while waiting for it (the registry keeps retrying), green once connected, red if loading failed.

@@ -1,15 +1,11 @@
 import { M2MError } from '../../lib/errors';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
-import { decoderConfigFromNode, type SchemaSource, TelemetryDecoder, type TelemetryNodeProperties, telemetryMessages } from '../../lib/telemetry';
+import { decoderConfigFromNode, type SchemaSource, TelemetryDecoder, telemetryMessages } from '../../lib/telemetry';
 import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
-
-interface TelemetryDef extends NodeDef, TelemetryNodeProperties {
-  registry?: string;
-  rejectOutput?: boolean;
-}
+import { TELEMETRY_CONFIG } from './config';
 
 function registrySchemas(registry: DeviceRegistryApi): SchemaSource {
   return (deviceId) => {
@@ -22,11 +18,11 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('m2m-telemetry', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const def = config as TelemetryDef;
-    const rejectOutput = def.rejectOutput === true;
-
     let decoder: TelemetryDecoder;
+    let rejectOutput: boolean;
     try {
+      const def = TELEMETRY_CONFIG.read(config);
+      rejectOutput = def.rejectOutput;
       const registry = def.validation === 'registry' ? optionalRegistry(RED, def.registry) : undefined;
       decoder = new TelemetryDecoder(decoderConfigFromNode(def, registry && registrySchemas(registry)));
     } catch (err) {
