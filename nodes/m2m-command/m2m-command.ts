@@ -1,37 +1,15 @@
 import { CommandTracker, MemoryCommandStore, checkTemplate, isReply, templatePattern, type CommandStore, type StatusEvent, type TrackerCounts, type TransportMessage } from '../../lib/command';
 import { errorMessage } from '../../lib/errors';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
-import { onInput } from '../shared/adapter';
+import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
 import { installAdminApi, listCommands } from '../shared/admin-sources';
-
-interface CommandDef extends NodeDef {
-  registry?: string;
-  topic?: string;
-  replyTopic?: string;
-  mqtt5?: boolean;
-  /** Seconds. */
-  timeout?: number | string;
-  retries?: number | string;
-  backoff?: number | string;
-  ttl?: number | string;
-  queueSize?: number | string;
-}
+import { COMMAND_CONFIG, type CommandConfig } from './config';
 
 // The badge is refreshed at most this often, so a burst of commands does not flood the editor.
 const STATUS_EVERY_MS = 500;
-
-function seconds(value: unknown, fallback: number): number {
-  const n = value === undefined || value === '' ? NaN : Number(value);
-  return Number.isFinite(n) && n >= 0 ? n * 1000 : fallback;
-}
-
-function whole(value: unknown, fallback: number): number {
-  const n = value === undefined || value === '' ? NaN : Number(value);
-  return Number.isInteger(n) && n >= 0 ? n : fallback;
-}
 
 function badge(c: TrackerCounts): NodeStatus {
   const ignored = c.late + c.unknown;
@@ -58,7 +36,17 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('m2m-command', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const def = config as CommandDef;
+    let def: CommandConfig;
+    let commandTopic: string;
+    let replyTopic: string;
+    try {
+      def = COMMAND_CONFIG.read(config);
+      commandTopic = checkTemplate(def.topic, 'topic');
+      replyTopic = checkTemplate(def.replyTopic, 'replyTopic');
+    } catch (err) {
+      rejectAllInput(node, err);
+      return;
+    }
 
     let tracker: CommandTracker | undefined;
     let registry: DeviceRegistryApi | undefined;
@@ -72,8 +60,6 @@ export = function (RED: NodeAPI): void {
     const listing = listCommands(node, typeof def.registry === 'string' && def.registry !== '' ? def.registry : undefined, () => tracker);
 
     const starting = (async (): Promise<CommandTracker> => {
-      const commandTopic = checkTemplate(def.topic || 'devices/{deviceId}/commands/{command}', 'topic');
-      const replyTopic = checkTemplate(def.replyTopic || 'devices/{deviceId}/replies', 'replyTopic');
       registry = optionalRegistry(RED, def.registry);
       let store: CommandStore;
       if (registry) {
@@ -87,10 +73,10 @@ export = function (RED: NodeAPI): void {
       tracker = new CommandTracker({
         commandTopic,
         replyTopic,
-        mqtt5: def.mqtt5 !== false,
-        defaults: { timeoutMs: seconds(def.timeout, 10_000) || 10_000, retries: whole(def.retries, 0), ttlMs: seconds(def.ttl, 0) },
-        backoffMs: seconds(def.backoff, 1000),
-        queueLimit: whole(def.queueSize, 50) || 50,
+        mqtt5: def.mqtt5,
+        defaults: { timeoutMs: def.timeout * 1000, retries: def.retries, ttlMs: def.ttl * 1000 },
+        backoffMs: def.backoff * 1000,
+        queueLimit: def.queueSize,
         registry,
         store,
         onCommand: (message: TransportMessage) => node.send([message as unknown as NodeMessage, null]),
@@ -108,7 +94,7 @@ export = function (RED: NodeAPI): void {
       status.show();
       return tracker;
     })();
-    const replyPattern = templatePattern(def.replyTopic || 'devices/{deviceId}/replies');
+    const replyPattern = templatePattern(replyTopic);
     starting.catch((err: unknown) => {
       if (closed) return;
       node.error(`m2m-command could not start: ${errorMessage(err)}`);

@@ -5,29 +5,10 @@ import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
+import { RULE_CONFIG, type RuleConfig } from './config';
 import { installAdminApi, listAlarms } from '../shared/admin-sources';
 
-interface RuleNodeDef extends NodeDef {
-  registry?: string;
-  rules?: unknown;
-  /** 2 when the telemetry pass-through output is on */
-  outputs?: number | string;
-  /** context store for alarm state when no registry is configured ('' = the default store) */
-  contextStore?: string;
-  /** default shelving period in seconds, when a shelve message carries no msg.duration */
-  shelveFor?: number | string;
-  idleHours?: number | string;
-  maxDevices?: number | string;
-}
-
 const CONTROL_TOPICS = new Set(['ack', 'shelve', 'unshelve', 'reset']);
-
-function positive(raw: unknown, fallback: number, field: string): number {
-  if (raw === undefined || raw === null || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new M2MError('INVALID_CONFIG', `${field} must be a positive number, got ${JSON.stringify(raw)}`, { field });
-  return n;
-}
 
 /** Node-RED's context API with callbacks, which every context store supports (a file store without cache only so). */
 interface CallbackContext {
@@ -53,20 +34,26 @@ export = function (RED: NodeAPI): void {
   RED.nodes.registerType('m2m-rule', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
-    const def = config as RuleNodeDef;
-    const passthrough = Number(def.outputs) === 2;
+    let def: RuleConfig;
+    try {
+      def = RULE_CONFIG.read(config);
+    } catch (err) {
+      rejectAllInput(node, err);
+      return;
+    }
+    const passthrough = def.outputs === 2;
 
     let engine: RuleEngine;
     let persistence: RulePersistence | undefined;
     let registry: DeviceRegistryApi | undefined;
     let shelveMs: number;
     try {
-      const rules = compileRules(def.rules ?? []);
+      const rules = compileRules(def.rules);
       registry = optionalRegistry(RED, def.registry);
       if (!registry && needsRegistry(rules)) {
         throw new M2MError('NO_REGISTRY', 'a rule uses a device attribute threshold or a type/tag scope, which needs an m2m-registry', { field: 'registry' });
       }
-      shelveMs = positive(def.shelveFor, 3600, 'shelveFor') * 1000;
+      shelveMs = def.shelveFor * 1000;
       const reg = registry;
       engine = new RuleEngine({
         rules,
@@ -77,8 +64,8 @@ export = function (RED: NodeAPI): void {
         },
         onChange: (id) => persistence?.changed(id),
         onHint: (message) => node.warn(message),
-        idleMs: positive(def.idleHours, 24, 'idleHours') * 3600_000,
-        maxDevices: Math.floor(positive(def.maxDevices, 100_000, 'maxDevices')),
+        idleMs: def.idleHours * 3600_000,
+        maxDevices: def.maxDevices,
       });
     } catch (err) {
       rejectAllInput(node, err);
