@@ -48,8 +48,12 @@ export function createRegistry(options: OpenRegistryOptions): DeviceRegistry {
 }
 
 /** Creates a registry and waits until its store is loaded. */
-export async function openRegistry(options: OpenRegistryOptions): Promise<DeviceRegistry> {
-  const registry = createRegistry(options);
+export function openRegistry(options: OpenRegistryOptions): Promise<DeviceRegistry> {
+  return untilLoaded(createRegistry(options));
+}
+
+/** Resolves with the registry once its store is loaded; a registry whose store does not open is closed. */
+export async function untilLoaded(registry: DeviceRegistry): Promise<DeviceRegistry> {
   try {
     await registry.ready();
   } catch (err) {

@@ -3,7 +3,7 @@ import { errorMessage } from '../../lib/errors';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from '../shared/node-red';
-import { optionalRegistry } from '../shared/registry-lookup';
+import { optionalRegistry, startedFor } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
 import { installAdminApi, listCommands } from '../shared/admin-sources';
 import { COMMAND_CONFIG, type CommandConfig } from './config';
@@ -126,8 +126,7 @@ export = function (RED: NodeAPI): void {
     };
 
     // Until the store has loaded, a message fails at once with STORE_UNAVAILABLE while it is unreachable, rather than waiting.
-    const started = (): Promise<CommandTracker> => (registry ? registry.ready().then(() => starting) : starting);
-    onInput(node, (msg) => (tracker ? handle(tracker, msg) : started().then((t) => handle(t, msg))));
+    onInput(node, (msg) => (tracker ? handle(tracker, msg) : startedFor(registry, starting).then((t) => handle(t, msg))));
 
     node.on('close', (removed, done) => {
       closed = true;

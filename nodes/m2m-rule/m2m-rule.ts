@@ -3,7 +3,7 @@ import type { DeviceEvent, DeviceRegistryApi } from '../../lib/registry/types';
 import { type AlarmEvent, compileRules, type ControlOp, KeptStates, needsRegistry, type NodeContextStore, RuleEngine, RulePersistence, type StateBackend } from '../../lib/rules';
 import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
-import { optionalRegistry } from '../shared/registry-lookup';
+import { optionalRegistry, startedFor } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
 import { RULE_CONFIG, type RuleConfig } from './config';
 import { installAdminApi, listAlarms } from '../shared/admin-sources';
@@ -169,7 +169,7 @@ export = function (RED: NodeAPI): void {
 
     onInput(node, (msg, send) => {
       // until the state is loaded, a message fails at once with STORE_UNAVAILABLE while the store is unreachable
-      if (!ready) return (registry ? registry.ready() : Promise.resolve()).then(() => loading).then(() => handle(msg, send));
+      if (!ready) return startedFor(registry, loading).then(() => handle(msg, send));
       handle(msg, send);
     });
 

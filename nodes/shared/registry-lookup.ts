@@ -28,3 +28,12 @@ export function lookupRegistry(RED: NodeAPI, configId: unknown): DeviceRegistryA
 export function optionalRegistry(RED: NodeAPI, configId: unknown): DeviceRegistryApi | undefined {
   return typeof configId === 'string' && configId !== '' ? lookupRegistry(RED, configId) : undefined;
 }
+
+/**
+ * A node's start-up work that loads its state from the registry (`starting`), as a message sees it: waited for
+ * while the store loads, but failed at once with STORE_UNAVAILABLE while the store is unreachable, so messages
+ * do not pile up behind a Redis that is away.
+ */
+export function startedFor<T>(registry: DeviceRegistryApi | undefined, starting: Promise<T>): Promise<T> {
+  return registry ? registry.ready().then(() => starting) : starting;
+}
