@@ -30,6 +30,11 @@ export interface RegistryOptions {
 
 export const DEFAULT_OFFLINE_TIMEOUT_MS = 5 * 60 * 1000;
 
+/** The state namespace holding each device's last explicit offline mark (markOffline), so a restart keeps it. */
+export const PRESENCE_NAMESPACE = 'presence';
+/** Format of a stored offline mark. */
+export const PRESENCE_RECORD_VERSION = 1;
+
 /**
  * The device registry: devices and device types in memory for fast reads, every change written through
  * to the store before it is acknowledged, and online/offline transitions emitted once each.
@@ -41,7 +46,11 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
   private readonly devices = new Map<string, StoredDevice>();
   private readonly online = new Set<string>();
   private readonly stateMaps = new Map<string, Map<string, unknown>>();
+  /** deviceId -> when it was marked offline (markOffline); cleared when it is heard again. */
+  private readonly offlineMarks = new Map<string, number>();
+  private readonly seenListeners = new Set<(deviceId: string) => void>();
   private readonly defaultTimeout: number;
+  private readonly warn: ((message: string) => void) | undefined;
   private readonly sweepMs: number;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly loading: Promise<void>;
@@ -60,6 +69,7 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
       throw err;
     }
     this.name = options.name;
+    this.warn = options.warn;
     this.store = options.store;
     for (const type of options.types ?? []) this.types.set(type.name, type);
     this.defaultTimeout = options.defaultOfflineTimeoutMs ?? DEFAULT_OFFLINE_TIMEOUT_MS;
@@ -83,6 +93,7 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
       if (device.lastSeen !== null && now - device.lastSeen <= this.timeoutOf(device)) this.online.add(device.id);
     }
     for (const [namespace, entries] of data.state) this.stateMaps.set(namespace, entries);
+    this.loadOfflineMarks();
     this.loaded = true;
     this.store.onRemoteChange?.((change) => this.applyRemote(change));
     if (!this.closed) {
@@ -284,11 +295,92 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     device.lastSeen = now;
     this.store.recordSeen(id, now);
     if (!this.online.has(id)) {
+      this.clearOfflineMark(id);
       this.online.add(id);
       this.emitEvent('online', this.toRecord(device));
     }
+    if (this.seenListeners.size > 0) for (const listener of this.seenListeners) listener(id);
     return device;
   }
+
+  /**
+   * Marks a device online now (a broker's connect event, a Sparkplug birth): it counts as seen at `at`
+   * (default now) and `online` is emitted if it was offline. True when that transition happened. A mark older
+   * than the device's last offline mark is stale and changes nothing. The offline timer still applies afterwards.
+   */
+  markOnline(id: string, at?: number): boolean {
+    const device = this.require(checkDeviceId(id, 'deviceId'));
+    const when = checkPresenceTime(at);
+    const offlineAt = this.offlineMarks.get(id);
+    if (at !== undefined && offlineAt !== undefined && when < offlineAt) return false;
+    if (when > (device.lastSeen ?? 0)) {
+      device.lastSeen = when;
+      this.store.recordSeen(id, when);
+    }
+    if (this.online.has(id)) return false;
+    this.clearOfflineMark(id);
+    this.online.add(id);
+    this.emitEvent('online', this.toRecord(device));
+    return true;
+  }
+
+  /**
+   * Marks a device offline now (an MQTT last will, a broker's disconnect event, a Sparkplug death), without
+   * waiting for the offline timeout: `offline` is emitted if it was online, and true returned. The mark is
+   * stored, so the device stays offline after a restart until it is heard again. A mark at `at` older than the
+   * device's last uplink is stale (it was heard since) and changes nothing.
+   */
+  markOffline(id: string, at?: number): boolean {
+    const device = this.require(checkDeviceId(id, 'deviceId'));
+    const when = checkPresenceTime(at);
+    if (at !== undefined && device.lastSeen !== null && when < device.lastSeen) return false;
+    const wasOnline = this.online.delete(id);
+    if (!wasOnline && this.offlineMarks.has(id)) return false;
+    // Stored even when it was already offline by the timer: the mark is what keeps it offline after a restart.
+    this.setOfflineMark(id, when);
+    if (wasOnline) this.emitEvent('offline', this.toRecord(device));
+    return wasOnline;
+  }
+
+  /** Calls `listener` with the device id on every uplink of a known device (touch), after any `online` event. */
+  onSeen(listener: (deviceId: string) => void): () => void {
+    this.seenListeners.add(listener);
+    return () => this.seenListeners.delete(listener);
+  }
+
+  private loadOfflineMarks(): void {
+    const marks = this.stateMaps.get(PRESENCE_NAMESPACE);
+    if (!marks) return;
+    for (const [id, value] of marks) {
+      const offlineAt = readOfflineMark(value);
+      if (offlineAt === undefined) continue;
+      this.offlineMarks.set(id, offlineAt);
+      const device = this.devices.get(id);
+      if (device && offlineAt >= (device.lastSeen ?? 0)) this.online.delete(id);
+    }
+  }
+
+  private setOfflineMark(id: string, offlineAt: number): void {
+    this.offlineMarks.set(id, offlineAt);
+    this.presenceMap().set(id, { v: PRESENCE_RECORD_VERSION, offlineAt });
+    this.store.putState(PRESENCE_NAMESPACE, id, { v: PRESENCE_RECORD_VERSION, offlineAt }).catch(this.presenceWriteFailed);
+  }
+
+  private clearOfflineMark(id: string): void {
+    if (!this.offlineMarks.delete(id)) return;
+    this.stateMaps.get(PRESENCE_NAMESPACE)?.delete(id);
+    this.store.deleteState(PRESENCE_NAMESPACE, id).catch(this.presenceWriteFailed);
+  }
+
+  private presenceMap(): Map<string, unknown> {
+    let map = this.stateMaps.get(PRESENCE_NAMESPACE);
+    if (!map) this.stateMaps.set(PRESENCE_NAMESPACE, (map = new Map()));
+    return map;
+  }
+
+  private readonly presenceWriteFailed = (err: unknown): void => {
+    this.warn?.(`a device's presence mark could not be stored (it holds in memory): ${err instanceof Error ? err.message : String(err)}`);
+  };
 
   async verify(id: string, token: string): Promise<boolean> {
     checkDeviceId(id, 'deviceId');
@@ -297,6 +389,10 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     const verified = await verifyToken(token, secret);
     if (verified && needsRehash(secret)) await this.rehashSecret(id, secret as string, token);
     return verified;
+  }
+
+  hasCredential(id: string): boolean {
+    return this.devices.get(id)?.secret !== undefined;
   }
 
   /** Replaces an old slow hash with the current scheme once the token is known good; retried on the next verify if the write fails. */
@@ -367,6 +463,7 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     } else {
       this.devices.delete(id);
       this.online.delete(id);
+      this.clearOfflineMark(id);
     }
   }
 
@@ -376,6 +473,7 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
       this.stateMaps.set(change.namespace, map);
       if (change.value === undefined) map.delete(change.key);
       else map.set(change.key, change.value);
+      if (change.namespace === PRESENCE_NAMESPACE) this.applyRemoteMark(change.key, change.value);
       return;
     }
     const existing = this.devices.get(change.id);
@@ -389,6 +487,18 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     if (existing && (existing.lastSeen ?? 0) > (change.device.lastSeen ?? 0)) change.device.lastSeen = existing.lastSeen;
     this.setInMemory(change.id, change.device);
     this.emitEvent(existing ? 'updated' : 'registered', this.toRecord(change.device));
+  }
+
+  /** Another instance marked a device offline (or it was heard there, clearing the mark): follow it. */
+  private applyRemoteMark(id: string, value: unknown): void {
+    const offlineAt = readOfflineMark(value);
+    if (offlineAt === undefined) {
+      this.offlineMarks.delete(id);
+      return;
+    }
+    this.offlineMarks.set(id, offlineAt);
+    const device = this.devices.get(id);
+    if (device && offlineAt >= (device.lastSeen ?? 0) && this.online.delete(id)) this.emitEvent('offline', this.toRecord(device));
   }
 
   private timeoutOf(device: StoredDevice): number {
@@ -429,6 +539,21 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
       online: this.online.has(device.id),
     };
   }
+}
+
+/** The time of an offline mark from the store; undefined for anything this release cannot read. */
+function readOfflineMark(value: unknown): number | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const { v, offlineAt } = value as { v?: unknown; offlineAt?: unknown };
+  return v === PRESENCE_RECORD_VERSION && typeof offlineAt === 'number' && Number.isFinite(offlineAt) ? offlineAt : undefined;
+}
+
+function checkPresenceTime(at: unknown): number {
+  if (at === undefined) return Date.now();
+  if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) {
+    throw new M2MError('INVALID_FIELD', 'the time of a presence mark must be a number of milliseconds since 1970', { field: 'at' });
+  }
+  return at;
 }
 
 // Stored attributes are frozen so that the shallow copies handed out cannot change nested values in the registry.

@@ -104,6 +104,14 @@ export interface DeviceRegistryApi {
   /** Marks the device seen now. With autoRegister an unknown id is registered (with `type`); otherwise it throws. */
   touch(id: string, options?: { autoRegister?: boolean; type?: string }): Promise<DeviceRecord>;
   verify(id: string, token: string): Promise<boolean>;
+  /** Marks a device online now (connect event, birth); true when it was offline, and `online` was emitted. */
+  markOnline(id: string, at?: number): boolean;
+  /** Marks a device offline now (last will, disconnect event, death); true when it was online, and `offline` was emitted. Kept across a restart until the device is heard again. */
+  markOffline(id: string, at?: number): boolean;
+  /** Calls the listener with the device id on every uplink (touch) of a known device; returns the unsubscribe. */
+  onSeen(listener: (deviceId: string) => void): () => void;
+  /** True when the device has a credential (a token was issued); for provisioning's pre-provisioned policy. */
+  hasCredential(id: string): boolean;
   state(namespace: string): Promise<StateMap>;
   on(event: 'device', listener: (e: DeviceEvent) => void): this;
   off(event: 'device', listener: (e: DeviceEvent) => void): this;
