@@ -39,15 +39,40 @@ export function checkAttributes(attributes: unknown, field = 'attributes'): Reco
   return attributes;
 }
 
-function checkKeys(value: unknown, path: string): void {
+function checkKeys(value: unknown, field: string): void {
+  const trail: (string | number)[] = [];
+  const bad = findHostileKey(value, trail);
+  if (bad !== undefined) {
+    const path = field + trail.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('');
+    throw new M2MError('INVALID_FIELD', `${path} must not have the key "${bad}"`, { field: path });
+  }
+}
+
+// Walks the value without building a path per element (a 20,000-number array cost 50 ms that way); `trail` holds
+// the steps to the hostile key, so the path is spelled out only when one is found.
+function findHostileKey(value: unknown, trail: (string | number)[]): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
   if (Array.isArray(value)) {
-    value.forEach((item, i) => checkKeys(item, `${path}[${i}]`));
-  } else if (value !== null && typeof value === 'object') {
-    for (const key of Object.keys(value)) {
-      if (isHostileKey(key)) throw new M2MError('INVALID_FIELD', `${path} must not have the key "${key}"`, { field: path });
-      checkKeys((value as Record<string, unknown>)[key], `${path}.${key}`);
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (item === null || typeof item !== 'object') continue;
+      const bad = findHostileKey(item, trail);
+      if (bad !== undefined) {
+        trail.unshift(i);
+        return bad;
+      }
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (isHostileKey(key)) return key;
+    const bad = findHostileKey((value as Record<string, unknown>)[key], trail);
+    if (bad !== undefined) {
+      trail.unshift(key);
+      return bad;
     }
   }
+  return undefined;
 }
 
 export function checkType(typeName: unknown, types: Map<string, DeviceType>, field = 'type'): string {

@@ -52,6 +52,7 @@ describe('device registry', () => {
       ['attributes failing the schema', (r) => r.register({ id: 'fz-2', type: 'freezer', attributes: { limit: 5 } }), 'SCHEMA_VALIDATION', /attributes failed schema: \/limit must be <= 0/],
       ['an update failing the schema', (r) => r.update('fz-1', { attributes: { colour: 'red' } }), 'SCHEMA_VALIDATION', /must not have property "colour"/],
       ['a hostile attribute key', (r) => r.register({ id: 'p1', type: 'press', attributes: JSON.parse('{"__proto__":{"x":1}}') as Record<string, unknown> }), 'INVALID_FIELD', /must not have the key "__proto__"/],
+      ['a hostile key deep in an array, named by its path', (r) => r.register({ id: 'p4', type: 'press', attributes: JSON.parse('{"zones":[1,{"ok":2},{"a":{"constructor":3}}]}') as Record<string, unknown> }), 'INVALID_FIELD', /attributes\.zones\[2\]\.a must not have the key "constructor"/],
       ['an unknown type', (r) => r.register({ id: 'p2', type: 'boiler' }), 'UNKNOWN_TYPE', /type "boiler" is not a device type/],
       ['a duplicate registration', (r) => r.register({ id: 'fz-1', type: 'freezer' }), 'DEVICE_EXISTS', /already registered/],
       ['an update of an unknown device', (r) => r.update('nope', { name: 'x' }), 'DEVICE_NOT_FOUND', /nope is not registered/],
