@@ -49,6 +49,12 @@ export const ERROR_CODES = {
   CLOSED: 'the node was closed while the message waited',
   // Twin
   TWIN_TOO_LARGE: "a twin document would be over the size cap",
+  // Jobs
+  INVALID_JOB: 'a job document is malformed, or a rate, percentage, retry count or duration is out of range; msg.m2mError.field names it',
+  EMPTY_TARGET: "a job's target names no device, or no device matches it; nothing was started",
+  JOB_NOT_FOUND: 'a job control names a job the node does not have',
+  JOB_EXISTS: 'a job with this jobId exists already',
+  JOB_ENDED: 'pause, resume or cancel of a job that has already ended',
   // Admin API (HTTP answers, not Catch nodes)
   NODE_NOT_FOUND: 'no deployed node has that id',
   RULE_NOT_FOUND: 'the rule node has no rule of that name',
