@@ -1,7 +1,7 @@
 import { M2MError } from './errors';
 
 // 1..128 characters of A-Z a-z 0-9 . _ : - ; nothing that could be an MQTT topic level, wildcard or a prototype key.
-const DEVICE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const DEVICE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function deviceIdProblem(id: unknown): string | undefined {

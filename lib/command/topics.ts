@@ -4,6 +4,8 @@ import { M2MError } from '../errors';
 // device id contract, so none can add a topic level or a wildcard.
 
 const PLACEHOLDER = /\{(deviceId|command|id)\}/g;
+/** The names a template may hold in braces (the editor's check is generated from this list). */
+export const TOPIC_PLACEHOLDERS = ['deviceId', 'command', 'id'] as const;
 
 export interface TopicValues {
   deviceId: string;

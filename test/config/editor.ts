@@ -22,13 +22,16 @@ export function editorDefinitions(): Map<string, EditorDefinition> {
     validators: { number: validator, regex: validator, typedInput: validator },
     _: (key: string) => key,
   };
+  // Each .html loads the generated resources/m2m-config.js first (its validators and constants)
+  const window: { M2M_CONFIG?: unknown } = {};
+  vm.runInNewContext(editorScript(loadNodeConfigs(NODES_DIR)), { window, $: () => ({}), RED });
   for (const type of fs.readdirSync(NODES_DIR)) {
     const file = path.join(NODES_DIR, type, `${type}.html`);
     if (!fs.existsSync(file)) continue;
     const html = fs.readFileSync(file, 'utf8');
     for (const [, code] of html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)) {
       if (!code.includes('RED.nodes.registerType')) continue; // the sidebar is an editor plugin, with no saved config
-      vm.runInNewContext(code, { RED, $: () => ({}), window: {} }, { filename: file });
+      vm.runInNewContext(code, { RED, $: () => ({}), window, M2M_CONFIG: window.M2M_CONFIG }, { filename: file });
     }
   }
   return definitions;
