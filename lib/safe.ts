@@ -12,6 +12,9 @@ export function emptyRecord<T>(): Record<string, T> {
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto === Object.prototype || proto === null) return true;
+  // An object made in a Node-RED function node comes from the function's own context (vm), whose Object.prototype
+  // is another object: plain all the same when its prototype is that realm's root.
+  return Object.getPrototypeOf(proto) === null && Object.prototype.toString.call(value) === '[object Object]';
 }
