@@ -1,0 +1,56 @@
+// A Node-RED runtime in its own process, as a user runs it: the pack loaded from the user directory's
+// node_modules (a link to this checkout's build), the flows and credentials written there by the parent
+// (node-red-process.ts). Prints "ready" once the admin and node HTTP servers listen and the runtime started.
+import http from 'http';
+
+/** The part of express used here (node-red brings express; its types are not installed). */
+type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void) => void;
+interface ExpressApp extends RequestHandler {
+  use(path: string, handler: RequestHandler): void;
+}
+
+interface NodeRedRuntime {
+  init(server: http.Server, settings: Record<string, unknown>): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  httpAdmin: RequestHandler;
+  httpNode: RequestHandler;
+}
+
+async function main(): Promise<void> {
+  const userDir = process.env.M2M_USER_DIR as string;
+  const port = Number(process.env.M2M_PORT);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const RED = require(process.env.M2M_NODE_RED ?? 'node-red') as NodeRedRuntime;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const app = (require('express') as () => ExpressApp)();
+  const server = http.createServer(app);
+  RED.init(server, {
+    userDir,
+    flowFile: 'flows.json',
+    credentialSecret: false,
+    httpAdminRoot: '/',
+    httpNodeRoot: '/',
+    uiPort: port,
+    logging: { console: { level: process.env.M2M_LOG_LEVEL ?? 'warn', metrics: false, audit: false } },
+    editorTheme: { projects: { enabled: false }, tours: false },
+  });
+  app.use('/', RED.httpAdmin);
+  app.use('/', RED.httpNode);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  await RED.start();
+  process.stdout.write('ready\n');
+  const stop = (): void => {
+    void RED.stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(`node-red-child: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exit(1);
+});
