@@ -1,8 +1,9 @@
 import { M2MError, describeValue } from '../errors';
 import { isPlainObject } from '../safe';
+import { readPresence, type PresenceSource } from './presence';
 import type { DeviceInput, DevicePatch, DeviceRecord, DevicePage, DeviceRegistryApi, ListFilter } from './types';
 
-export const DEVICE_OPERATIONS = ['register', 'get', 'update', 'remove', 'list', 'touch', 'verify'] as const;
+export const DEVICE_OPERATIONS = ['register', 'get', 'update', 'remove', 'list', 'touch', 'verify', 'online', 'offline', 'presence'] as const;
 export type DeviceOperation = (typeof DEVICE_OPERATIONS)[number];
 
 export interface OperationRequest {
@@ -12,6 +13,10 @@ export interface OperationRequest {
   payload: unknown;
   /** msg.token, for verify. */
   token?: unknown;
+  /** msg.topic, for presence (broker event and Sparkplug topics). */
+  topic?: unknown;
+  /** msg.at, for online/offline/presence: when it happened (ms since 1970); now when absent. */
+  at?: unknown;
 }
 
 export interface OperationOptions {
@@ -27,7 +32,9 @@ export type OperationResult =
   | { operation: 'register'; payload: DeviceRecord; created: boolean; token?: string }
   | { operation: 'get' | 'update' | 'remove' | 'touch'; payload: DeviceRecord }
   | { operation: 'list'; payload: DevicePage }
-  | { operation: 'verify'; payload: { deviceId: string; verified: boolean } };
+  | { operation: 'verify'; payload: { deviceId: string; verified: boolean } }
+  /** presence resolves to online or offline; `changed` says whether the device's presence changed. */
+  | { operation: 'online' | 'offline'; payload: DeviceRecord; changed: boolean; source?: PresenceSource };
 
 export function checkOperation(operation: unknown): DeviceOperation {
   if (typeof operation === 'string' && (DEVICE_OPERATIONS as readonly string[]).includes(operation)) return operation as DeviceOperation;
@@ -68,7 +75,26 @@ export async function runOperation(registry: DeviceRegistryApi, request: Operati
       const id = requireId(deviceId);
       return { operation, payload: { deviceId: id, verified: await registry.verify(id, token as string) } };
     }
+    case 'online':
+    case 'offline':
+      return markPresence(registry, operation, requireId(request.deviceId ?? body?.deviceId), request.at);
+    case 'presence': {
+      const mark = readPresence({ topic: request.topic, payload: request.payload });
+      const id = requireId(request.deviceId ?? mark.deviceId);
+      return { ...markPresence(registry, mark.state, id, request.at ?? mark.at), source: mark.source };
+    }
   }
+}
+
+type PresenceResult = Extract<OperationResult, { operation: 'online' | 'offline' }>;
+
+function markPresence(registry: DeviceRegistryApi, state: 'online' | 'offline', id: string, at: unknown): PresenceResult {
+  if (at !== undefined && (typeof at !== 'number' || !Number.isFinite(at) || at < 0)) {
+    throw new M2MError('INVALID_FIELD', `msg.at must be a time in ms since 1970, not ${describeValue(at)}`, { field: 'at' });
+  }
+  const changed = state === 'online' ? registry.markOnline(id, at) : registry.markOffline(id, at);
+  const device = registry.get(id) as DeviceRecord;
+  return { operation: state, payload: device, changed };
 }
 
 /**

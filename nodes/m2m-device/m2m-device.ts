@@ -61,7 +61,7 @@ export = function (RED: NodeAPI): void {
       const operation = msg.operation ?? (def.operation || undefined);
       const token = operation === 'verify' ? takeToken(msg) : msg.token;
       await reg.ready();
-      const result = await runOperation(reg, { operation, deviceId: msg.deviceId, payload: msg.payload, token }, options);
+      const result = await runOperation(reg, { operation, deviceId: msg.deviceId, payload: msg.payload, token, topic: msg.topic, at: msg.at }, options);
       msg.operation = result.operation;
       RED.util.setMessageProperty(msg, resultTo, result.payload, true);
       if ('deviceId' in result.payload || 'id' in result.payload) {
@@ -70,6 +70,10 @@ export = function (RED: NodeAPI): void {
       if (result.operation === 'register') {
         msg.created = result.created;
         if (result.token) msg.token = result.token;
+      }
+      if (result.operation === 'online' || result.operation === 'offline') {
+        msg.changed = result.changed;
+        if (result.source) msg.presenceSource = result.source;
       }
       send([msg, null]);
       status.schedule();
