@@ -21,7 +21,7 @@ interface DeviceState {
 export = function (RED: NodeAPI): void {
   RED.nodes.registerType('bench-floor', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
-    const node = this;
+    const node = this; // eslint-disable-line @typescript-eslint/no-this-alias
     const devices = new Map<string, DeviceState>();
     const sweep = setInterval(() => {
       const now = Date.now();
