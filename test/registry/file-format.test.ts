@@ -161,14 +161,11 @@ describe('file store format', () => {
       });
     });
 
-    describe('past V8\'s real string limit (M2M_HUGE_TESTS=1; about 10 s of CPU)', function () {
+    describe('past V8\'s real string limit (about 10 s of CPU)', function () {
       const MAX_STRING = bufferConstants.MAX_STRING_LENGTH;
       const MIB = 1024 * 1024;
       const big = 'x'.repeat(MIB);
       const RECORDS = Math.ceil(MAX_STRING / MIB) + 8;
-      before(function () {
-        if (!process.env.M2M_HUGE_TESTS) this.skip();
-      });
 
       function* hugeStore(): Generator<StoreOp> {
         for (let i = 0; i < RECORDS; i++) yield { o: 'sp', n: 'big', k: `k${i}`, v: big };
