@@ -55,6 +55,10 @@ export const ERROR_CODES = {
   JOB_NOT_FOUND: 'a job control names a job the node does not have',
   JOB_EXISTS: 'a job with this jobId exists already',
   JOB_ENDED: 'pause, resume or cancel of a job that has already ended',
+  // Provisioning answers (m2m-provision's status to the device, not Catch nodes)
+  NOT_AUTHORIZED: 'provisioning: a wrong secret, an unknown key, or a device that may not enrol (exists, has a credential, is not pre-provisioned); one answer for all',
+  BAD_REQUEST: 'provisioning: the request is not JSON or lacks a field; nothing changed',
+  RATE_LIMITED: 'provisioning: the key made more requests than its rate; retry after retryAfterMs',
   // Admin API (HTTP answers, not Catch nodes)
   NODE_NOT_FOUND: 'no deployed node has that id',
   RULE_NOT_FOUND: 'the rule node has no rule of that name',
