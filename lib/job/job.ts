@@ -178,7 +178,11 @@ export class JobRun {
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.pumpTimer = undefined;
     if (this.state === 'in-progress') {
-      while (this.flights.size < this.doc.maxInFlight) {
+      for (;;) {
+        if (this.flights.size >= this.doc.maxInFlight) {
+          this.pacer.stall();
+          break;
+        }
         const now = Date.now();
         const wait = this.pacer.wait(now);
         if (wait > 0) {
@@ -186,7 +190,10 @@ export class JobRun {
           break;
         }
         const index = this.nextIndex(now);
-        if (index === undefined) break;
+        if (index === undefined) {
+          this.pacer.stall();
+          break;
+        }
         this.pacer.take(now);
         this.started++;
         this.setState(index, 'in-progress');
@@ -355,6 +362,7 @@ export class JobRun {
 
   pause(): void {
     this.state = 'paused';
+    this.pacer.stall();
     void this.saveJob();
     this.progressNow();
   }

@@ -36,16 +36,15 @@ export class JobManager {
   private closed = false;
 
   constructor(private readonly options: JobManagerOptions) {
-    const manager = this;
     this.host = {
       registry: options.registry,
       progressEveryMs: options.progressEveryMs ?? 1000,
-      claim: (deviceId, job) => manager.claim(deviceId, job),
-      release: (deviceId, job) => manager.release(deviceId, job),
+      claim: (deviceId, job) => this.claim(deviceId, job),
+      release: (deviceId, job) => this.release(deviceId, job),
       send: (request) => options.onSend(request),
       execution: (event) => options.onExecution?.(event),
       progress: (progress) => options.onProgress?.(progress),
-      write: (key, value) => manager.write(key, value),
+      write: (key, value) => this.write(key, value),
       ended: () => undefined,
     };
     this.restore();
@@ -118,14 +117,14 @@ export class JobManager {
   commandOutcome(outcome: CommandOutcome): boolean {
     const parsed = parseCommandId(outcome.commandId);
     const job = parsed && this.jobs.get(parsed.jobId);
-    if (!parsed || !job) return false;
+    if (!parsed || !job || this.closed) return false;
     return job.commandOutcome(parsed.index, outcome.commandId, outcome.status, outcome.error ?? null);
   }
 
   /** A twin after a desire (its delta), or a synced event (an empty delta): ends the device's desired-state attempt. */
   twinOutcome(deviceId: string, deltaEmpty: boolean): boolean {
     const job = this.holders.get(deviceId);
-    return job ? job.twinOutcome(deviceId, deltaEmpty) : false;
+    return job && !this.closed ? job.twinOutcome(deviceId, deltaEmpty) : false;
   }
 
   /** Running jobs and how many devices are in flight, for a status badge. */

@@ -5,13 +5,15 @@ const MAX_LAG_MS = 50;
 
 /**
  * Spaces a job's starts evenly at its current rate (per minute), so that at most that many start in any
- * minute. A timer that fires late may catch up on the schedule by a little (under half a start's interval, and
- * 50 ms at most), which keeps the average rate true at high rates. With a ramp, the rate starts low and is
+ * minute (give or take a timer's lateness). A timer that fires late lets the next start catch up, which keeps
+ * the average rate true at high rates. With a ramp, the rate starts low and is
  * multiplied by the ramp's factor after every `afterSucceeded` successes while the success rate holds.
  */
 export class Pacer {
-  private nextAt = Number.NEGATIVE_INFINITY;
+  private nextAt: number | undefined;
   private succeededAtStep = 0;
+  /** Held back by something other than the pace (in-flight bound, pause, no work) since the last start. */
+  private stalled = true;
 
   constructor(
     private readonly perMinute: number,
@@ -27,14 +29,23 @@ export class Pacer {
 
   /** Milliseconds until the next start may happen (0: now). */
   wait(now: number): number {
-    return Math.max(0, Math.ceil(this.nextAt - now));
+    return this.nextAt === undefined ? 0 : Math.max(0, Math.ceil(this.nextAt - now));
   }
 
-  /** Records a start at `now`. */
+  /** Something other than the pace holds starts back: the next start begins a new schedule. */
+  stall(): void {
+    this.stalled = true;
+  }
+
+  /**
+   * Records a start at `now`. Only a start that waited for the pace keeps to the schedule (so a late timer
+   * catches up, by 50 ms at most); after a stall the schedule starts again from now, so no burst follows it.
+   */
   take(now: number): void {
     const interval = 60_000 / this.ratePerMinute();
-    const lag = Math.min(MAX_LAG_MS, interval / 2);
-    this.nextAt = Math.max(this.nextAt, now - lag) + interval;
+    const base = this.nextAt === undefined || this.stalled ? now : Math.max(this.nextAt, now - MAX_LAG_MS);
+    this.nextAt = base + interval;
+    this.stalled = false;
   }
 
   /** Counts a success; true when the rate stepped up. */
