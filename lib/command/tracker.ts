@@ -5,6 +5,7 @@ import { checkCommandDeviceId, checkCommandId, checkCommandName, checkCommandOpt
 import { COMMAND_RECORD_VERSION, randomToken, readCommandRecord } from './record';
 import { correlationData, parseReply, type ParsedReply } from './reply';
 import { compileTemplate, templatePattern, type TopicFiller } from './topics';
+import { SleepyDevices } from './sleepy';
 import type {
   CommandInput,
   CommandRecord,
@@ -115,6 +116,7 @@ export class CommandTracker {
   private readonly rememberEnded: number;
   private readonly registry: CommandRegistry | undefined;
   private readonly store: CommandStore;
+  private readonly sleepy: SleepyDevices;
   private seq = 0;
   private queuedCount = 0;
   private closed = false;
@@ -133,8 +135,10 @@ export class CommandTracker {
     this.rememberEnded = options.rememberEnded ?? 10_000;
     this.registry = options.registry;
     this.store = options.store;
+    this.sleepy = new SleepyDevices(options.registry);
     this.restore(); // first: it may refuse the store, and then nothing may be left listening
     this.registry?.on('device', this.onDeviceEvent);
+    this.sleepy.watch((deviceId) => this.flush(deviceId)); // a sleepy device listens right after each uplink
   }
 
   counts(): TrackerCounts {
@@ -174,8 +178,9 @@ export class CommandTracker {
     const now = Date.now();
     const seq = ++this.seq;
     const id = chosenId ?? randomToken();
+    const ttlMs = options.ttlMs || this.sleepy.maxWaitMs(deviceId);
     const record: CommandRecord = {
-      v: COMMAND_RECORD_VERSION, id, seq, deviceId, command, params, createdAt: now, expiresAt: options.ttlMs > 0 ? now + options.ttlMs : 0,
+      v: COMMAND_RECORD_VERSION, id, seq, deviceId, command, params, createdAt: now, expiresAt: ttlMs > 0 ? now + ttlMs : 0,
       timeoutMs: options.timeoutMs, retries: options.retries, attempts: 0, phase: 'sent', dueAt: 0, queuedReported: false,
       token: randomToken(),
     };
@@ -216,6 +221,7 @@ export class CommandTracker {
   close(): void {
     this.closed = true;
     this.registry?.off('device', this.onDeviceEvent);
+    this.sleepy.close();
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
@@ -278,7 +284,7 @@ export class CommandTracker {
   }
 
   private mustQueue(deviceId: string): boolean {
-    return this.registry !== undefined && (!this.registry.isOnline(deviceId) || this.queues.has(deviceId));
+    return this.registry !== undefined && (!this.registry.isOnline(deviceId) || this.queues.has(deviceId) || this.sleepy.asleep(deviceId));
   }
 
   private reject(record: CommandRecord, error: M2MError): SubmitResult {
@@ -472,7 +478,7 @@ export class CommandTracker {
         this.arm(record, record.dueAt - now);
       }
     }
-    if (this.registry) for (const deviceId of [...this.queues.keys()]) if (this.registry.isOnline(deviceId)) this.flush(deviceId);
+    if (this.registry) for (const deviceId of [...this.queues.keys()]) if (this.registry.isOnline(deviceId) && !this.sleepy.asleep(deviceId)) this.flush(deviceId);
   }
 }
 

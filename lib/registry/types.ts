@@ -30,6 +30,15 @@ export interface DeviceType {
   reportedSchema?: JsonSchema;
   /** A device is online while seen within this many ms; the registry default otherwise. */
   offlineTimeoutMs?: number;
+  /**
+   * The device sleeps and listens only right after it sends (LoRaWAN class A): m2m-command queues its commands,
+   * without a reply timeout running, and sends them in order the moment it is next heard (touch, online).
+   */
+  sleepy?: boolean;
+  /** Sleepy only: for this long after an uplink the device still listens, so a command goes out at once. Default 0. */
+  listenWindowMs?: number;
+  /** Sleepy only: a command without a time to live of its own waits at most this long for the device, then expires. */
+  maxWaitMs?: number;
 }
 
 export type DeviceEventName = 'registered' | 'updated' | 'removed' | 'online' | 'offline';

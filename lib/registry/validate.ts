@@ -132,6 +132,23 @@ export function checkRegistryTiming(options: { defaultOfflineTimeoutMs?: number;
   if (options.sweepMs !== undefined) checkDurationMs(options.sweepMs, 'sweepMs', MAX_TIMER_MS);
   for (const type of options.types ?? []) {
     if (type.offlineTimeoutMs !== undefined) checkDurationMs(type.offlineTimeoutMs, `offlineTimeoutMs of device type ${type.name}`);
+    checkSleepyType(type, `device type ${type.name}`);
+  }
+}
+
+/** A sleepy type's options: `sleepy` a boolean; `listenWindowMs` and `maxWaitMs` durations, only on a sleepy type. */
+function checkSleepyType(type: { sleepy?: unknown; listenWindowMs?: unknown; maxWaitMs?: unknown }, where: string): void {
+  if (type.sleepy !== undefined && typeof type.sleepy !== 'boolean') {
+    throw new M2MError('INVALID_CONFIG', `${where}: sleepy must be true or false; got ${describe(type.sleepy)}`, { field: 'deviceTypes' });
+  }
+  for (const key of ['listenWindowMs', 'maxWaitMs'] as const) {
+    if (type[key] === undefined) continue;
+    if (type.sleepy !== true) throw new M2MError('INVALID_CONFIG', `${where}: ${key} applies only to a sleepy type (sleepy: true)`, { field: 'deviceTypes' });
+    try {
+      checkDurationMs(type[key], key, MAX_TIMER_MS);
+    } catch (err) {
+      throw new M2MError('INVALID_CONFIG', `${where}: ${(err as Error).message}`, { field: 'deviceTypes' });
+    }
   }
 }
 
@@ -186,6 +203,7 @@ export function parseDeviceTypes(input: unknown): DeviceType[] {
         throw new M2MError('INVALID_CONFIG', `device type ${t.name} (deviceTypes[${i}]): ${(err as Error).message}`, { field: 'deviceTypes' });
       }
     }
+    checkSleepyType(t, `device type ${t.name} (deviceTypes[${i}])`);
     return t as unknown as DeviceType;
   });
   compileTypeSchemas(types);
