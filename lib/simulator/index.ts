@@ -2,3 +2,4 @@ export { DeviceSimulator, type SimulatorOptions, type SimulatorMessage, type Inc
 export { encodeReading, encodeJson, encodeSenml, encodeLpp, encodeBinary, encodeKv, binaryFrameSpec, SIMULATOR_FORMATS, type SimulatorFormat, type Reading } from './encoders';
 export { checkMetrics, nextReading, DEFAULT_METRICS, LPP_KINDS, type MetricSpec, type LppKind } from './metrics';
 export { makeRandom, seededRandom, type Random } from './random';
+export { TwinDeviceState, SET_DESIRED, DEFAULT_REPORT_TOPIC } from './twin-device';

@@ -5,6 +5,7 @@ import { compileTemplate, templatePattern, type TopicFiller } from '../command/t
 import { encodeReading, SIMULATOR_FORMATS, type Reading, type SimulatorFormat } from './encoders';
 import { checkMetrics, isSpike, nextReading, startLevel, type MetricSpec } from './metrics';
 import { makeRandom, type Random } from './random';
+import { DEFAULT_REPORT_TOPIC, SET_DESIRED, TwinDeviceState } from './twin-device';
 
 export interface SimulatorOptions {
   /** How many devices; ids are the prefix and a zero-padded number: `sim-001`. */
@@ -20,6 +21,8 @@ export interface SimulatorOptions {
   commandTopic?: string;
   /** MQTT 3.1.1 replies go here; MQTT 5 replies go to the command's response topic. Default `devices/{deviceId}/replies`. */
   replyTopic?: string;
+  /** Where a device reports its state after applying a `set-desired` command. Default `devices/{deviceId}/reported`. */
+  reportTopic?: string;
   /** Delay before a device answers, plus up to `jitterMs` more at random. */
   latencyMs?: number;
   jitterMs?: number;
@@ -35,7 +38,7 @@ export interface SimulatorMessage {
   topic: string;
   payload: unknown;
   deviceId: string;
-  kind: 'telemetry' | 'reply';
+  kind: 'telemetry' | 'reply' | 'report';
   qos?: 0 | 1;
   correlationData?: Buffer;
 }
@@ -75,6 +78,9 @@ export class DeviceSimulator {
   private readonly random: Random;
   private readonly topic: TopicFiller;
   private readonly replyTopic: TopicFiller;
+  private readonly reportTopic: TopicFiller;
+  /** What each device applied of `set-desired` commands (its twin's reported state). */
+  readonly twin = new TwinDeviceState();
   private readonly commandPattern: RegExp;
   private interval: NodeJS.Timeout | undefined;
   private readonly totals = { telemetry: 0, replies: 0, failures: 0, ignored: 0 };
@@ -101,6 +107,7 @@ export class DeviceSimulator {
     for (let d = 0; d < count; d++) this.metrics.forEach((m, k) => (this.levels[d * this.metrics.length + k] = startLevel(m, this.random)));
     this.topic = compileTemplate(options.topic ?? 'devices/{deviceId}/telemetry');
     this.replyTopic = compileTemplate(options.replyTopic ?? 'devices/{deviceId}/replies');
+    this.reportTopic = compileTemplate(options.reportTopic ?? DEFAULT_REPORT_TOPIC);
     this.commandPattern = templatePattern(options.commandTopic ?? 'devices/{deviceId}/commands/{command}');
   }
 
@@ -199,6 +206,7 @@ export class DeviceSimulator {
       this.totals.replies++;
       this.options.publish(reply);
       if (!fails && request.command === 'offline') this.setOnline(deviceId, false, Number(request.params?.forMs) || 0);
+      if (!fails && request.command === SET_DESIRED) this.report(deviceId, this.twin.apply(deviceId, request.params));
     };
     const delay = (this.options.latencyMs ?? 0) + (this.options.jitterMs ? this.random() * this.options.jitterMs : 0);
     if (delay <= 0) {
@@ -207,6 +215,11 @@ export class DeviceSimulator {
     }
     this.later(delay, after);
     return 'scheduled';
+  }
+
+  /** A device reports its applied state on its report topic (after a `set-desired`). */
+  private report(deviceId: string, state: Record<string, unknown>): void {
+    this.options.publish({ topic: this.reportTopic({ deviceId, command: '', id: '' }), payload: state, deviceId, kind: 'report', qos: 1 });
   }
 
   close(): void {

@@ -19,6 +19,8 @@ export interface SimulatorConfig {
   topic: string;
   commandTopic: string;
   replyTopic: string;
+  /** Where a device reports the state it applied after a `set-desired` command (a device twin's reported side). */
+  reportTopic: string;
   /** Milliseconds. */
   latency: number;
   jitter: number;
@@ -58,6 +60,7 @@ export const SIMULATOR_CONFIG = defineNodeConfig<SimulatorConfig>({
       topic: { type: 'string', minLength: 1, default: 'devices/{deviceId}/telemetry' },
       commandTopic: { type: 'string', minLength: 1, default: 'devices/{deviceId}/commands/{command}' },
       replyTopic: { type: 'string', minLength: 1, default: 'devices/{deviceId}/replies' },
+      reportTopic: { type: 'string', minLength: 1, default: 'devices/{deviceId}/reported' },
       latency: { type: 'number', minimum: 0, maximum: LONGEST_TIMER_MS / 2, default: 50 },
       jitter: { type: 'number', minimum: 0, maximum: LONGEST_TIMER_MS / 2, default: 0 },
       failureRatio: { type: 'number', minimum: 0, maximum: 1, default: 0 },

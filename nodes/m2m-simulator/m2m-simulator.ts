@@ -35,6 +35,7 @@ export = function (RED: NodeAPI): void {
         topic: def.topic,
         commandTopic: def.commandTopic,
         replyTopic: def.replyTopic,
+        reportTopic: def.reportTopic,
         latencyMs: def.latency,
         jitterMs: def.jitter,
         failureRatio: def.failureRatio,
