@@ -72,7 +72,8 @@ describe('m2m-command with a sleepy device type', () => {
   it('after its last will, the meter is offline at once; a command waits and goes out when it is back', async () => {
     const will = await device({ operation: 'presence', deviceId: 'meter-1', payload: 'offline' });
     assert.strictEqual(will.changed, true);
-    await command({ deviceId: 'meter-1', command: 'read', ttl: 3600 });
+    const queued = await command({ deviceId: 'meter-1', command: 'read', ttl: 3_600_000 });
+    assert.deepStrictEqual([queued.status, queued.error], ['queued', null]);
     await clock.tickAsync(60_000);
     assert.strictEqual(transport.length, 0);
     const sent = next(helper.getNode('transport'));
