@@ -59,6 +59,11 @@ export interface ResponseLike {
 }
 export type Middleware = (req: RequestLike, res: ResponseLike, next: () => void) => void;
 
+/** A JSONata expression Node-RED prepared, opaque to us. */
+export interface PreparedJsonata {
+  evaluate: unknown;
+}
+
 export interface NodeAPI {
   nodes: {
     createNode(node: object, def: NodeDef): void;
@@ -68,6 +73,10 @@ export interface NodeAPI {
   settings: { userDir?: string; [key: string]: unknown };
   util: {
     evaluateNodeProperty(value: string, type: string, node: Node, msg: NodeMessage): unknown;
+    /** Compiles a JSONata expression with Node-RED's bindings ($flowContext, $env …); throws on a syntax error. */
+    prepareJSONataExpression(expression: string, node: Node): PreparedJsonata;
+    /** Evaluates a prepared expression against msg; JSONata 2 is asynchronous, so only the callback form. */
+    evaluateJSONataExpression(expression: PreparedJsonata, msg: NodeMessage, callback: (err: Error | null, result?: unknown) => void): void;
     getMessageProperty(msg: NodeMessage, expr: string): unknown;
     setMessageProperty(msg: NodeMessage, expr: string, value: unknown, createMissing?: boolean): boolean;
     cloneMessage<T extends NodeMessage>(msg: T): T;
