@@ -1,0 +1,159 @@
+import { MemoryCommandStore } from '../../lib/command';
+import { M2MError, errorMessage } from '../../lib/errors';
+import { JobManager, type ExecutionEvent, type JobProgress, type JobStore, type SendRequest } from '../../lib/job';
+import { isPlainObject } from '../../lib/safe';
+import type { DeviceRegistryApi } from '../../lib/registry/types';
+import { onInput, rejectAllInput } from '../shared/adapter';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from '../shared/node-red';
+import { optionalRegistry, startedFor } from '../shared/registry-lookup';
+import { ThrottledStatus } from '../shared/throttled-status';
+import { JOB_CONFIG, type JobConfig } from './config';
+
+const STATUS_EVERY_MS = 500;
+
+function badge(latest: JobProgress | undefined, running: number): NodeStatus {
+  if (!latest) return { fill: 'grey', shape: 'ring', text: 'no jobs' };
+  const c = latest.counts;
+  const done = latest.total - c.queued - c['in-progress'];
+  const troubles = c.failed + c['timed-out'] + c.rejected;
+  const parts = [`${latest.jobId} ${latest.state}`, `${done}/${latest.total}`, `${c.succeeded} ok`];
+  if (troubles > 0) parts.push(`${troubles} not ok`);
+  if (latest.state === 'in-progress') parts.push(`${Math.round(latest.startedPerMinute)}/min`);
+  if (running > 1) parts.push(`+${running - 1} more`);
+  const fill = latest.state === 'aborted' ? 'red' : latest.state === 'paused' || latest.state === 'canceled' ? 'yellow' : troubles > 0 ? 'yellow' : latest.state === 'completed' ? 'green' : 'blue';
+  return { fill, shape: latest.state === 'in-progress' ? 'ring' : 'dot', text: parts.join(' · ') };
+}
+
+/** Output 1: a message for m2m-command, or for m2m-twin (operation desire). */
+function requestMessage(request: SendRequest): NodeMessage {
+  if (request.kind === 'command') {
+    return {
+      topic: `job/${request.jobId}/${request.deviceId}`, jobId: request.jobId, deviceId: request.deviceId, command: request.command, payload: structuredClone(request.params),
+      commandId: request.commandId, timeout: request.timeoutMs, retries: 0, attempt: request.attempt,
+    };
+  }
+  return { topic: `job/${request.jobId}/${request.deviceId}`, jobId: request.jobId, deviceId: request.deviceId, operation: 'desire', payload: structuredClone(request.patch), attempt: request.attempt };
+}
+
+/** A status event of m2m-command (its output 2), wired back in. */
+function commandStatusOf(msg: NodeMessage): { commandId: string; deviceId?: string; status: string; error: string | null } | undefined {
+  const p = msg.payload;
+  if (!isPlainObject(p) || typeof p.id !== 'string' || typeof p.status !== 'string' || typeof p.command !== 'string') return undefined;
+  return { commandId: p.id, deviceId: typeof p.deviceId === 'string' ? p.deviceId : undefined, status: p.status, error: typeof p.error === 'string' ? p.error : null };
+}
+
+/** A twin from m2m-twin: output 1 (the twin after an operation) or output 2 (delta and synced events). */
+function twinOf(msg: NodeMessage): { deviceId: string; deltaEmpty: boolean } | undefined {
+  const p = msg.payload;
+  if (!isPlainObject(p) || typeof p.deviceId !== 'string' || !isPlainObject(p.delta)) return undefined;
+  if (p.event === 'synced') return { deviceId: p.deviceId, deltaEmpty: true };
+  if (p.event === 'delta' || typeof msg.operation === 'string') return { deviceId: p.deviceId, deltaEmpty: Object.keys(p.delta).length === 0 };
+  return undefined;
+}
+
+export = function (RED: NodeAPI): void {
+  RED.nodes.registerType('m2m-job', function (this: Node, config: NodeDef) {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    let def: JobConfig;
+    let registry: DeviceRegistryApi | undefined;
+    try {
+      def = JOB_CONFIG.read(config);
+      registry = optionalRegistry(RED, def.registry);
+    } catch (err) {
+      rejectAllInput(node, err);
+      return;
+    }
+    let manager: JobManager | undefined;
+    let closed = false;
+    let latest: JobProgress | undefined;
+    const status = new ThrottledStatus(node, () => badge(latest, manager?.summary().running ?? 0), STATUS_EVERY_MS);
+    const memoryKey = `job:${node.id}`;
+
+    const starting = (async (): Promise<JobManager> => {
+      let store: JobStore;
+      if (registry) {
+        await registry.whenLoaded();
+        store = await registry.state(memoryKey);
+      } else {
+        store = new MemoryCommandStore(memoryKey);
+      }
+      if (closed) throw new Error('closed before it started');
+      manager = new JobManager({
+        store,
+        registry,
+        progressEveryMs: def.progressEvery * 1000,
+        onSend: (request) => node.send([requestMessage(request), null, null]),
+        onExecution: (e: ExecutionEvent) => node.send([null, { topic: `job/${e.jobId}/${e.deviceId}`, jobId: e.jobId, deviceId: e.deviceId, payload: e }, null]),
+        onProgress: (p) => {
+          latest = p;
+          node.send([null, null, { topic: `job/${p.jobId}`, jobId: p.jobId, payload: p }]);
+          status.schedule();
+        },
+        onWarning: (text) => node.warn(text),
+      });
+      status.show();
+      return manager;
+    })();
+    starting.catch((err: unknown) => {
+      if (closed) return;
+      node.error(`m2m-job could not start: ${errorMessage(err)}`);
+      node.status({ fill: 'red', shape: 'ring', text: 'not started' });
+    });
+
+    /** The node's defaults under the job document's own settings. */
+    const withDefaults = (doc: unknown): unknown => {
+      if (!isPlainObject(doc)) return doc;
+      const rollout = isPlainObject(doc.rollout) ? doc.rollout : {};
+      return {
+        retries: def.retries,
+        timeout: def.timeout * 1000,
+        ...doc,
+        rollout: { maxInFlight: def.maxInFlight, perMinute: def.perMinute, ...rollout },
+      };
+    };
+
+    const handle = (m: JobManager, msg: NodeMessage, send: (msgs: Array<NodeMessage | null>) => void): void => {
+      const action = msg.action ?? (typeof msg.topic === 'string' && ['start', 'pause', 'resume', 'cancel', 'status'].includes(msg.topic) ? msg.topic : undefined);
+      if (action === undefined) {
+        const outcome = commandStatusOf(msg);
+        if (outcome) {
+          m.commandOutcome(outcome);
+          return;
+        }
+        const twin = twinOf(msg);
+        if (twin) {
+          m.twinOutcome(twin.deviceId, twin.deltaEmpty);
+          return;
+        }
+        throw new M2MError('INVALID_CONTROL', 'msg.action must be start, pause, resume, cancel or status (or wire in the status events of m2m-command, or m2m-twin)', { field: 'action' });
+      }
+      const jobId = msg.jobId ?? (isPlainObject(msg.payload) && action !== 'start' ? msg.payload.jobId : undefined);
+      const result = m.control(action, jobId, action === 'start' ? withDefaults(msg.payload) : msg.payload);
+      msg.payload = result;
+      if (!Array.isArray(result)) msg.jobId = result.jobId;
+      send([null, null, msg]);
+      status.schedule();
+    };
+
+    onInput(node, (msg, send) => (manager ? handle(manager, msg, send) : startedFor(registry, starting).then((m) => handle(m, msg, send))));
+
+    node.on('close', (removed, done) => {
+      closed = true;
+      status.stop();
+      const finish = (): void => done();
+      if (!manager) {
+        if (removed && !registry) MemoryCommandStore.forget(memoryKey);
+        finish();
+        return;
+      }
+      const ending = removed ? manager.discard() : manager.close();
+      ending
+        .catch((err: unknown) => node.error(`closing jobs: ${errorMessage(err)}`))
+        .finally(() => {
+          if (removed && !registry) MemoryCommandStore.forget(memoryKey);
+          finish();
+        });
+    });
+  });
+};
