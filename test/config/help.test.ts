@@ -9,7 +9,9 @@ import { type EditorDefinition, editorDefinitions, NODES_DIR } from './editor';
 const root = path.join(NODES_DIR, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
 
-/** The editor's own rule (red.js, RED.utils.renderMarkdown): a `: name (type) : text` line becomes a <dt>/<dd>. */
+/** The editor's own rules (red.js, RED.utils.renderMarkdown): lines `: name (type) : text` make a property list
+ * (the block: exactly two colons a line), each line a <dt>/<dd>. */
+const PROPERTY_BLOCK_LINE = /^:[^:\n]+:[^:\n]*$/;
 const PROPERTY_LINE = /^:([^:\n]+)\(([^:\n]+)\).*?:([^:\n]*)(?:\n|$)/;
 
 export function helpFile(type: string): string {
@@ -64,7 +66,7 @@ describe('node help: written once, in markdown, in locales/en-US', () => {
       });
 
       it('every property line renders as a property (no colon inside its text; details go below)', () => {
-        const bad = helpMarkdown(type).split('\n').filter((l) => l.startsWith(':') && !PROPERTY_LINE.test(`${l}\n`));
+        const bad = helpMarkdown(type).split('\n').filter((l) => l.startsWith(':') && !(PROPERTY_BLOCK_LINE.test(l) && PROPERTY_LINE.test(`${l}\n`)));
         assert.deepStrictEqual(bad, []);
       });
 
