@@ -7,7 +7,7 @@ import type { CompiledRule } from './compile';
 import { TimerHeap } from './timer-heap';
 
 // Copied once: on the per-sample path, an import compiled to CommonJS (tsx, ts-node) is a getter call per use.
-const { ACTIVE, ESCALATED, PEND_CLEAR, PEND_RAISE, SEEN, SHELVED } = flags;
+const { ACKED, ACTIVE, COND_CLEARED, ESCALATED, PEND_CLEAR, PEND_RAISE, SEEN, SHELVED } = flags;
 
 export class AlarmDeadlines {
   private readonly timers: TimerHeap;
@@ -16,7 +16,7 @@ export class AlarmDeadlines {
     private readonly table: AlarmTable,
     /** the key's deadline came: run its transitions */
     onDue: (k: number, now: number) => void,
-    now: () => number,
+    private readonly now: () => number,
   ) {
     this.timers = new TimerHeap((k, deadline, at) => {
       if (this.table.scheduledAt[k] !== deadline) return; // superseded by an earlier entry
@@ -59,7 +59,17 @@ export class AlarmDeadlines {
     // a raise delay needs its timer only once enough samples came in; later samples raise it themselves otherwise
     if (f & PEND_RAISE && rule.raiseMs > 0 && t.count[k] >= rule.raiseSamples) due = t.deadline[k];
     if (f & PEND_CLEAR) due = t.deadline[k];
-    if (f & ACTIVE && !(f & ESCALATED) && rule.escalateMs > 0) due = Math.min(due, t.raisedAt[k] + rule.escalateMs);
+    if (f & ACTIVE && !(f & ESCALATED) && rule.escalateMs > 0 && !(rule.escalateUnacked && f & ACKED)) {
+      let at = t.raisedAt[k] + rule.escalateMs;
+      // due outside the schedule: the escalation waits for the window to open
+      if (rule.schedule) {
+        const now = this.now();
+        if (at <= now && !rule.schedule.isActive(now)) at = rule.schedule.nextChange(now);
+      }
+      due = Math.min(due, at);
+    }
+    if (f & ACTIVE && !(f & COND_CLEARED) && rule.autoClearMs > 0) due = Math.min(due, t.raisedAt[k] + rule.autoClearMs);
+    if (f & ACTIVE && !(f & ACKED) && rule.reminderMs > 0) due = Math.min(due, t.remindAt[k]);
     if (rule.nodataMs > 0 && f & SEEN && !(f & ACTIVE)) due = Math.min(due, t.seenAt[k] + rule.nodataMs);
     if (f & SHELVED) due = Math.min(due, t.shelvedUntil[k]);
     return due;

@@ -4,12 +4,13 @@
 // when mostly free so that memory follows the fleet down. What the columns mean is the transitions' business.
 import { M2MError } from '../errors';
 import { PERSISTED } from './alarm-flags';
+import type { SlotStore } from './slot-store';
 
 /** The table never shrinks below this many device slots. */
 const MIN_SLOTS = 64;
 
 /** The columns of one float per device-rule (NaN: unset). */
-const FLOAT_COLUMNS = ['deadline', 'raisedAt', 'value', 'thrLo', 'thrHi', 'shelvedUntil', 'seenAt', 'prevTs', 'scheduledAt'] as const;
+const FLOAT_COLUMNS = ['deadline', 'raisedAt', 'value', 'thrLo', 'thrHi', 'shelvedUntil', 'seenAt', 'prevTs', 'remindAt', 'scheduledAt'] as const;
 /** A compaction drops every timer entry, so scheduledAt starts afresh rather than being carried over. */
 const CARRIED_FLOAT_COLUMNS = FLOAT_COLUMNS.filter((column) => column !== 'scheduledAt');
 
@@ -35,6 +36,10 @@ export class AlarmTable {
   seenAt = new Float64Array(0);
   /** a rate rule's previous sample time */
   prevTs = new Float64Array(0);
+  /** when the next reminder of an unacknowledged alarm is due */
+  remindAt = new Float64Array(0);
+  /** a level rule's level: 0 none, 1 the least severe … */
+  level = new Uint8Array(0);
   /** the deadline of the key's earliest pending timer entry */
   scheduledAt = new Float64Array(0);
 
@@ -43,6 +48,8 @@ export class AlarmTable {
     private readonly maxDevices: number,
     /** a device was forgotten: its persisted state must go too */
     private readonly onForget: (deviceId: string) => void,
+    /** per-device data beside the columns (windows, last values), kept in step with the slots */
+    private readonly stores: readonly SlotStore[] = [],
   ) {
     this.grow(MIN_SLOTS);
   }
@@ -84,6 +91,7 @@ export class AlarmTable {
     this.ids[slot] = undefined;
     this.freeSlots.push(slot);
     for (let r = 0, k = slot * this.ruleCount; r < this.ruleCount; r++, k++) this.clearKey(k);
+    for (const store of this.stores) store.clear(slot);
     this.onForget(id);
   }
 
@@ -108,14 +116,17 @@ export class AlarmTable {
     const live = [...this.slotOf.entries()];
     let slots = MIN_SLOTS;
     while (slots < live.length * 2) slots *= 2;
-    const old = { lastSeen: this.lastSeen, flags: this.flags, count: this.count };
+    const old = { lastSeen: this.lastSeen, flags: this.flags, count: this.count, level: this.level };
     const oldFloats = CARRIED_FLOAT_COLUMNS.map((column) => [column, this[column]] as const);
     this.capacity = 0;
     this.lastSeen = new Float64Array(0);
     this.flags = new Uint16Array(0);
     this.count = new Uint16Array(0);
+    this.level = new Uint8Array(0);
     for (const column of FLOAT_COLUMNS) this[column] = new Float64Array(0);
-    this.grow(slots);
+    this.grow(slots, false);
+    const moves = live.map(([, from], to) => [from, to] as const);
+    for (const store of this.stores) store.compact(moves, slots);
     this.ids = [];
     this.freeSlots = [];
     const n = this.ruleCount;
@@ -127,6 +138,7 @@ export class AlarmTable {
       const dst = to * n;
       this.flags.set(old.flags.subarray(src, src + n), dst);
       this.count.set(old.count.subarray(src, src + n), dst);
+      this.level.set(old.level.subarray(src, src + n), dst);
       for (const [column, values] of oldFloats) this[column].set(values.subarray(src, src + n), dst);
     });
     return true;
@@ -144,11 +156,12 @@ export class AlarmTable {
   private clearKey(k: number): void {
     this.flags[k] = 0;
     this.count[k] = 0;
+    this.level[k] = 0;
     for (const column of FLOAT_COLUMNS) this[column][k] = NaN;
   }
 
   /** Widens every column to `slots` devices; the new keys start cleared (flags 0, numbers NaN). */
-  private grow(slots: number): void {
+  private grow(slots: number, growStores = true): void {
     const n = slots * this.ruleCount;
     const lastSeen = new Float64Array(slots);
     lastSeen.set(this.lastSeen);
@@ -159,6 +172,10 @@ export class AlarmTable {
     const count = new Uint16Array(n);
     count.set(this.count);
     this.count = count;
+    const level = new Uint8Array(n);
+    level.set(this.level);
+    this.level = level;
+    if (growStores) for (const store of this.stores) store.resize(slots);
     for (const column of FLOAT_COLUMNS) {
       const next = new Float64Array(n);
       next.set(this[column]);

@@ -13,6 +13,9 @@ const { ACKED, ACTIVE, COND_CLEARED, ESCALATED, HAS_PREV, IN_SCOPE, PEND_CLEAR, 
 
 /** A validated sample's thresholds by rule index (the first pass's scratch, see sample-reader.ts). */
 export interface SampleThresholds {
+  /** expression rules: the conditions as evaluated */
+  readonly raiseCond: Uint8Array;
+  readonly clearCond: Uint8Array;
   readonly lo: Float64Array;
   readonly hi: Float64Array;
   readonly clo: Float64Array;
@@ -36,7 +39,24 @@ export class AlarmTransitions {
     const r = rule.index;
     let raiseCond: boolean;
     let clearCond: boolean;
-    if (rule.nodataMs > 0) {
+    // a level rule: the level the value reaches, and the highest one it still holds with the hysteresis
+    let reach = 0;
+    let hold = 0;
+    const levels = rule.levels;
+    if (levels) {
+      const h = rule.hysteresis;
+      const held = f & ACTIVE ? t.level[k] : 0;
+      for (let i = 0; i < levels.length; i++) {
+        const v = levels[i].value;
+        if (rule.levelsUp ? x > v : x < v) reach = i + 1;
+        if (i < held && (rule.levelsUp ? x > v - h : x < v + h)) hold = i + 1;
+      }
+      raiseCond = reach > 0;
+      clearCond = reach === 0 && hold === 0;
+    } else if (rule.kind === 'expression') {
+      raiseCond = thr.raiseCond[r] === 1;
+      clearCond = thr.clearCond[r] === 1;
+    } else if (rule.nodataMs > 0) {
       raiseCond = false;
       clearCond = true;
       t.seenAt[k] = now;
@@ -62,15 +82,22 @@ export class AlarmTransitions {
       clearCond = rule.clear ? rule.clear.test(x, thr.clo[r], thr.chi[r]) : subject === subject && !raiseCond;
     }
     t.value[k] = x;
+    // outside its schedule a rule raises nothing; an active alarm still follows its value and may clear
+    const open = rule.schedule === null || rule.schedule.isActive(now);
+    if (rule.autoClearMs > 0) clearCond = false;
 
     if (!(f & ACTIVE)) {
-      if (raiseCond) {
+      if (raiseCond && open) {
+        if (levels) {
+          t.level[k] = reach;
+          t.thrLo[k] = levels[reach - 1].value;
+        }
         if (!(f & PEND_RAISE)) {
           f |= PEND_RAISE;
           t.flags[k] = f;
           t.count[k] = 0;
           t.deadline[k] = now + rule.raiseMs;
-          this.setThreshold(k, rule.raise, thr.lo[r], thr.hi[r]);
+          if (!levels) this.setThreshold(k, rule.raise, thr.lo[r], thr.hi[r]);
         }
         if (t.count[k] < 65535) t.count[k]++;
         if (t.count[k] >= rule.raiseSamples && now >= t.deadline[k]) {
@@ -92,6 +119,7 @@ export class AlarmTransitions {
       // latched and back to normal, waiting for acknowledgement; a new excursion keeps it simply active
       if (raiseCond) {
         t.flags[k] = f & ~COND_CLEARED;
+        if (levels && reach !== t.level[k]) events = this.moveLevel(k, rule, id, reach, now, events);
         this.onChange(id);
       }
       return events;
@@ -102,7 +130,8 @@ export class AlarmTransitions {
         f |= PEND_CLEAR;
         t.flags[k] = f;
         t.deadline[k] = now + rule.clearMs;
-        this.setThreshold(k, clear, thr.clo[r], thr.chi[r]);
+        if (levels) t.thrLo[k] = levels[0].value - (rule.levelsUp ? rule.hysteresis : -rule.hysteresis);
+        else this.setThreshold(k, clear, thr.clo[r], thr.chi[r]);
         if (rule.nodataMs > 0) this.setThreshold(k, clear, rule.nodataMs / 1000, NaN);
       }
       if (now >= t.deadline[k]) events = this.clearAlarm(k, rule, id, now, events);
@@ -110,11 +139,27 @@ export class AlarmTransitions {
         this.onChange(id);
         this.deadlines.reschedule(k, rule);
       }
-    } else if (f & PEND_CLEAR) {
-      t.flags[k] = f & ~PEND_CLEAR;
-      this.onChange(id);
+    } else {
+      if (f & PEND_CLEAR) {
+        t.flags[k] = f & ~PEND_CLEAR;
+        this.onChange(id);
+      }
+      if (levels) {
+        const next = Math.max(reach, hold);
+        if (next !== t.level[k]) events = this.moveLevel(k, rule, id, next, now, events);
+      }
     }
     return events;
+  }
+
+  /** A level rule's alarm moves to another level: escalated when more severe, deescalated when less. */
+  private moveLevel(k: number, rule: CompiledRule, id: string, level: number, now: number, events: AlarmEvent[] | null): AlarmEvent[] | null {
+    const t = this.table;
+    const from = t.level[k];
+    t.level[k] = level;
+    t.thrLo[k] = (rule.levels as NonNullable<CompiledRule['levels']>)[level - 1].value;
+    this.onChange(id);
+    return this.emit(k, rule, id, level > from ? 'escalated' : 'deescalated', now, events);
   }
 
   acknowledge(k: number, rule: CompiledRule, id: string, now: number, events: AlarmEvent[]): void {
@@ -152,6 +197,8 @@ export class AlarmTransitions {
     t.count[k] = 0;
     t.raisedAt[k] = NaN;
     t.shelvedUntil[k] = NaN;
+    t.remindAt[k] = NaN;
+    t.level[k] = 0;
   }
 
   private raise(k: number, rule: CompiledRule, id: string, now: number, events: AlarmEvent[] | null): AlarmEvent[] | null {
@@ -160,6 +207,7 @@ export class AlarmTransitions {
     t.flags[k] = keep | ACTIVE;
     t.count[k] = 0;
     t.raisedAt[k] = now;
+    t.remindAt[k] = rule.reminderMs > 0 ? now + rule.reminderMs : NaN;
     if (rule.nodataMs > 0) this.setThreshold(k, rule.raise, rule.nodataMs / 1000, NaN);
     events = this.emit(k, rule, id, 'raised', now, events);
     this.deadlines.reschedule(k, rule);
@@ -179,6 +227,8 @@ export class AlarmTransitions {
     events = this.emit(k, rule, id, 'cleared', now, events);
     t.flags[k] &= ~(ACKED | ESCALATED | COND_CLEARED | SILENT);
     t.raisedAt[k] = NaN;
+    t.remindAt[k] = NaN;
+    t.level[k] = 0;
     this.deadlines.reschedule(k, rule);
     this.onChange(id);
     return events;
@@ -192,14 +242,32 @@ export class AlarmTransitions {
     const rule = this.rules[k - slot * t.ruleCount];
     if (id === undefined || rule === undefined) return;
     let events: AlarmEvent[] | null = null;
+    const open = rule.schedule === null || rule.schedule.isActive(now);
     let f = t.flags[k];
-    if (f & PEND_RAISE && now >= t.deadline[k] && t.count[k] >= rule.raiseSamples) events = this.raise(k, rule, id, now, events);
+    if (f & PEND_RAISE && now >= t.deadline[k] && t.count[k] >= rule.raiseSamples) {
+      if (open) events = this.raise(k, rule, id, now, events);
+      else {
+        // the window closed while the raise waited for its delay: it is dropped
+        t.flags[k] = f & ~PEND_RAISE;
+        t.count[k] = 0;
+        this.onChange(id);
+      }
+    }
     f = t.flags[k];
     if (f & PEND_CLEAR && now >= t.deadline[k]) events = this.clearAlarm(k, rule, id, now, events);
     f = t.flags[k];
-    if (f & ACTIVE && !(f & ESCALATED) && rule.escalateMs > 0 && now >= t.raisedAt[k] + rule.escalateMs) {
+    if (f & ACTIVE && !(f & COND_CLEARED) && rule.autoClearMs > 0 && now >= t.raisedAt[k] + rule.autoClearMs) events = this.clearAlarm(k, rule, id, now, events);
+    f = t.flags[k];
+    if (open && this.escalationWaits(f, rule) && now >= t.raisedAt[k] + rule.escalateMs) {
       t.flags[k] = f | ESCALATED;
       events = this.emit(k, rule, id, 'escalated', now, events);
+      this.onChange(id);
+    }
+    f = t.flags[k];
+    if (f & ACTIVE && !(f & ACKED) && rule.reminderMs > 0 && now >= t.remindAt[k]) {
+      // outside the schedule reminders pause; the first comes again when the window opens
+      if (open) events = this.emit(k, rule, id, 'reminder', now, events);
+      t.remindAt[k] = open ? now + rule.reminderMs : (rule.schedule as NonNullable<CompiledRule['schedule']>).nextChange(now);
       this.onChange(id);
     }
     f = t.flags[k];
@@ -212,6 +280,11 @@ export class AlarmTransitions {
     }
     this.deadlines.reschedule(k, rule);
     if (events) this.onTimerEvents(events);
+  }
+
+  /** Whether a time escalation is still to come: active (and unacknowledged, when that is what it waits for). */
+  escalationWaits(f: number, rule: CompiledRule): boolean {
+    return (f & ACTIVE) !== 0 && !(f & ESCALATED) && rule.escalateMs > 0 && !(rule.escalateUnacked && f & ACKED);
   }
 
   /** Adds the event unless the alarm is shelved: a raise while shelved is kept back for the unshelve. */

@@ -3,7 +3,15 @@
 import { ACKED, ACTIVE, COND_CLEARED, ESCALATED, SHELVED } from './alarm-flags';
 import type { AlarmTable } from './alarm-table';
 import type { CompiledRule } from './compile';
-import type { AlarmEvent, AlarmEventName, AlarmState } from './types';
+import { type AlarmEvent, type AlarmEventName, type AlarmState, SEVERITIES, type Severity } from './types';
+
+/** A level rule's level's severity, raised to escalateTo by a time escalation when that is more severe. */
+function severityOf(table: AlarmTable, k: number, rule: CompiledRule): Severity {
+  const levels = rule.levels;
+  const own = levels ? levels[Math.max(0, table.level[k] - 1)].severity : rule.severity;
+  if (!(table.flags[k] & ESCALATED)) return own;
+  return SEVERITIES.indexOf(rule.escalateTo) > SEVERITIES.indexOf(own) ? rule.escalateTo : own;
+}
 
 export function alarmState(table: AlarmTable, k: number, rule: CompiledRule, id: string): AlarmState {
   const f = table.flags[k];
@@ -15,7 +23,7 @@ export function alarmState(table: AlarmTable, k: number, rule: CompiledRule, id:
     deviceId: id,
     rule: rule.name,
     metric: rule.metric,
-    severity: f & ESCALATED ? rule.escalateTo : rule.severity,
+    severity: severityOf(table, k, rule),
     active: (f & ACTIVE) !== 0,
     acknowledged: (f & ACKED) !== 0,
     conditionCleared: (f & COND_CLEARED) !== 0,

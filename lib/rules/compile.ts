@@ -3,8 +3,12 @@
 import { M2MError } from '../errors';
 import { isHostileKey } from '../safe';
 import { compileTemplate, type Template } from './template';
+import { type CompiledExpression, compileExpression, ExprError } from './expr';
+import { RuleScope } from './rule-scope';
+import { ActiveSchedule, type ScheduleDefinition, ScheduleError } from './schedule';
 import {
   type AlarmEventName,
+  type LevelDefinition,
   type CompareOp,
   type ConditionDefinition,
   type DeviceLookup,
@@ -17,7 +21,7 @@ import {
 
 /** The fields of an alarm event a text template may use. */
 export const TEXT_FIELDS = ['event', 'severity', 'deviceId', 'rule', 'metric', 'value', 'threshold', 'active', 'acknowledged', 'alarmId', 'raisedAt', 'ts'] as const;
-const EVENTS: readonly AlarmEventName[] = ['raised', 'cleared', 'acknowledged', 'escalated', 'shelved', 'unshelved'];
+const EVENTS: readonly AlarmEventName[] = ['raised', 'cleared', 'acknowledged', 'escalated', 'deescalated', 'reminder', 'shelved', 'unshelved'];
 const WORDS: Record<CompareOp, string> = {
   '>': 'above',
   '>=': 'at or above',
@@ -68,11 +72,40 @@ export interface CompiledCondition {
   direction: -1 | 0 | 1;
 }
 
+/** An expression rule's compiled raise or clear condition, with its metrics by index in the node's scope. */
+export interface RuleExpression extends CompiledExpression {
+  /** metric indexes named outside windows: the sample must carry them (or their last values must be known) */
+  needs: number[];
+  /** metric indexes named anywhere: a sample with none of them leaves the rule alone */
+  touches: number[];
+  attrIndexes: number[];
+}
+
+export interface CompiledLevel {
+  severity: Severity;
+  value: number;
+}
+
 export interface CompiledRule {
   index: number;
   name: string;
   metric: string;
   severity: Severity;
+  kind: 'threshold' | 'expression';
+  /** expression rules: the raise condition (a number for a level rule) and the optional clear condition */
+  raiseExpr: RuleExpression | null;
+  clearExpr: RuleExpression | null;
+  /** level rules: from the least to the most severe */
+  levels: CompiledLevel[] | null;
+  levelsUp: boolean;
+  hysteresis: number;
+  lastKnown: boolean;
+  reminderMs: number;
+  escalateUnacked: boolean;
+  autoClearMs: number;
+  schedule: ActiveSchedule | null;
+  /** the names expressions use, shared by the rules of one compileRules call */
+  names: RuleScope;
   raise: CompiledCondition;
   /** null: clears when the raise condition no longer holds (or, for nodata, when data arrives) */
   clear: CompiledCondition | null;
@@ -166,17 +199,27 @@ export function defaultTexts(raise: CompiledCondition, clear: CompiledCondition 
     cleared = clear && clear.op !== 'nodata' ? `${head}: {{metric}} {{value}} ${WORDS[clear.op]} {{threshold}}` : `${head}: {{metric}} {{value}}, no longer ${WORDS[raise.op]} {{threshold}}`;
   }
   const other = `${head} ({{severity}}): {{metric}} {{value}}`;
-  return { raised, cleared, acknowledged: other, escalated: other, shelved: `${head} ({{severity}})`, unshelved: `${head} ({{severity}})` };
+  return { raised, cleared, acknowledged: other, escalated: other, deescalated: other, reminder: `${head}, still unacknowledged (${'{{severity}}'}): {{metric}} {{value}}`, shelved: `${head} ({{severity}})`, unshelved: `${head} ({{severity}})` };
 }
 
-function texts(name: string, own: unknown, raise: CompiledCondition, clear: CompiledCondition | null): Record<AlarmEventName, Template> {
+/** The default texts of an expression or level rule: the condition as written, and the value it compared. */
+export function expressionTexts(raise: string, clear: string | null, levels: boolean): Record<AlarmEventName, string> {
+  const head = '{{deviceId}} {{rule}} {{event}}';
+  const base = defaultTexts({ op: '>', test: PREDICATES['>'], lo: null, hi: null, rateFactor: 1, direction: 0 }, null);
+  if (levels) {
+    const level = `${head} ({{severity}}): ${raise} {{value}}, level {{threshold}}`;
+    return { ...base, raised: level, escalated: level, deescalated: level, cleared: `${head}: ${raise} {{value}}, below every level` };
+  }
+  return { ...base, raised: `${head}: ${raise}, now {{value}}`, cleared: clear ? `${head}: ${clear}, now {{value}}` : `${head}: no longer ${raise}, now {{value}}` };
+}
+
+function texts(name: string, own: unknown, defaults: Record<AlarmEventName, string>): Record<AlarmEventName, Template> {
   const out = {} as Record<AlarmEventName, Template>;
   try {
     if (typeof own === 'string' && own !== '') {
       const template = compileTemplate(own, TEXT_FIELDS);
       for (const event of EVENTS) out[event] = template;
     } else {
-      const defaults = defaultTexts(raise, clear);
       for (const event of EVENTS) out[event] = compileTemplate(defaults[event], TEXT_FIELDS);
     }
   } catch (err) {
@@ -185,32 +228,125 @@ function texts(name: string, own: unknown, raise: CompiledCondition, clear: Comp
   return out;
 }
 
-export function compileRule(def: RuleDefinition, index: number): CompiledRule {
+function expression(rule: string, field: string, source: unknown, type: 'bool' | 'num', scope: RuleScope): RuleExpression {
+  if (typeof source !== 'string' || source.trim() === '') fail(rule, field, 'must be an expression, e.g. temperature > 30');
+  try {
+    const compiled = compileExpression(source, type, scope);
+    const index = (m: string): number => scope.metric(m);
+    return {
+      ...compiled,
+      needs: compiled.sampleMetrics.map(index),
+      touches: [...new Set([...compiled.sampleMetrics, ...compiled.windowMetrics])].map(index),
+      attrIndexes: compiled.attributes.map((a) => scope.attribute(a)),
+    };
+  } catch (err) {
+    if (err instanceof ExprError) {
+      throw new M2MError('INVALID_RULE', `rule "${rule}": ${field} ${err.problem} at position ${err.position + 1}: ${JSON.stringify(source)}`, { field, details: { position: err.position } });
+    }
+    throw err;
+  }
+}
+
+function levelList(rule: string, raw: unknown, up: boolean): CompiledLevel[] {
+  if (!Array.isArray(raw) || raw.length === 0 || raw.length > SEVERITIES.length) fail(rule, 'levels', `must list 1 to ${SEVERITIES.length} levels`);
+  const levels = (raw as LevelDefinition[]).map((l, i) => {
+    if (typeof l !== 'object' || l === null) fail(rule, `levels[${i}]`, 'must be { severity, value }');
+    const value = typeof l.value === 'string' && l.value.trim() !== '' ? Number(l.value) : l.value;
+    if (typeof value !== 'number' || !Number.isFinite(value)) fail(rule, `levels[${i}].value`, `must be a number, got ${JSON.stringify(l.value)}`);
+    return { severity: severity(rule, `levels[${i}].severity`, l.severity), value };
+  });
+  levels.sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity));
+  for (let i = 1; i < levels.length; i++) {
+    if (levels[i].severity === levels[i - 1].severity) fail(rule, 'levels', `name ${levels[i].severity} twice`);
+    if (up ? levels[i].value <= levels[i - 1].value : levels[i].value >= levels[i - 1].value) {
+      fail(rule, 'levels', `must be ${up ? 'higher' : 'lower'} for each more severe level (${levels[i - 1].severity} ${levels[i - 1].value}, ${levels[i].severity} ${levels[i].value})`);
+    }
+  }
+  return levels;
+}
+
+function schedule(rule: string, raw: unknown): ActiveSchedule | null {
+  if (raw === undefined || raw === null || raw === '') return null;
+  if (typeof raw !== 'object') fail(rule, 'schedule', 'must be { type: weekly, days, from, to, tz } or { type: cron, cron, tz }');
+  try {
+    return new ActiveSchedule(raw as ScheduleDefinition);
+  } catch (err) {
+    if (err instanceof ScheduleError) fail(rule, err.field, err.message);
+    throw err;
+  }
+}
+
+export function compileRule(def: RuleDefinition, index: number, scope = new RuleScope()): CompiledRule {
   if (typeof def !== 'object' || def === null) throw new M2MError('INVALID_RULE', `rule ${index + 1} is not an object`, { field: 'rules' });
   const name = typeof def.name === 'string' ? def.name.trim() : '';
   if (!RULE_NAME.test(name)) fail(name || `#${index + 1}`, 'name', 'must be 1 to 64 characters without / + # or control characters');
-  if (typeof def.metric !== 'string' || def.metric === '' || isHostileKey(def.metric)) fail(name, 'metric', 'must name a telemetry metric');
+  const kind = def.condition ?? 'threshold';
+  if (kind !== 'threshold' && kind !== 'expression') fail(name, 'condition', `must be threshold or expression, got ${JSON.stringify(def.condition)}`);
+  const hasLevels = def.levels !== undefined && def.levels !== null && !(Array.isArray(def.levels) && def.levels.length === 0);
+  const levelsUp = (def.levelDirection ?? 'above') !== 'below';
+  if (def.levelDirection !== undefined && def.levelDirection !== 'above' && def.levelDirection !== 'below') fail(name, 'levelDirection', 'must be above or below');
+  const levels = hasLevels ? levelList(name, def.levels, levelsUp) : null;
   if (typeof def.raise !== 'object' || def.raise === null) fail(name, 'raise', 'condition is missing');
-  const raise = condition(name, 'raise', def.raise, RAISE_OPS);
-  const clearDef = def.clear && def.clear.op !== 'auto' ? def.clear : undefined;
-  if (clearDef && (raise.op === 'nodata' || raise.op === 'rate')) fail(name, 'clear.op', `must be "auto" for a ${raise.op} rule`);
-  const sev = severity(name, 'severity', def.severity);
+  let raiseExpr: RuleExpression | null = null;
+  let clearExpr: RuleExpression | null = null;
+  let metric = def.metric;
+  let raise: CompiledCondition;
+  let clear: CompiledCondition | null = null;
+  if (kind === 'expression') {
+    raiseExpr = expression(name, 'raise.expr', def.raise.expr, levels ? 'num' : 'bool', scope);
+    const clearSource = def.clear?.expr;
+    if (!levels && typeof clearSource === 'string' && clearSource.trim() !== '') clearExpr = expression(name, 'clear.expr', clearSource, 'bool', scope);
+    if (typeof metric !== 'string' || metric === '') metric = [...raiseExpr.sampleMetrics, ...raiseExpr.windowMetrics][0] ?? '';
+    raise = { op: '>', test: PREDICATES['>'], lo: null, hi: null, rateFactor: 1, direction: 0 };
+  } else {
+    if (typeof metric !== 'string' || metric === '' || isHostileKey(metric)) fail(name, 'metric', 'must name a telemetry metric');
+    if (levels) raise = { op: levelsUp ? '>' : '<', test: PREDICATES[levelsUp ? '>' : '<'], lo: null, hi: null, rateFactor: 1, direction: 0 };
+    else {
+      raise = condition(name, 'raise', def.raise, RAISE_OPS);
+      const clearDef = def.clear && def.clear.op !== 'auto' ? def.clear : undefined;
+      if (clearDef && (raise.op === 'nodata' || raise.op === 'rate')) fail(name, 'clear.op', `must be "auto" for a ${raise.op} rule`);
+      clear = clearDef ? condition(name, 'clear', clearDef, CLEAR_OPS) : null;
+    }
+  }
+  const sev = levels ? levels[0].severity : severity(name, 'severity', def.severity);
   const escalateMs = seconds(name, 'escalateAfter', def.escalateAfter);
   const escalateTo = escalateMs > 0 ? severity(name, 'escalateTo', def.escalateTo) : sev;
-  if (escalateMs > 0 && SEVERITIES.indexOf(escalateTo) <= SEVERITIES.indexOf(sev)) fail(name, 'escalateTo', `(${escalateTo}) must be above the severity (${sev})`);
+  const top = levels ? levels[levels.length - 1].severity : sev;
+  if (escalateMs > 0 && SEVERITIES.indexOf(escalateTo) <= SEVERITIES.indexOf(levels ? sev : top)) fail(name, 'escalateTo', `(${escalateTo}) must be above the severity (${sev})`);
+  const escalateWhen = def.escalateWhen ?? 'active';
+  if (escalateWhen !== 'active' && escalateWhen !== 'unacknowledged') fail(name, 'escalateWhen', 'must be active or unacknowledged');
   const samples = def.raiseSamples === undefined || (def.raiseSamples as unknown) === '' ? 1 : Number(def.raiseSamples);
   if (!Number.isInteger(samples) || samples < 1 || samples > 65535) fail(name, 'raiseSamples', `must be a whole number from 1 to 65535, got ${JSON.stringify(def.raiseSamples)}`);
-  const scope = def.scope ?? 'all';
-  if (scope !== 'all' && scope !== 'type' && scope !== 'tag') fail(name, 'scope', `must be all, type or tag`);
-  if (scope !== 'all' && (typeof def.scopeValue !== 'string' || def.scopeValue === '')) fail(name, 'scopeValue', `must name the device ${scope}`);
+  const scopeKind = def.scope ?? 'all';
+  if (scopeKind !== 'all' && scopeKind !== 'type' && scopeKind !== 'tag') fail(name, 'scope', `must be all, type or tag`);
+  if (scopeKind !== 'all' && (typeof def.scopeValue !== 'string' || def.scopeValue === '')) fail(name, 'scopeValue', `must name the device ${scopeKind}`);
   const nodataMs = raise.op === 'nodata' ? seconds(name, 'raise.value', def.raise.value) : 0;
   if (raise.op === 'nodata' && nodataMs <= 0) fail(name, 'raise.value', 'must be the seconds of silence (more than 0)');
-  const clear = clearDef ? condition(name, 'clear', clearDef, CLEAR_OPS) : null;
+  const hysteresis = def.hysteresis === undefined || (def.hysteresis as unknown) === '' ? 0 : Number(def.hysteresis);
+  if (!Number.isFinite(hysteresis) || hysteresis < 0) fail(name, 'hysteresis', `must be 0 or more, got ${JSON.stringify(def.hysteresis)}`);
+  const missing = def.missing ?? 'wait';
+  if (missing !== 'wait' && missing !== 'last') fail(name, 'missing', 'must be wait or last');
+  if (missing === 'last' && raiseExpr) for (const m of [...raiseExpr.needs, ...(clearExpr?.needs ?? [])]) scope.lastKnown.add(m);
+  const autoClearMs = seconds(name, 'autoClearAfter', def.autoClearAfter);
+  if (autoClearMs > 0 && (clear || clearExpr || levels || nodataMs > 0)) fail(name, 'autoClearAfter', 'is for rules without a clear condition (no clear condition, no levels, not no-data)');
+  const defaults = kind === 'expression' ? expressionTexts((raiseExpr as RuleExpression).source.trim(), clearExpr?.source.trim() ?? null, levels !== null) : levels ? expressionTexts(metric, null, true) : defaultTexts(raise, clear);
   return {
     index,
     name,
-    metric: def.metric,
+    metric,
     severity: sev,
+    kind,
+    raiseExpr,
+    clearExpr,
+    levels,
+    levelsUp,
+    hysteresis,
+    lastKnown: missing === 'last',
+    reminderMs: seconds(name, 'reminderEvery', def.reminderEvery),
+    escalateUnacked: escalateWhen === 'unacknowledged',
+    autoClearMs,
+    schedule: schedule(name, def.schedule),
+    names: scope,
     raise,
     clear,
     raiseMs: seconds(name, 'raiseDelay', def.raiseDelay),
@@ -221,15 +357,16 @@ export function compileRule(def: RuleDefinition, index: number): CompiledRule {
     latch: def.latch === true,
     nodataMs,
     isRate: raise.op === 'rate',
-    scope,
-    scopeValue: scope === 'all' ? '' : (def.scopeValue as string),
-    text: texts(name, def.text, raise, clear),
+    scope: scopeKind,
+    scopeValue: scopeKind === 'all' ? '' : (def.scopeValue as string),
+    text: texts(name, def.text, defaults),
   };
 }
 
 export function compileRules(defs: unknown): CompiledRule[] {
   if (!Array.isArray(defs)) throw new M2MError('INVALID_RULE', 'rules must be a list', { field: 'rules' });
-  const rules = defs.map((def, i) => compileRule(def as RuleDefinition, i));
+  const scope = new RuleScope();
+  const rules = defs.map((def, i) => compileRule(def as RuleDefinition, i, scope));
   const seen = new Set<string>();
   for (const rule of rules) {
     if (seen.has(rule.name)) fail(rule.name, 'name', 'is used by two rules');
@@ -240,7 +377,7 @@ export function compileRules(defs: unknown): CompiledRule[] {
 
 /** Whether any rule needs the registry (attribute thresholds or a type/tag scope). */
 export function needsRegistry(rules: readonly CompiledRule[]): boolean {
-  return rules.some((r) => r.scope !== 'all' || [r.raise.lo, r.raise.hi, r.clear?.lo, r.clear?.hi].some((t) => t?.kind === 'attr'));
+  return rules.some((r) => r.scope !== 'all' || (r.raiseExpr?.attributes.length ?? 0) > 0 || (r.clearExpr?.attributes.length ?? 0) > 0 || [r.raise.lo, r.raise.hi, r.clear?.lo, r.clear?.hi].some((t) => t?.kind === 'attr'));
 }
 
 /** A threshold's value for this device and message, or NaN (with the reason from `thresholdProblem`). */

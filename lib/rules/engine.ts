@@ -6,7 +6,7 @@
 import { M2MError } from '../errors';
 import { deviceIdProblem } from '../ids';
 import { isPlainObject } from '../safe';
-import { ACTIVE, PERSISTED } from './alarm-flags';
+import { ACKED, ACTIVE, PERSISTED } from './alarm-flags';
 import { AlarmDeadlines } from './alarm-deadlines';
 import { AlarmTable } from './alarm-table';
 import { AlarmTransitions } from './alarm-transitions';
@@ -14,7 +14,8 @@ import { alarmState } from './alarm-view';
 import type { CompiledRule } from './compile';
 import { describe, SampleReader } from './sample-reader';
 import { decodeAlarm, encodeAlarm } from './state-codec';
-import type { PersistedAlarm } from './state-format';
+import type { SlotStore } from './slot-store';
+import type { PersistedAlarm, PersistedSeries } from './state-format';
 import type { AlarmEvent, AlarmState, DeviceLookup } from './types';
 
 export { MISSING_METRIC_HINT_AFTER } from './sample-reader';
@@ -58,8 +59,13 @@ export class RuleEngine {
     this.onChange = options.onChange ?? (() => undefined);
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.now = options.now ?? (() => Date.now());
-    this.table = new AlarmTable(this.ruleCount, options.maxDevices ?? DEFAULT_MAX_DEVICES, this.onChange);
+    const stores: SlotStore[] = [];
+    this.table = new AlarmTable(this.ruleCount, options.maxDevices ?? DEFAULT_MAX_DEVICES, this.onChange, stores);
     this.reader = new SampleReader(this.rules, this.table, options.lookup, options.onHint ?? (() => undefined));
+    for (const store of this.reader.stores) {
+      store.resize(this.table.capacity);
+      stores.push(store);
+    }
     this.deadlines = new AlarmDeadlines(this.table, (k, now) => this.transitions.due(k, now), this.now);
     this.transitions = new AlarmTransitions(this.table, this.rules, this.deadlines, this.onChange, options.onTimerEvents ?? (() => undefined));
     const every = Math.min(3600_000, Math.max(60_000, this.idleMs / 4));
@@ -92,6 +98,7 @@ export class RuleEngine {
     if (!reader.read(existing ?? -1, id, payload, msg)) return null;
     const s = existing ?? this.table.allocate(id, now);
     this.table.lastSeen[s] = now;
+    reader.evaluate(s, ts);
     let events: AlarmEvent[] | null = null;
     const base = s * this.ruleCount;
     for (let r = 0; r < this.rules.length; r++) {
@@ -184,10 +191,31 @@ export class RuleEngine {
     return out;
   }
 
-  /** Every device id with state worth persisting. */
+  /** The device's windows and last values to persist (saved with its alarms, and for every device on close). */
+  series(deviceId: string): PersistedSeries {
+    const slot = this.table.slotOf.get(deviceId);
+    if (slot === undefined) return {};
+    const series: PersistedSeries = {};
+    const windows = this.reader.windows.save(slot);
+    if (windows) series.windows = windows;
+    const names = this.rules.find((r) => r.kind === 'expression')?.names;
+    if (names && names.lastKnown.size) {
+      const last: Record<string, number> = {};
+      const { data, stride } = this.reader.lastValues;
+      for (const m of names.lastKnown) if (data[slot * stride + m] === data[slot * stride + m]) last[names.metrics[m]] = data[slot * stride + m];
+      series.last = last;
+    }
+    return series;
+  }
+
+  /** Every device id with state worth persisting (alarms, or windows that hold samples). */
   persistedDevices(): string[] {
     const out: string[] = [];
     for (const [id, slot] of this.table.slotOf) {
+      if (this.reader.windows.holdsData(slot)) {
+        out.push(id);
+        continue;
+      }
       for (let r = 0, k = slot * this.ruleCount; r < this.rules.length; r++, k++) {
         if (this.table.flags[k] & PERSISTED) {
           out.push(id);
@@ -203,10 +231,20 @@ export class RuleEngine {
    * Deadlines that passed while stopped fire at once. After an unclean stop the last-seen times of no-data rules
    * may be stale, so `exactSeen` false restarts their silence count now rather than raising a false stale alarm.
    */
-  restore(deviceId: string, alarms: readonly PersistedAlarm[], exactSeen: boolean): void {
+  restore(deviceId: string, alarms: readonly PersistedAlarm[], exactSeen: boolean, series: PersistedSeries = {}): void {
     if (deviceIdProblem(deviceId)) return;
     const now = this.now();
     let slot: number | undefined;
+    const names = this.rules.find((r) => r.kind === 'expression')?.names;
+    if (names && (series.windows?.length || series.last)) {
+      slot = this.table.slotOf.get(deviceId) ?? this.table.allocate(deviceId, now);
+      if (series.windows) this.reader.windows.restore(slot, series.windows);
+      const { data, stride } = this.reader.lastValues;
+      for (const [metric, value] of Object.entries(series.last ?? {})) {
+        const m = names.metrics.indexOf(metric);
+        if (m >= 0 && names.lastKnown.has(m)) data[slot * stride + m] = value;
+      }
+    }
     for (const alarm of alarms) {
       // a rule removed or renamed since: its state has nothing to belong to
       const rule = this.byName.get(alarm.rule);
@@ -214,6 +252,9 @@ export class RuleEngine {
       slot ??= this.table.slotOf.get(deviceId) ?? this.table.allocate(deviceId, now);
       const k = slot * this.ruleCount + rule.index;
       decodeAlarm(this.table, k, rule, alarm, exactSeen ? alarm.lastSeen : now);
+      const f = this.table.flags[k];
+      // reminders added to the rule since, or a state from before reminders: the first is one period from now
+      if (rule.reminderMs > 0 && f & ACTIVE && !(f & ACKED) && Number.isNaN(this.table.remindAt[k])) this.table.remindAt[k] = now + rule.reminderMs;
       this.deadlines.reschedule(k, rule);
     }
   }

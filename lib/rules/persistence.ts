@@ -56,7 +56,7 @@ export class RulePersistence {
         unreadable.push(`${id} (${read.unreadable})`);
         continue;
       }
-      engine.restore(id, read.alarms, clean);
+      engine.restore(id, read.alarms, clean, read.series);
       if (read.steppedUp) this.dirty.add(id);
       restored++;
     }
@@ -74,7 +74,8 @@ export class RulePersistence {
     if (!engine) return;
     for (const id of this.dirty) {
       const alarms = engine.snapshot(id);
-      if (alarms) this.write(DEVICE_PREFIX + id, deviceRecord(alarms));
+      const series = engine.series(id);
+      if (alarms || series.windows || series.last) this.write(DEVICE_PREFIX + id, deviceRecord(alarms ?? [], series));
       else this.remove(DEVICE_PREFIX + id);
     }
     this.dirty.clear();

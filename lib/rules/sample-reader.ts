@@ -7,7 +7,11 @@ import * as flags from './alarm-flags';
 import type { AlarmTable } from './alarm-table';
 import type { SampleThresholds } from './alarm-transitions';
 import { type CompiledCondition, type CompiledRule, resolveThreshold } from './compile';
+import type { ExprInputs, WindowFn } from './expr';
+import type { RuleScope } from './rule-scope';
+import { FloatSlots } from './slot-store';
 import type { DeviceLookup } from './types';
+import { Windows, WindowSpecs } from './windows';
 
 // Copied once: on the per-sample path, an import compiled to CommonJS (tsx, ts-node) is a getter call per use.
 const { IN_SCOPE, SCOPE_KNOWN } = flags;
@@ -15,9 +19,38 @@ const { IN_SCOPE, SCOPE_KNOWN } = flags;
 /** Messages without a rule's metric, before the rule has ever seen it, after which the node hints at a typo. */
 export const MISSING_METRIC_HINT_AFTER = 20;
 
+/** What an expression reads: this sample's metrics (or last values), the device's attributes and windows. */
+class Inputs implements ExprInputs {
+  slot = -1;
+  constructor(
+    readonly metrics: Float64Array,
+    readonly attributes: Float64Array,
+    private readonly windows: Windows,
+  ) {}
+
+  window(w: number, fn: WindowFn): number {
+    return this.windows.value(this.slot, w, fn);
+  }
+}
+
 export class SampleReader implements SampleThresholds {
   /** per rule: 1 when the sample concerns it */
   readonly applies: Uint8Array;
+  /** expression rules: whether the raise and clear conditions hold */
+  readonly raiseCond: Uint8Array;
+  readonly clearCond: Uint8Array;
+  readonly windows: Windows;
+  /** per device, the last value of each metric a rule with `missing: last` uses */
+  readonly lastValues: FloatSlots;
+  private readonly names: RuleScope | undefined;
+  /** this sample's value of each metric expressions name, NaN when absent; 2 in `kinds` for a non-number */
+  private readonly sample: Float64Array;
+  private readonly known: Float64Array;
+  private readonly kinds: Uint8Array;
+  private readonly raws: unknown[];
+  private readonly attrs: Float64Array;
+  private readonly now: Inputs;
+  private readonly withLast: Inputs;
   readonly values: Float64Array;
   readonly lo: Float64Array;
   readonly hi: Float64Array;
@@ -40,15 +73,135 @@ export class SampleReader implements SampleThresholds {
     this.clo = new Float64Array(n);
     this.chi = new Float64Array(n);
     this.missing = new Int32Array(n);
+    this.raiseCond = new Uint8Array(n);
+    this.clearCond = new Uint8Array(n);
+    this.names = rules.find((r) => r.kind === 'expression')?.names;
+    const names = this.names;
+    if (names && rules.some((r) => r.kind === 'expression' && r.names !== names)) throw new Error('the rules of one engine must come from one compileRules call');
+    const metrics = names?.metrics.length ?? 0;
+    this.sample = new Float64Array(metrics);
+    this.known = new Float64Array(metrics);
+    this.kinds = new Uint8Array(metrics);
+    this.raws = new Array<unknown>(metrics);
+    this.attrs = new Float64Array(names?.attributes.length ?? 0);
+    this.windows = new Windows(names?.windows ?? new WindowSpecs());
+    this.lastValues = new FloatSlots(metrics);
+    this.now = new Inputs(this.sample, this.attrs, this.windows);
+    this.withLast = new Inputs(this.known, this.attrs, this.windows);
+  }
+
+  /** The per-device stores beside the alarm table. */
+  get stores(): FloatSlots[] {
+    return [...this.windows.stores, this.lastValues];
+  }
+
+  /** Second pass, once the device has a slot: windows and last values take the sample in, then expressions run. */
+  evaluate(slot: number, ts: number): void {
+    const names = this.names;
+    if (!names) return;
+    const windows = this.windows;
+    for (let w = 0; w < windows.layouts.length; w++) windows.advance(slot, w, ts);
+    const stride = this.lastValues.stride;
+    for (let m = 0; m < this.sample.length; m++) {
+      const x = this.sample[m];
+      if (x === x) {
+        const fed = windows.byMetric.get(names.metrics[m]);
+        if (fed) for (const w of fed) windows.add(slot, w, x, ts);
+        if (names.lastKnown.has(m)) this.lastValues.data[slot * stride + m] = x;
+        this.known[m] = x;
+      } else {
+        this.known[m] = this.lastValues.data[slot * stride + m];
+      }
+    }
+    this.now.slot = slot;
+    this.withLast.slot = slot;
+    for (let r = 0; r < this.rules.length; r++) {
+      const rule = this.rules[r];
+      const raise = rule.raiseExpr;
+      if (!raise || this.applies[r] !== 1) continue;
+      const inputs = rule.lastKnown ? this.withLast : this.now;
+      if (rule.lastKnown && raise.needs.some((m) => this.known[m] !== this.known[m])) {
+        this.applies[r] = 0;
+        continue;
+      }
+      const result = raise.run(inputs);
+      if (result !== result) {
+        this.applies[r] = 0;
+        continue;
+      }
+      if (rule.levels) {
+        this.values[r] = result;
+        continue;
+      }
+      this.raiseCond[r] = result;
+      const clear = rule.clearExpr;
+      this.clearCond[r] = clear ? (clear.run(inputs) === 1 ? 1 : 0) : 1 - result;
+      this.values[r] = raise.left ? raise.left(inputs) : result;
+      this.lo[r] = raise.right ? raise.right(inputs) : NaN;
+      this.hi[r] = NaN;
+      this.clo[r] = clear?.right ? clear.right(inputs) : this.lo[r];
+      this.chi[r] = NaN;
+    }
+  }
+
+  /** Reads the metrics expressions name, once per sample. */
+  private readMetrics(payload: Record<string, unknown>): void {
+    const names = this.names as RuleScope;
+    for (let m = 0; m < this.sample.length; m++) {
+      const raw = metricOf(payload, names.metrics[m]);
+      const x = raw === undefined ? NaN : typeof raw === 'number' ? raw : typeof raw === 'boolean' ? (raw ? 1 : 0) : NaN;
+      this.sample[m] = Number.isFinite(x) ? x : NaN;
+      this.kinds[m] = raw === undefined ? 0 : Number.isFinite(x) ? 1 : 2;
+      this.raws[m] = raw;
+    }
+  }
+
+  /** First pass of an expression rule: whether the sample concerns it, throwing for a non-number or a missing attribute. */
+  private readExpression(slot: number, r: number, id: string, rule: CompiledRule): boolean {
+    const raise = rule.raiseExpr as NonNullable<CompiledRule['raiseExpr']>;
+    const names = rule.names;
+    let touched = false;
+    for (const expr of rule.clearExpr ? [raise, rule.clearExpr] : [raise]) {
+      for (const m of expr.touches) {
+        const kind = this.kinds[m];
+        if (kind === 2) {
+          throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${names.metrics[m]}": value ${describe(this.raws[m])} is not a number`, { field: `payload.${names.metrics[m]}` });
+        }
+        if (kind === 1) touched = true;
+      }
+    }
+    if (!touched || !this.inScope(slot, r, id, rule)) return false;
+    // waiting for a sample that carries every metric named outside a window (or, with `missing: last`, for their last values)
+    if (!rule.lastKnown) for (const m of raise.needs) if (this.kinds[m] !== 1) return false;
+    if (rule.lastKnown && slot < 0) for (const m of raise.needs) if (this.kinds[m] !== 1) return false;
+    for (const expr of rule.clearExpr ? [raise, rule.clearExpr] : [raise]) {
+      for (let i = 0; i < expr.attrIndexes.length; i++) {
+        const name = expr.attributes[i];
+        const value = this.lookup?.(id)?.attributes[name];
+        if (typeof value !== 'number' || !Number.isFinite(value)) {
+          throw new M2MError('NO_THRESHOLD', `rule "${rule.name}": attr.${name} is missing or not a number for device ${id}`, { field: `attributes.${name}` });
+        }
+        this.attrs[expr.attrIndexes[i]] = value;
+      }
+    }
+    return true;
   }
 
   /** Reads a sample of device `id` (its slot, or -1 if untracked). Returns whether any rule applies. */
   read(slot: number, id: string, payload: Record<string, unknown>, msg: Record<string, unknown>): boolean {
     let any = false;
+    if (this.names) this.readMetrics(payload);
     for (let r = 0; r < this.rules.length; r++) {
       const rule = this.rules[r];
-      const raw = metricOf(payload, rule.metric);
       this.applies[r] = 0;
+      if (rule.kind === 'expression') {
+        if (this.readExpression(slot, r, id, rule)) {
+          this.applies[r] = 1;
+          any = true;
+        }
+        continue;
+      }
+      const raw = metricOf(payload, rule.metric);
       if (raw === undefined) {
         if (this.missing[r] >= 0) this.countMissing(slot, r, id, rule, payload);
         continue;

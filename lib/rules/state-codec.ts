@@ -1,6 +1,6 @@
 // Between one device-rule of the alarm table and its persisted shape (state-format.ts): flags by name, numbers
 // only when set, so that a stored state does not depend on the table's layout.
-import { FLAG_NAMES, PERSISTED, SEEN } from './alarm-flags';
+import { ACTIVE, FLAG_NAMES, PERSISTED, SEEN } from './alarm-flags';
 import type { AlarmTable } from './alarm-table';
 import type { CompiledRule } from './compile';
 import type { AlarmNumber, PersistedAlarm } from './state-format';
@@ -20,6 +20,8 @@ export function encodeAlarm(table: AlarmTable, k: number, rule: CompiledRule): P
     ['thresholdHi', table.thrHi[k]],
     ['shelvedUntil', table.shelvedUntil[k]],
     ['lastSeen', table.seenAt[k]],
+    ['level', table.level[k] || NaN],
+    ['nextReminder', table.remindAt[k]],
   ];
   for (const [name, n] of numbers) if (!Number.isNaN(n)) alarm[name] = n;
   return alarm;
@@ -39,4 +41,9 @@ export function decodeAlarm(table: AlarmTable, k: number, rule: CompiledRule, al
   table.thrHi[k] = alarm.thresholdHi ?? NaN;
   table.shelvedUntil[k] = alarm.shelvedUntil ?? NaN;
   table.seenAt[k] = lastSeen ?? NaN;
+  const levels = rule.levels;
+  // a level beyond the rule's levels (edited since) is its most severe
+  table.level[k] = levels && alarm.level !== undefined ? Math.min(levels.length, Math.max(1, Math.round(alarm.level))) : levels && f & ACTIVE ? 1 : 0;
+  if (levels && f & ACTIVE) table.thrLo[k] = levels[table.level[k] - 1].value;
+  table.remindAt[k] = alarm.nextReminder ?? NaN;
 }

@@ -1,11 +1,14 @@
 // The persisted shape of rule state, with named fields and a format version, and the readers that step older
 // formats up. 1: the first release (a device record maps each rule name to an array whose first entry holds the
 // engine's flag bits; meta `{ v: 1, clean }`). 2: a device record is `{ v: 2, alarms: [{ rule, active, … }] }`,
-// so a stored state no longer depends on the engine's bit positions.
+// so a stored state no longer depends on the engine's bit positions. 3: an alarm may hold its level and next
+// reminder, and a device record its windows and last values (`{ v: 3, alarms, windows?, last? }`); a format 2
+// record reads as a format 3 one without them.
 import { M2MError } from '../errors';
-import { isPlainObject } from '../safe';
+import { emptyRecord, isPlainObject } from '../safe';
+import type { PersistedWindow } from './windows';
 
-export const RULE_STATE_VERSION = 2;
+export const RULE_STATE_VERSION = 3;
 
 /** One rule's state for one device. Flags are present only when true, numbers only when set. */
 export interface PersistedAlarm {
@@ -32,14 +35,25 @@ export interface PersistedAlarm {
   thresholdHi?: number;
   shelvedUntil?: number;
   lastSeen?: number;
+  /** a level rule's level, 1 the least severe (format 3) */
+  level?: number;
+  /** when the next reminder is due (format 3) */
+  nextReminder?: number;
 }
 
 export const ALARM_FLAGS = ['active', 'acknowledged', 'escalated', 'pendingRaise', 'pendingClear', 'shelved', 'conditionCleared', 'raisedWhileShelved', 'watching'] as const;
 export type AlarmFlag = (typeof ALARM_FLAGS)[number];
-export const ALARM_NUMBERS = ['samples', 'deadline', 'raisedAt', 'value', 'thresholdLo', 'thresholdHi', 'shelvedUntil', 'lastSeen'] as const;
+export const ALARM_NUMBERS = ['samples', 'deadline', 'raisedAt', 'value', 'thresholdLo', 'thresholdHi', 'shelvedUntil', 'lastSeen', 'level', 'nextReminder'] as const;
 export type AlarmNumber = (typeof ALARM_NUMBERS)[number];
 
-export interface PersistedDevice {
+/** A device's windows and last known values (format 3): what expressions computed over its past samples. */
+export interface PersistedSeries {
+  windows?: PersistedWindow[];
+  /** metric name to its last value, for rules that use it when a sample lacks the metric */
+  last?: Record<string, number>;
+}
+
+export interface PersistedDevice extends PersistedSeries {
   v: typeof RULE_STATE_VERSION;
   alarms: PersistedAlarm[];
 }
@@ -64,7 +78,7 @@ const V1_FLAGS: ReadonlyArray<[number, AlarmFlag]> = [
 ];
 const V1_NUMBERS: readonly AlarmNumber[] = ['samples', 'deadline', 'raisedAt', 'value', 'thresholdLo', 'thresholdHi', 'shelvedUntil', 'lastSeen'];
 
-export type ReadDevice = { alarms: PersistedAlarm[]; steppedUp: boolean } | { unreadable: string };
+export type ReadDevice = { alarms: PersistedAlarm[]; series: PersistedSeries; steppedUp: boolean } | { unreadable: string };
 
 function versionOf(what: string, value: Record<string, unknown>, implied: number): number | string {
   const v = value.v === undefined ? implied : value.v;
@@ -100,7 +114,23 @@ export function readDevice(key: string, raw: unknown): ReadDevice {
     if (!alarm) return { unreadable: 'an alarm entry has fields missing or of the wrong type' };
     alarms.push(alarm);
   }
-  return { alarms, steppedUp: false };
+  // format 2 is format 3 without levels, reminders, windows and last values: saved again as 3
+  return { alarms, series: v >= 3 ? readSeries(raw) : {}, steppedUp: v < RULE_STATE_VERSION };
+}
+
+function readSeries(raw: Record<string, unknown>): PersistedSeries {
+  const series: PersistedSeries = {};
+  if (Array.isArray(raw.windows)) {
+    series.windows = raw.windows.filter(
+      (w): w is PersistedWindow => isPlainObject(w) && typeof w.key === 'string' && Array.isArray(w.data) && w.data.every((n) => n === null || typeof n === 'number'),
+    );
+  }
+  if (isPlainObject(raw.last)) {
+    const last = emptyRecord<number>();
+    for (const [name, n] of Object.entries(raw.last)) if (typeof n === 'number' && Number.isFinite(n)) last[name] = n;
+    series.last = last;
+  }
+  return series;
 }
 
 function readAlarm(entry: unknown): PersistedAlarm | undefined {
@@ -126,11 +156,14 @@ function readV1(raw: Record<string, unknown>): ReadDevice {
     });
     alarms.push(alarm);
   }
-  return { alarms, steppedUp: true };
+  return { alarms, series: {}, steppedUp: true };
 }
 
-export function deviceRecord(alarms: PersistedAlarm[]): PersistedDevice {
-  return { v: RULE_STATE_VERSION, alarms };
+export function deviceRecord(alarms: PersistedAlarm[], series: PersistedSeries = {}): PersistedDevice {
+  const record: PersistedDevice = { v: RULE_STATE_VERSION, alarms };
+  if (series.windows?.length) record.windows = series.windows;
+  if (series.last && Object.keys(series.last).length) record.last = series.last;
+  return record;
 }
 
 export function metaRecord(clean: boolean): PersistedMeta {

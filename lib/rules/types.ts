@@ -1,4 +1,5 @@
 // The rule definitions as the node's editor saves them (durations in seconds), and the alarm event contract.
+import type { ScheduleDefinition } from './schedule';
 
 export type Severity = 'critical' | 'major' | 'minor' | 'warning';
 export const SEVERITIES: readonly Severity[] = ['warning', 'minor', 'major', 'critical'];
@@ -21,13 +22,43 @@ export interface ConditionDefinition {
   per?: 's' | 'min';
   /** Which way the rate must move: up, down, or either (absolute). */
   direction?: 'rise' | 'fall' | 'either';
+  /** An expression rule's condition (lib/rules/expr), e.g. `avg(temperature, 5m) > 30 and vibration > 3`. */
+  expr?: string;
+}
+
+/** One severity of a level rule: the alarm is at this level while the value is above (or below) `value`. */
+export interface LevelDefinition {
+  severity: Severity;
+  value: number | string;
 }
 
 export interface RuleDefinition {
   name: string;
+  /** threshold (default): `metric` against `raise`/`clear` ops; expression: `raise.expr` and `clear.expr`. */
+  condition?: 'threshold' | 'expression';
+  /** A threshold rule's metric; an expression rule may leave it empty (the first metric it names is reported). */
   metric: string;
   severity: Severity;
   raise: ConditionDefinition;
+  /**
+   * Severity that follows the value: one alarm at the highest level passed (by the metric, or by `raise.expr` giving
+   * a number), moving up and down with escalated/deescalated events, cleared below the lowest. raise/clear ops unused.
+   */
+  levels?: LevelDefinition[];
+  /** above (default): higher is worse; below: lower is worse. */
+  levelDirection?: 'above' | 'below';
+  /** A level is left only once the value is this far back past it (a deadband between levels, and before clearing). */
+  hysteresis?: number;
+  /** An expression metric absent from a sample: wait for a sample that has it (default) or use its last value. */
+  missing?: 'wait' | 'last';
+  /** A `reminder` event every this many seconds while the alarm is active and unacknowledged. */
+  reminderEvery?: number;
+  /** active (default): escalate once active for escalateAfter; unacknowledged: once unacknowledged that long. */
+  escalateWhen?: 'active' | 'unacknowledged';
+  /** For events with no clear condition (a door forced): the alarm clears this many seconds after it was raised. */
+  autoClearAfter?: number;
+  /** When the rule is in force; outside it, it neither raises nor reminds. Omitted: always. */
+  schedule?: ScheduleDefinition;
   /** Omitted or op "auto": the alarm clears when the raise condition no longer holds. */
   clear?: ConditionDefinition;
   /** Raise only after the condition held this many seconds ... */
@@ -47,7 +78,7 @@ export interface RuleDefinition {
   text?: string;
 }
 
-export type AlarmEventName = 'raised' | 'cleared' | 'acknowledged' | 'escalated' | 'shelved' | 'unshelved';
+export type AlarmEventName = 'raised' | 'cleared' | 'acknowledged' | 'escalated' | 'deescalated' | 'reminder' | 'shelved' | 'unshelved';
 
 /** msg.payload of an alarm event (design.md, "Alarm event"). */
 export interface AlarmEvent {

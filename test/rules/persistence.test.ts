@@ -44,7 +44,7 @@ describe('rule state persistence', () => {
     clock.tick(100_000);
     first.engine.close();
     await first.persistence.close();
-    assert.deepStrictEqual(backend.data.get('meta'), { v: 2, clean: true });
+    assert.deepStrictEqual(backend.data.get('meta'), { v: 3, clean: true });
 
     const second = start(backend);
     assert.deepStrictEqual(second.engine.list().map((a) => a.rule), ['hot']);
@@ -102,14 +102,14 @@ describe('rule state persistence', () => {
     assert.deepStrictEqual(events.map((e) => `${e.event}:${e.rule}`), ['raised:slow'], 'the pending delay came back');
     clock.tick(1); // the batch write
     const saved = backend.data.get('d:d1') as PersistedDevice;
-    assert.strictEqual(saved.v, 2);
+    assert.strictEqual(saved.v, 3);
     assert.deepStrictEqual(saved.alarms.filter((a) => a.active).map((a) => a.rule), ['hot', 'slow']);
     engine.close();
   });
 
   for (const [what, key, value] of [
-    ['meta', 'meta', { v: 3, clean: true }],
-    ['a device record', 'd:d1', { v: 3, alarms: [] }],
+    ['meta', 'meta', { v: 4, clean: true }],
+    ['a device record', 'd:d1', { v: 4, alarms: [] }],
   ] as const) {
     it(`state of a newer format (${what}) is refused with STORE_TOO_NEW and never written over`, async () => {
       const backend = mapBackend();
@@ -117,7 +117,7 @@ describe('rule state persistence', () => {
       const before = JSON.stringify([...backend.data]);
       const persistence = new RulePersistence(backend);
       const engine = new RuleEngine({ rules: compileRules(RULES), onChange: persistence.changed });
-      assert.throws(() => persistence.load(engine), (err: Error & { code?: string }) => err.code === 'STORE_TOO_NEW' && /format 3/.test(err.message));
+      assert.throws(() => persistence.load(engine), (err: Error & { code?: string }) => err.code === 'STORE_TOO_NEW' && /format 4/.test(err.message));
       engine.process('d1', { temp: 35 }, {});
       clock.tick(0);
       await persistence.close();

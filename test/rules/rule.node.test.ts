@@ -263,7 +263,7 @@ describe('m2m-rule node', () => {
     const context = (rule as unknown as { context(): { get(key: string): unknown; keys(): string[] } }).context();
     assert.deepStrictEqual(context.keys(), ['m2mRuleState'], 'one key: device ids with dots are not taken for context paths');
     const saved = context.get('m2mRuleState') as { v: number; entries: Record<string, PersistedDevice> };
-    assert.strictEqual(saved.v, 2);
+    assert.strictEqual(saved.v, 3);
     assert.deepStrictEqual(Object.keys(saved.entries).sort(), ['d:fr-1', 'meta']);
     const alarms = saved.entries['d:fr-1'].alarms;
     assert.deepStrictEqual(alarms.map((a) => [a.rule, a.active === true, a.pendingRaise === true]), [['too-warm', true, false], ['humid', false, true]]);
