@@ -140,6 +140,7 @@ export class JobRun {
 
   private restoreOne(index: number, r: ExecutionRecord): void {
     this.attempts[index] = Math.min(255, r.attempts);
+    if (r.attempts > 0) this.started++;
     if (r.state === 'queued') return;
     if (r.state !== 'in-progress') {
       this.setState(index, r.state);
@@ -499,7 +500,7 @@ export class JobRun {
     const now = Date.now();
     const counts = { ...this.counts };
     const total = this.targets.length;
-    const minutes = Math.max(1, now - this.startedAt) / 60_000;
+    const minutes = Math.max(1, (this.endedAt ?? now) - this.startedAt) / 60_000;
     const startedPerMinute = this.started / minutes;
     let expectedEndAt: number | null = null;
     if (this.running) {

@@ -192,4 +192,13 @@ describe('m2m-job rollout (fake timers)', () => {
     assert.strictEqual(p.ratePerMinute, 60);
     assert.ok(p.expectedEndAt !== null && Math.abs(p.expectedEndAt - (Date.now() + 29_000)) < 2000, `expected end in ~29 s, got ${String(p.expectedEndAt)}`);
   });
+
+  it('close clears every timer it set: pacing, timeouts, backoffs, progress', async () => {
+    r = rig({ answer: () => 'silent' });
+    r.manager.start({ jobId: 'x', target: { devices: devices(50) }, command: 'update', rollout: { perMinute: 60, maxInFlight: 5 }, retries: 3, timeout: 1000, backoff: 60_000, deadline: 0 });
+    await r.clock.tickAsync(3500);
+    assert.ok(r.clock.countTimers() > 2);
+    await r.manager.close();
+    assert.strictEqual(r.clock.countTimers(), 0);
+  });
 });
