@@ -6,6 +6,7 @@ import { encodeReading, SIMULATOR_FORMATS, type Reading, type SimulatorFormat } 
 import { checkMetrics, isSpike, nextReading, startLevel, type MetricSpec } from './metrics';
 import { makeRandom, type Random } from './random';
 import { DEFAULT_REPORT_TOPIC, SET_DESIRED, TwinDeviceState } from './twin-device';
+import { ProvisioningClient } from './provisioning-client';
 
 export interface SimulatorOptions {
   /** How many devices; ids are the prefix and a zero-padded number: `sim-001`. */
@@ -23,11 +24,18 @@ export interface SimulatorOptions {
   replyTopic?: string;
   /** Where a device reports its state after applying a `set-desired` command. Default `devices/{deviceId}/reported`. */
   reportTopic?: string;
+  /** Where devices ask m2m-provision for a credential, and hear its answers (`<responseTopic>/<deviceId>`). */
+  provisionRequestTopic?: string;
+  provisionResponseTopic?: string;
   /** Delay before a device answers, plus up to `jitterMs` more at random. */
   latencyMs?: number;
   jitterMs?: number;
   /** Share of commands (0..1) answered with a failure. */
   failureRatio?: number;
+  /** Decides per command whether it fails, instead of failureRatio (see failing-fleet.ts). */
+  fails?(deviceId: string, command: string): boolean;
+  /** Told of every reply as it goes out, e.g. to keep a record of what each device answered. */
+  onReply?(deviceId: string, commandId: string | undefined, command: string, failed: boolean): void;
   seed?: number | string;
   publish(message: SimulatorMessage): void;
   /** Called after each telemetry round with all of its messages, instead of `publish` per message. */
@@ -38,9 +46,11 @@ export interface SimulatorMessage {
   topic: string;
   payload: unknown;
   deviceId: string;
-  kind: 'telemetry' | 'reply' | 'report';
+  kind: 'telemetry' | 'reply' | 'report' | 'provision';
   qos?: 0 | 1;
   correlationData?: Buffer;
+  /** MQTT 5: where an answer to this message should go (a provisioning request). */
+  responseTopic?: string;
 }
 
 export interface IncomingCommand {
@@ -81,6 +91,8 @@ export class DeviceSimulator {
   private readonly reportTopic: TopicFiller;
   /** What each device applied of `set-desired` commands (its twin's reported state). */
   readonly twin = new TwinDeviceState();
+  /** Devices enrolling themselves (m2m-provision). */
+  readonly provisioning: ProvisioningClient;
   private readonly commandPattern: RegExp;
   private interval: NodeJS.Timeout | undefined;
   private readonly totals = { telemetry: 0, replies: 0, failures: 0, ignored: 0 };
@@ -108,6 +120,7 @@ export class DeviceSimulator {
     this.topic = compileTemplate(options.topic ?? 'devices/{deviceId}/telemetry');
     this.replyTopic = compileTemplate(options.replyTopic ?? 'devices/{deviceId}/replies');
     this.reportTopic = compileTemplate(options.reportTopic ?? DEFAULT_REPORT_TOPIC);
+    this.provisioning = new ProvisioningClient({ requestTopic: options.provisionRequestTopic, responseTopic: options.provisionResponseTopic, publish: (m) => options.publish(m) });
     this.commandPattern = templatePattern(options.commandTopic ?? 'devices/{deviceId}/commands/{command}');
   }
 
@@ -188,7 +201,7 @@ export class DeviceSimulator {
     const correlation = incoming.correlationData instanceof Uint8Array ? Buffer.from(incoming.correlationData) : undefined;
     const responseTopic = typeof incoming.responseTopic === 'string' && incoming.responseTopic !== '' ? incoming.responseTopic : undefined;
     if (request.id === undefined && !correlation) throw new M2MError('BAD_COMMAND', `command on ${topic} has no id and no correlation data`, { field: 'payload' });
-    const fails = (this.options.failureRatio ?? 0) > 0 && this.random() < (this.options.failureRatio ?? 0);
+    const fails = this.options.fails ? this.options.fails(deviceId, request.command) : (this.options.failureRatio ?? 0) > 0 && this.random() < (this.options.failureRatio ?? 0);
     const body: Record<string, unknown> = fails
       ? { status: 'error', error: `simulated failure of ${request.command}` }
       : { status: 'ok', result: { device: deviceId, command: request.command, done: true } };
@@ -204,6 +217,7 @@ export class DeviceSimulator {
     const after = (): void => {
       if (fails) this.totals.failures++;
       this.totals.replies++;
+      this.options.onReply?.(deviceId, request.id, request.command, fails);
       this.options.publish(reply);
       if (!fails && request.command === 'offline') this.setOnline(deviceId, false, Number(request.params?.forMs) || 0);
       if (!fails && request.command === SET_DESIRED) this.report(deviceId, this.twin.apply(deviceId, request.params));
@@ -227,6 +241,7 @@ export class DeviceSimulator {
     this.interval = undefined;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.provisioning.close();
   }
 
   private later(ms: number, fn: () => void): void {
