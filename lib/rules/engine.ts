@@ -208,11 +208,17 @@ export class RuleEngine {
     return series;
   }
 
+  private holdsLastValues(slot: number): boolean {
+    const { data, stride } = this.reader.lastValues;
+    for (let i = slot * stride; i < (slot + 1) * stride; i++) if (data[i] === data[i]) return true;
+    return false;
+  }
+
   /** Every device id with state worth persisting (alarms, or windows that hold samples). */
   persistedDevices(): string[] {
     const out: string[] = [];
     for (const [id, slot] of this.table.slotOf) {
-      if (this.reader.windows.holdsData(slot)) {
+      if (this.reader.windows.holdsData(slot) || this.holdsLastValues(slot)) {
         out.push(id);
         continue;
       }

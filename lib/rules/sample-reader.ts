@@ -173,7 +173,6 @@ export class SampleReader implements SampleThresholds {
     if (!touched || !this.inScope(slot, r, id, rule)) return false;
     // waiting for a sample that carries every metric named outside a window (or, with `missing: last`, for their last values)
     if (!rule.lastKnown) for (const m of raise.needs) if (this.kinds[m] !== 1) return false;
-    if (rule.lastKnown && slot < 0) for (const m of raise.needs) if (this.kinds[m] !== 1) return false;
     for (const expr of rule.clearExpr ? [raise, rule.clearExpr] : [raise]) {
       for (let i = 0; i < expr.attrIndexes.length; i++) {
         const name = expr.attributes[i];

@@ -120,8 +120,10 @@ class Compiler {
         };
       }
       case 'compare': {
-        const l = this.num(node.left, `"${node.op}"`);
-        const r = this.num(node.right, `"${node.op}"`);
+        // == and != also compare conditions, true being 1 (door == true, with door a boolean metric); the others need numbers
+        const equality = node.op === '==' || node.op === '!=';
+        const l = equality ? this.compile(node.left).run : this.num(node.left, `"${node.op}"`);
+        const r = equality ? this.compile(node.right).run : this.num(node.right, `"${node.op}"`);
         const test = COMPARE[node.op];
         return {
           type: 'bool',
