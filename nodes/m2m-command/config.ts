@@ -20,6 +20,10 @@ export interface CommandConfig {
   /** Seconds; 0 for no time to live. */
   ttl: number;
   queueSize: number;
+  /** `mqtt`: JSON commands on output 1; `sparkplug`: NCMD/DCMD written through an m2m-sparkplug-host. */
+  transport: 'mqtt' | 'sparkplug';
+  /** The m2m-sparkplug-host node's id, with the Sparkplug transport. */
+  sparkplugHost: string;
 }
 
 export const COMMAND_CONFIG = defineNodeConfig<CommandConfig>({
@@ -40,6 +44,8 @@ export const COMMAND_CONFIG = defineNodeConfig<CommandConfig>({
       // a queued command's expiry is a timer: a longer one would expire it at once
       ttl: { type: 'number', minimum: 0, maximum: LONGEST_TIMER_S, default: 0 },
       queueSize: { type: 'integer', minimum: 1, default: 50 },
+      transport: { type: 'string', enum: ['mqtt', 'sparkplug'], default: 'mqtt' },
+      sparkplugHost: { type: 'string', default: '' },
     },
   },
 });

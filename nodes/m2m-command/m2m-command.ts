@@ -7,6 +7,8 @@ import { optionalRegistry, startedFor } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
 import { installAdminApi, listCommands } from '../shared/admin-sources';
 import { COMMAND_CONFIG, type CommandConfig } from './config';
+import { isSparkplugTopic, sendSparkplugCommand } from '../m2m-sparkplug-host/command-transport';
+import { M2MError } from '../../lib/errors';
 
 // The badge is refreshed at most this often, so a burst of commands does not flood the editor.
 const STATUS_EVERY_MS = 500;
@@ -43,6 +45,9 @@ export = function (RED: NodeAPI): void {
       def = COMMAND_CONFIG.read(config);
       commandTopic = checkTemplate(def.topic, 'topic');
       replyTopic = checkTemplate(def.replyTopic, 'replyTopic');
+      if (def.transport === 'mqtt' && isSparkplugTopic(commandTopic)) {
+        throw new M2MError('INVALID_CONFIG', 'a JSON command on a Sparkplug topic cannot be decoded by the edge node: choose the Sparkplug transport', { field: 'topic' });
+      }
     } catch (err) {
       rejectAllInput(node, err);
       return;
@@ -79,7 +84,11 @@ export = function (RED: NodeAPI): void {
         queueLimit: def.queueSize,
         registry,
         store,
-        onCommand: (message: TransportMessage) => node.send([message as unknown as NodeMessage, null]),
+        onCommand: (message: TransportMessage) => {
+          // a device id filled into the first level could still make a Sparkplug topic: JSON must never go there
+          if (isSparkplugTopic(message.topic)) node.error(new M2MError('INVALID_CONFIG', `command ${message.commandId} not sent: ${message.topic} is a Sparkplug topic; use the Sparkplug transport`, { field: 'topic' }));
+          else node.send([message as unknown as NodeMessage, null]);
+        },
         onStatus: (event) => {
           let origin = origins.get(event.id);
           if (!origin && submitting) origins.set(event.id, (origin = submitting));
@@ -125,8 +134,17 @@ export = function (RED: NodeAPI): void {
       if (result.error) throw result.error; // the rejected status event is out; done(err) for Catch nodes
     };
 
-    // Until the store has loaded, a message fails at once with STORE_UNAVAILABLE while it is unreachable, rather than waiting.
-    onInput(node, (msg) => (tracker ? handle(tracker, msg) : startedFor(registry, starting).then((t) => handle(t, msg))));
+    if (def.transport === 'sparkplug') {
+      // NCMD/DCMD through an m2m-sparkplug-host: nothing on output 1, the status events on output 2
+      onInput(node, (msg) =>
+        sendSparkplugCommand(RED, def.sparkplugHost, msg, def.timeout * 1000, (event) => {
+          node.send([null, statusMessage(event, RED.util.cloneMessage(msg))]);
+        }),
+      );
+    } else {
+      // Until the store has loaded, a message fails at once with STORE_UNAVAILABLE while it is unreachable, rather than waiting.
+      onInput(node, (msg) => (tracker ? handle(tracker, msg) : startedFor(registry, starting).then((t) => handle(t, msg))));
+    }
 
     node.on('close', (removed, done) => {
       closed = true;
