@@ -96,3 +96,16 @@ describe('node help: written once, in markdown, in locales/en-US', () => {
     });
   }
 });
+
+describe('README: the per-node section points to the help', () => {
+  it('links every node type of the package to its help file, and every linked help file exists', () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const linked = [...readme.matchAll(/\]\((nodes\/([\w-]+)\/locales\/en-US\/\2\.html)\)/g)].map((m) => m[1]);
+    assert.deepStrictEqual(linked.filter((file) => !fs.existsSync(path.join(root, file))), [], 'links to help files that exist');
+    const core = ['m2m-registry', 'm2m-device', 'm2m-telemetry', 'm2m-rule', 'm2m-command', 'm2m-twin', 'm2m-simulator'];
+    const unlinked = [...new Set([...core, ...Object.keys(pkg['node-red'].nodes).filter((type) => fs.existsSync(helpFile(type)))])].filter(
+      (type) => !linked.includes(`nodes/${type}/locales/en-US/${type}.html`),
+    );
+    assert.deepStrictEqual(unlinked, [], 'add a row to "The nodes" with [`<type>`](nodes/<type>/locales/en-US/<type>.html)');
+  });
+});
