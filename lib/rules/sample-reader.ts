@@ -156,8 +156,12 @@ export class SampleReader implements SampleThresholds {
     }
   }
 
-  /** First pass of an expression rule: whether the sample concerns it, throwing for a non-number or a missing attribute. */
-  private readExpression(slot: number, r: number, id: string, rule: CompiledRule): boolean {
+  /**
+   * First pass of an expression rule, throwing for a non-number or a missing attribute: 1 when the sample is to be
+   * evaluated, 2 when it only feeds the device's windows and last values (a metric the expression needs is absent),
+   * 0 when it does not concern the rule.
+   */
+  private readExpression(slot: number, r: number, id: string, rule: CompiledRule): 0 | 1 | 2 {
     const raise = rule.raiseExpr as NonNullable<CompiledRule['raiseExpr']>;
     const names = rule.names;
     let touched = false;
@@ -170,9 +174,9 @@ export class SampleReader implements SampleThresholds {
         if (kind === 1) touched = true;
       }
     }
-    if (!touched || !this.inScope(slot, r, id, rule)) return false;
+    if (!touched || !this.inScope(slot, r, id, rule)) return 0;
     // waiting for a sample that carries every metric named outside a window (or, with `missing: last`, for their last values)
-    if (!rule.lastKnown) for (const m of raise.needs) if (this.kinds[m] !== 1) return false;
+    if (!rule.lastKnown) for (const m of raise.needs) if (this.kinds[m] !== 1) return 2;
     for (const expr of rule.clearExpr ? [raise, rule.clearExpr] : [raise]) {
       for (let i = 0; i < expr.attrIndexes.length; i++) {
         const name = expr.attributes[i];
@@ -183,7 +187,7 @@ export class SampleReader implements SampleThresholds {
         this.attrs[expr.attrIndexes[i]] = value;
       }
     }
-    return true;
+    return 1;
   }
 
   /** Reads a sample of device `id` (its slot, or -1 if untracked). Returns whether any rule applies. */
@@ -194,10 +198,9 @@ export class SampleReader implements SampleThresholds {
       const rule = this.rules[r];
       this.applies[r] = 0;
       if (rule.kind === 'expression') {
-        if (this.readExpression(slot, r, id, rule)) {
-          this.applies[r] = 1;
-          any = true;
-        }
+        const use = this.readExpression(slot, r, id, rule);
+        if (use !== 0) any = true;
+        if (use === 1) this.applies[r] = 1;
         continue;
       }
       const raw = metricOf(payload, rule.metric);

@@ -11,7 +11,8 @@ export type RaiseOp = CompareOp | 'nodata';
 export type ThresholdType = 'num' | 'attr' | 'msg';
 
 export interface ConditionDefinition {
-  op: RaiseOp | 'auto';
+  /** A threshold rule's comparison; unused by expression rules. */
+  op?: RaiseOp | 'auto';
   /** The threshold (low bound for between/outside, limit for rate, seconds of silence for nodata). */
   value?: number | string;
   valueType?: ThresholdType;
