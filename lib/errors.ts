@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   FRAME_TOO_SHORT: 'a binary frame ends before a field it must hold',
   TOO_MANY_RECORDS: 'a payload has more records, or a record more metrics, than the cap',
   TOO_MANY_DEVICES: 'a Sparkplug edge node announces more devices than the cap',
+  UNKNOWN_ALIAS: 'Sparkplug data names a metric alias (or no name) its birth did not declare; a rebirth is requested',
+  BROKER_UNAVAILABLE: "the node's own MQTT connection (m2m-sparkplug-host) is not connected, so nothing was published",
   // Rules
   INVALID_RULE: 'a rule of the node cannot be compiled',
   INVALID_CONTROL: 'a control message (ack, shelve, unshelve, reset, list) is malformed',

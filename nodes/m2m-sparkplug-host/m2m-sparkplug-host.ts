@@ -99,7 +99,7 @@ export = function (RED: NodeAPI): void {
       const commands = new SparkplugCommands({
         host,
         publish: (topic, payload) => {
-          if (!connection?.connected) throw new M2MError('STORE_UNAVAILABLE', 'the Sparkplug host is not connected to its broker', { field: 'broker' });
+          if (!connection?.connected) throw new M2MError('BROKER_UNAVAILABLE', 'the Sparkplug host is not connected to its broker', { field: 'broker' });
           connection.publishCommand(topic, payload);
         },
         onStatus: (event) => {
