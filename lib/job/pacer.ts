@@ -1,7 +1,7 @@
 import type { RampSpec } from './types';
 
-/** How far a late timer may catch up on the schedule, at most: a stall does not turn into a burst. */
-const MAX_LAG_MS = 50;
+/** How far starts may catch up on the schedule after a late timer or a busy event loop: a second's worth at most. */
+const MAX_LAG_MS = 1000;
 
 /**
  * Spaces a job's starts evenly at its current rate (per minute), so that at most that many start in any
@@ -39,7 +39,7 @@ export class Pacer {
 
   /**
    * Records a start at `now`. Only a start that waited for the pace keeps to the schedule (so a late timer
-   * catches up, by 50 ms at most); after a stall the schedule starts again from now, so no burst follows it.
+   * catches up, by a second's worth at most); after a stall the schedule starts again from now, so no burst follows it.
    */
   take(now: number): void {
     const interval = 60_000 / this.ratePerMinute();
