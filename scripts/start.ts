@@ -12,7 +12,9 @@ const HOST = '127.0.0.1';
 const EDITOR_PORT = Number(process.env.M2M_EDITOR_PORT ?? 1880);
 const BROKER_PORT = Number(process.env.M2M_BROKER_PORT ?? 1883);
 /** Deployed on first start, in this order, each on its own tab (those that exist). */
-const DEMO_FLOWS = ['plant-monitoring.json', 'device-registry.json'];
+const DEMO_FLOWS = ['plant-monitoring.json', 'device-registry.json', 'operator-console.json'];
+/** Node packs among the devDependencies that the demo flows use (the operator console's Dashboard 2.0). */
+const DEMO_NODE_PACKS = ['@flowfuse/node-red-dashboard'];
 /**
  * Webhook URL expressions of earlier releases that named the editor port 1880 outright; a demo node still holding
  * one gets the example's, which follows M2M_EDITOR_PORT. A URL the user wrote is kept.
@@ -98,9 +100,27 @@ export interface DemoBroker {
 }
 
 function exampleNodes(): FlowNode[] {
+  // the operator console carries the plant's broker and registry config nodes too, to import on its own: once here
+  const seen = new Set<string>();
   return DEMO_FLOWS.map((file) => path.join(ROOT, 'examples', file))
     .filter((full) => fs.existsSync(full))
-    .flatMap((full) => JSON.parse(fs.readFileSync(full, 'utf8')) as FlowNode[]);
+    .flatMap((full) => JSON.parse(fs.readFileSync(full, 'utf8')) as FlowNode[])
+    .filter((node) => !seen.has(node.id) && seen.add(node.id));
+}
+
+/** Installs the demo's node packs from this project's devDependencies into the user directory, as links. */
+function linkDemoNodePacks(): string[] {
+  const linked: string[] = [];
+  for (const name of DEMO_NODE_PACKS) {
+    const target = path.join(ROOT, 'node_modules', name);
+    if (!fs.existsSync(path.join(target, 'package.json'))) continue;
+    const link = path.join(USER_DIR, 'node_modules', name);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.rmSync(link, { recursive: true, force: true });
+    fs.symlinkSync(target, link, 'dir');
+    linked.push(name);
+  }
+  return linked;
 }
 
 /**
@@ -169,6 +189,7 @@ async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'nodes'))) throw new Error('dist/ is missing: run `npm run build` first');
   fs.mkdirSync(USER_DIR, { recursive: true });
   linkPackage();
+  const packs = linkDemoNodePacks();
   const stopBroker = await startBroker();
   prepareFlows(path.join(USER_DIR, 'flows.json'), { port: BROKER_PORT, mqtt311Only: stopBroker !== undefined });
   // the demo's webhook URL names the editor port through this variable
@@ -198,7 +219,10 @@ async function main(): Promise<void> {
     server.listen(EDITOR_PORT, HOST, resolve);
   });
   await RED.start();
-  console.log(`\nNode-RED editor: http://${HOST}:${EDITOR_PORT}/   Ctrl-C stops the demo.\n`);
+  const dashboard = packs.includes('@flowfuse/node-red-dashboard')
+    ? `Operator dashboard: http://${HOST}:${EDITOR_PORT}/dashboard`
+    : 'Operator dashboard: not available (@flowfuse/node-red-dashboard is not installed; npm install adds it)';
+  console.log(`\nNode-RED editor: http://${HOST}:${EDITOR_PORT}/\n${dashboard}\nCtrl-C stops the demo.\n`);
 
   let stopping = false;
   const stop = async (): Promise<void> => {

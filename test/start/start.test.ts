@@ -42,6 +42,14 @@ describe('npm start keeps the demo flows in step with its broker and editor port
     assert.deepStrictEqual(syncDemoFlows(flows, { port: 1884, mqtt311Only: false }).changed, [], 'nothing to change on the next start');
   });
 
+  it('the operator console is deployed beside the plant, sharing its broker and registry (each node once)', () => {
+    const flows = demoFlows({ port: 1883, mqtt311Only: false });
+    const ids = flows.map((n) => n.id);
+    assert.deepStrictEqual(ids.length, new Set(ids).size, 'no node twice');
+    assert.strictEqual(byId(flows, 'ops.alarms').type, 'ui-m2m-alarms');
+    assert.strictEqual(byId(flows, 'ops.devices').registry, 'plant.registry');
+  });
+
   it('a webhook URL of an earlier release, naming port 1880, becomes the example\'s; a URL the user wrote stays', () => {
     const withUrl = (to: string): FlowNode[] =>
       demoFlows({ port: 1883, mqtt311Only: false }).map((n) =>
@@ -190,6 +198,10 @@ describe('npm start, twice with different brokers (a child process on a fresh us
     const editorPort = String(await portOr(18880));
     demo = await Demo.start({ M2M_USER_DIR: userDir, M2M_EDITOR_PORT: editorPort, M2M_BROKER_PORT: String(await portOr(18883)) });
     await plantWorks(demo);
+    // the operator console beside the plant, on the dashboard the demo links from devDependencies
+    assert.match(demo.log, new RegExp(`Operator dashboard: http://127.0.0.1:${editorPort}/dashboard`));
+    assert.strictEqual((await fetch(`http://127.0.0.1:${editorPort}/dashboard`)).status, 200);
+    assert.strictEqual((await fetch(`http://127.0.0.1:${editorPort}/resources/@m2mflow/node-red-m2m/ui-m2m-alarms.umd.js`)).status, 200, 'the widget bundle is served');
     await demo.stop();
 
     const flowFile = path.join(userDir, 'flows.json');
