@@ -1,6 +1,6 @@
 // A rule engine with its state in a map (as the registry's store keeps it), fed samples by hand, that can be
 // stopped and started again over the same state: the restart every lifecycle test makes in the middle.
-import { compileRules, RuleEngine, RulePersistence, type AlarmEvent, type DeviceFacts, type RuleDefinition, type StateBackend } from '../../lib/rules';
+import { compileRules, type ControlOp, RuleEngine, RulePersistence, type AlarmEvent, type DeviceFacts, type RuleDefinition, type StateBackend } from '../../lib/rules';
 
 export function mapBackend(): StateBackend & { data: Map<string, unknown> } {
   const data = new Map<string, unknown>();
@@ -18,6 +18,8 @@ export interface Rig {
   events: AlarmEvent[];
   /** one sample of `device` (d1 by default); returns its events */
   send(payload: Record<string, unknown>, device?: string, timestamp?: number): AlarmEvent[];
+  /** ack, shelve, unshelve or reset, its events kept with the others */
+  control(op: ControlOp, device?: string, rule?: string, durationMs?: number): void;
   /** the events so far as `event:rule:severity`, then forgets them */
   take(): string[];
   /** a clean stop and a start over the same state (a redeploy or a restart) */
@@ -45,6 +47,9 @@ export async function rig(defs: RuleDefinition[], devices: Record<string, Device
       const out = engine.process(device, payload, {}, timestamp) ?? [];
       events.push(...out);
       return out;
+    },
+    control(op, device = 'd1', rule, durationMs) {
+      events.push(...engine.control(op, device, rule, durationMs));
     },
     take() {
       const out = events.map((e) => `${e.event}:${e.rule}:${e.severity}`);
