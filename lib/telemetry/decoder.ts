@@ -57,7 +57,7 @@ export interface DecodedTelemetry extends TelemetryRecord {
 export interface DecodeOutput {
   records: DecodedTelemetry[];
   rebirth?: RebirthRequest;
-  sparkplug?: { topic: SparkplugTopic; seq?: number; unknownAliases?: number[] };
+  sparkplug?: { topic: SparkplugTopic; seq?: number; unknownAliases?: number[]; skipped?: { name: string; datatype?: number; reason: string }[] };
   lorawan?: { fPort?: number; fCnt?: number };
 }
 
@@ -192,7 +192,7 @@ export class TelemetryDecoder {
       case 'sparkplug': {
         const result = this.sparkplug.decode(input.topic, toBytes(input.payload, this.encoding, limits), now, limits);
         output.rebirth = result.rebirth;
-        output.sparkplug = { topic: result.topic, seq: result.seq, unknownAliases: result.unknownAliases };
+        output.sparkplug = { topic: result.topic, seq: result.seq, unknownAliases: result.unknownAliases, skipped: result.skipped };
         return result.records;
       }
       case 'ttn':

@@ -31,6 +31,8 @@ export interface SparkplugResult {
   topic: SparkplugTopic;
   seq?: number;
   unknownAliases?: number[];
+  /** Metrics with no flat value for the telemetry contract, each with why. */
+  skipped?: { name: string; datatype?: number; reason: string }[];
 }
 
 /** What the births taught about one edge node's or device's metrics. */
@@ -163,8 +165,13 @@ export class SparkplugSession {
         continue;
       }
       if (isControlMetric(name)) continue;
-      const value = metricValue(metric, metric.datatype ?? catalog.datatypes.get(name));
-      if (value === undefined) continue;
+      const datatype = metric.datatype ?? catalog.datatypes.get(name);
+      const value = metricValue(metric, datatype);
+      if (value === undefined) {
+        // not one number, string or boolean (null, DataSet, Template, Bytes, File, or no value for its datatype): said, not dropped quietly
+        (result.skipped ??= []).push({ name, datatype, reason: metric.isNull ? 'null' : 'not a flat value (the m2m-sparkplug-host node reads every datatype)' });
+        continue;
+      }
       const timestamp = wireNumber(metric.timestamp) ?? payloadTime;
       let group = groups.get(timestamp);
       if (!group) {

@@ -85,6 +85,8 @@ export = function (RED: NodeAPI): void {
       if (messages.length > 0 || rebirth) {
         send([messages.length === 1 ? messages[0] : messages.length > 1 ? messages : null, rebirth]);
       }
+      const skipped = output.sparkplug?.skipped;
+      if (messages.length === 0 && skipped?.length) node.warn(`sparkplug: no telemetry from ${String(msg.topic)}: ${skipped.map((m) => `${m.name} (${m.reason})`).join(', ').slice(0, 300)}`);
       decoded += messages.length;
       status.schedule();
     };
