@@ -15,20 +15,34 @@ export class KeyedQueue {
    */
   run<T>(key: string, task: () => T | PromiseLike<T>): T | Promise<T> {
     const pending = this.tails.get(key);
-    let result: Promise<T>;
     if (pending === undefined) {
       const value = task();
-      if (!isThenable(value)) return value;
-      result = Promise.resolve(value);
-    } else {
-      result = pending.then(task);
+      return isThenable(value) ? this.hold(key, value) : value;
     }
-    const tail = result.then(ignore, ignore);
+    return this.hold(key, pending.then(task));
+  }
+
+  /**
+   * Whether nothing of `key` is pending: a caller on a hot path may then run its task itself, without a closure
+   * for run(), and pass a promise it returns to hold().
+   */
+  idle(key: string): boolean {
+    return !this.tails.has(key);
+  }
+
+  /** Makes the next task of `key` wait until `work` has settled; returns `work` as a promise. */
+  hold<T>(key: string, work: PromiseLike<T>): Promise<T> {
+    const result = work instanceof Promise ? (work as Promise<T>) : Promise.resolve(work);
+    const tail: Promise<void> = result.then(
+      () => this.release(key, tail),
+      () => this.release(key, tail),
+    );
     this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
     return result;
+  }
+
+  private release(key: string, tail: Promise<void>): void {
+    if (this.tails.get(key) === tail) this.tails.delete(key);
   }
 
   /** How many keys have a task in flight. */
@@ -39,8 +53,4 @@ export class KeyedQueue {
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<T>).then === 'function';
-}
-
-function ignore(): void {
-  // a failed task is its caller's to report; the next task of the key runs all the same
 }

@@ -287,6 +287,11 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     return this.toRecord(this.markSeen(id) as StoredDevice);
   }
 
+  touchKnown(id: string): DeviceRecord | undefined {
+    const device = this.markSeen(id);
+    return device && this.toRecord(device);
+  }
+
   /** The hot path of touch: marks a known device seen and emits `online` on the transition. */
   markSeen(id: string): StoredDevice | undefined {
     const device = this.devices.get(id);

@@ -112,6 +112,8 @@ export interface DeviceRegistryApi {
   counts(): { devices: number; online: number };
   /** Marks the device seen now. With autoRegister an unknown id is registered (with `type`); otherwise it throws. */
   touch(id: string, options?: { autoRegister?: boolean; type?: string }): Promise<DeviceRecord>;
+  /** touch of a device already known (store loaded), synchronously, for the per-message path; undefined when it is not known. */
+  touchKnown(id: string): DeviceRecord | undefined;
   verify(id: string, token: string): Promise<boolean>;
   /** Marks a device online now (connect event, birth); true when it was offline, and `online` was emitted. */
   markOnline(id: string, at?: number): boolean;

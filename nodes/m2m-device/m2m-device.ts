@@ -2,7 +2,7 @@ import { isPlainObject } from '../../lib/safe';
 import { runOperation, takeToken, type OperationOptions } from '../../lib/registry/operations';
 import type { DeviceEvent, DeviceEventName } from '../../lib/registry/types';
 import { onInput, rejectAllInput } from '../shared/adapter';
-import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
 import { lookupRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
 import { DEVICE_CONFIG, type DeviceConfig } from './config';
@@ -57,13 +57,31 @@ export = function (RED: NodeAPI): void {
     reg.on('device', onDeviceEvent);
     reg.ready().then(() => status.show(), () => node.status({ fill: 'red', shape: 'ring', text: 'store unavailable' }));
 
-    onInput(node, async (msg, send) => {
-      const operation = msg.operation ?? (def.operation || undefined);
+    // msg.device and the like are set directly; a path such as `result.device` goes through Node-RED's parser
+    const resultIsProperty = /^[A-Za-z_$][\w$]*$/.test(resultTo) && resultTo !== '__proto__';
+    const setResult = (msg: NodeMessage, value: unknown): void => {
+      if (resultIsProperty) msg[resultTo] = value;
+      else RED.util.setMessageProperty(msg, resultTo, value, true);
+    };
+
+    /** The per-message path: a touch of a device the loaded registry knows, synchronously. False when it is not known. */
+    const touchKnown = (msg: NodeMessage, send: SendFunction, deviceId: string): boolean => {
+      const device = reg.touchKnown(deviceId);
+      if (!device) return false;
+      msg.operation = 'touch';
+      setResult(msg, device);
+      msg.deviceId = device.id;
+      send(msg);
+      status.schedule();
+      return true;
+    };
+
+    const operate = async (msg: NodeMessage, send: SendFunction, operation: unknown): Promise<void> => {
       const token = operation === 'verify' ? takeToken(msg) : msg.token;
       await reg.ready();
       const result = await runOperation(reg, { operation, deviceId: msg.deviceId, payload: msg.payload, token, topic: msg.topic, at: msg.at }, options);
       msg.operation = result.operation;
-      RED.util.setMessageProperty(msg, resultTo, result.payload, true);
+      setResult(msg, result.payload);
       if ('deviceId' in result.payload || 'id' in result.payload) {
         msg.deviceId = 'id' in result.payload ? result.payload.id : result.payload.deviceId;
       }
@@ -75,8 +93,14 @@ export = function (RED: NodeAPI): void {
         msg.changed = result.changed;
         if (result.source) msg.presenceSource = result.source;
       }
-      send([msg, null]);
+      send(msg);
       status.schedule();
+    };
+
+    onInput(node, (msg, send) => {
+      const operation = msg.operation ?? (def.operation || undefined);
+      if (operation === 'touch' && typeof msg.deviceId === 'string' && touchKnown(msg, send, msg.deviceId)) return;
+      return operate(msg, send, operation);
     }, { orderBy: deviceOf });
 
     node.on('close', (_removed, done) => {

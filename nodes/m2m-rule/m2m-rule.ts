@@ -79,14 +79,19 @@ export = function (RED: NodeAPI): void {
       return { fill: unacked ? 'red' : 'yellow', shape: 'dot', text: `${active.length} active, ${unacked} unacknowledged` };
     });
 
-    function eventMessages(events: AlarmEvent[], source: NodeMessage | undefined): NodeMessage[] {
+    /**
+     * Each event gets its own copy of the message that caused it, so nothing is shared. `sourceLeaves`: the
+     * source goes on too (output 2), so it shares nothing with the events. Otherwise one event takes a shallow
+     * copy: the source goes nowhere else, so the objects they share are held by the event alone.
+     */
+    function eventMessages(events: AlarmEvent[], source: NodeMessage | undefined, sourceLeaves = true): NodeMessage[] {
       admin.changed(); // the editor's M2M sidebar shows the change
-      // transitions are rare: each event gets its own copy of the message that caused it, so nothing is shared
+      const shallow = !sourceLeaves && events.length === 1;
       return events.map((payload) => {
         let msg: NodeMessage = {};
         if (source) {
           const { payload: _payload, alarms: _alarms, ...rest } = source;
-          msg = RED.util.cloneMessage(rest);
+          msg = shallow ? rest : RED.util.cloneMessage(rest);
         }
         msg.topic = `alarm/${payload.deviceId}/${payload.rule}`;
         msg.deviceId = payload.deviceId;
@@ -162,7 +167,7 @@ export = function (RED: NodeAPI): void {
         msg.alarms = typeof msg.deviceId === 'string' && engine.hasActive(msg.deviceId) ? engine.list(msg.deviceId) : [];
         send([out, msg]);
       } else if (events) {
-        send([eventMessages(events, msg)]);
+        send([eventMessages(events, msg, false)]);
       }
       if (events) status.schedule();
     }

@@ -82,7 +82,8 @@ export = function (RED: NodeAPI): void {
       const rebirth = output.rebirth
         ? { topic: output.rebirth.topic, payload: output.rebirth.payload, sparkplug: { rebirth: true, reason: output.rebirth.reason } }
         : null;
-      if (messages.length > 0 || rebirth) {
+      if (messages.length === 1 && !rebirth) send(messages[0]); // the usual case: one record, a plain send
+      else if (messages.length > 0 || rebirth) {
         send([messages.length === 1 ? messages[0] : messages.length > 1 ? messages : null, rebirth]);
       }
       const skipped = output.sparkplug?.skipped;

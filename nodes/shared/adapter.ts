@@ -28,28 +28,85 @@ export function deviceIdOf(msg: NodeMessage): string | undefined {
 export function onInput(node: Node, handler: InputHandler, options: InputOptions = {}): void {
   const orderBy = options.orderBy ?? deviceIdOf;
   const inFlight = new KeyedQueue();
+  // The per-message path allocates nothing of its own: no closure, promise or array unless the handler returns a
+  // promise or an earlier message of the same key is still in flight.
   node.on('input', (msg, send, done) => {
-    const fail = (err: unknown): void => reportError(node, msg, err, done);
-    const finish = (): void => completeQuietly(node, done);
+    let result: void | Promise<void>;
     try {
-      const oversized = oversizedProperty(msg, COPIED_BY_REFERENCE);
-      if (oversized) {
-        // Node-RED deep-copies msg for a Catch node, recursively: without this property the copy cannot overflow
-        delete msg[oversized.field as string];
-        fail(oversized);
-        return;
+      if (!withinQuickLimits(msg)) {
+        const oversized = oversizedProperty(msg, COPIED_BY_REFERENCE);
+        if (oversized) {
+          // Node-RED deep-copies msg for a Catch node, recursively: without this property the copy cannot overflow
+          delete msg[oversized.field as string];
+          reportError(node, msg, oversized, done);
+          return;
+        }
       }
       const key = orderBy(msg);
-      const result = key === undefined ? handler(msg, send) : inFlight.run(key, () => handler(msg, send));
-      if (result && typeof (result as Promise<void>).then === 'function') {
-        (result as Promise<void>).then(finish, fail); // neither can throw, so no rejection is left unhandled
+      if (key === undefined) {
+        result = handler(msg, send);
+      } else if (inFlight.idle(key)) {
+        result = handler(msg, send);
+        if (isPromise(result)) result = inFlight.hold(key, result);
       } else {
-        finish();
+        result = inFlight.run(key, () => handler(msg, send));
       }
     } catch (err) {
-      fail(err);
+      reportError(node, msg, err, done);
+      return;
+    }
+    if (isPromise(result)) {
+      // neither can throw, so no rejection is left unhandled
+      result.then(
+        () => completeQuietly(node, done),
+        (err: unknown) => reportError(node, msg, err, done),
+      );
+    } else {
+      completeQuietly(node, done);
     }
   });
+}
+
+function isPromise(value: unknown): value is Promise<void> {
+  return value !== undefined && value !== null && typeof (value as Promise<void>).then === 'function';
+}
+
+/** Nesting below which, and containers up to which, withinQuickLimits answers without the full measure. */
+const QUICK_DEPTH = 16;
+const QUICK_CONTAINERS = 10_000;
+
+/**
+ * True when every property of msg (but req and res) is plainly within the shape limits: plain objects and
+ * arrays nested at most QUICK_DEPTH deep and holding at most QUICK_CONTAINERS of them, counted per reference,
+ * both well below the limits. False means "not sure" (deeper, larger, a Map, a cycle...): the exact, slower
+ * measure decides. A bounded recursion, so nothing can overflow the stack, and no allocation.
+ */
+function withinQuickLimits(msg: NodeMessage): boolean {
+  containersLeft = QUICK_CONTAINERS;
+  for (const key in msg) {
+    if (COPIED_BY_REFERENCE.has(key) || !Object.prototype.hasOwnProperty.call(msg, key)) continue;
+    if (!plainWithin(msg[key], QUICK_DEPTH)) return false;
+  }
+  return true;
+}
+
+// withinQuickLimits runs synchronously to its end, so one counter serves every call
+let containersLeft = 0;
+
+function plainWithin(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return true;
+  if (depth === 0 || --containersLeft < 0) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!plainWithin(value[i], depth - 1)) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) {
+    if (!plainWithin((value as Record<string, unknown>)[key], depth - 1)) return false;
+  }
+  return true;
 }
 
 /** Properties Node-RED's cloneMessage passes on by reference (http in's request and response); never walked. */
