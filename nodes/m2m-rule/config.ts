@@ -28,13 +28,25 @@ export const RULE_CONFIG = defineNodeConfig<RuleConfig>({
         if (config.rules === undefined) config.rules = [];
       },
     },
+    {
+      // Rules 2.0: a rule says its condition type (threshold or expression); every earlier rule is a threshold rule.
+      version: 2,
+      up(config) {
+        if (!Array.isArray(config.rules)) return;
+        for (const rule of config.rules) {
+          if (rule !== null && typeof rule === 'object' && !Array.isArray(rule) && (rule as Record<string, unknown>).condition === undefined) {
+            (rule as Record<string, unknown>).condition = 'threshold';
+          }
+        }
+      },
+    },
   ],
   schema: {
     type: 'object',
     properties: {
       name: { type: 'string', default: '' },
       registry: { type: 'string', default: '' },
-      rules: { default: [{ name: 'too-warm', metric: 'temp', severity: 'major', raise: { op: '>', value: 30 }, clear: { op: '<', value: 28 } }] },
+      rules: { default: [{ name: 'too-warm', condition: 'threshold', metric: 'temp', severity: 'major', raise: { op: '>', value: 30 }, clear: { op: '<', value: 28 } }] },
       outputs: { type: 'integer', minimum: 1, maximum: 2, default: 1 },
       contextStore: { type: 'string', default: '' },
       // durations that end in timers: none is 0

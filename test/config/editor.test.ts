@@ -23,8 +23,8 @@ describe('editor: migration when a node is opened (resources/m2m-config.js)', ()
 
   it('a node of today leaves the flow as it was', () => {
     const editor = editorSandbox();
-    const node: Record<string, unknown> = { type: 'm2m-rule', version: 1, rules: [], _def: { defaults: { version: { value: 1 }, rules: { value: [{ name: 'r' }] } } } };
-    assert.deepStrictEqual({ ...editor.api.prepare(node) }, { from: 1, to: 1 });
+    const node: Record<string, unknown> = { type: 'm2m-rule', version: 2, rules: [], _def: { defaults: { version: { value: 2 }, rules: { value: [{ name: 'r' }] } } } };
+    assert.deepStrictEqual({ ...editor.api.prepare(node) }, { from: 2, to: 2 });
     assert.deepStrictEqual([node.changed, node.rules, editor.dirty], [undefined, [], []]);
   });
 

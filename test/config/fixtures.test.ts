@@ -30,6 +30,12 @@ function firstReleaseValue(property: PropertySchema, saved: unknown): unknown {
   return saved;
 }
 
+/** What a later step adds to a saved property on purpose: m2m-rule version 2 names each rule's condition type. */
+const STEPPED: Record<string, (value: unknown) => unknown> = {
+  'm2m-rule.rules': (rules) => (Array.isArray(rules) ? rules.map((r: Record<string, unknown>) => ({ condition: 'threshold', ...r })) : rules),
+};
+const stepped = (type: string, name: string, value: unknown): unknown => (STEPPED[`${type}.${name}`] ?? ((v: unknown) => v))(value);
+
 /** Through JSON: values made in the editor sandbox have its own Object and Array. */
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 
@@ -60,7 +66,7 @@ describe('flows saved by the first release (test/config/fixtures)', () => {
         const read = config.read(node);
         const leftOut = LEFT_OUT[node.id] ?? {};
         for (const [name, property] of Object.entries(config.schema.properties)) {
-          if (name in node && !(name in leftOut)) assert.deepStrictEqual(read[name], firstReleaseValue(property, node[name]), `${node.id}.${name} as saved`);
+          if (name in node && !(name in leftOut)) assert.deepStrictEqual(read[name], stepped(node.type, name, firstReleaseValue(property, node[name])), `${node.id}.${name} as saved`);
         }
         for (const [name, value] of Object.entries(leftOut)) assert.deepStrictEqual(read[name], value, `${node.id}.${name} as the first release had it`);
 
