@@ -110,9 +110,11 @@ describe('the operator console on Dashboard 2.0 in Chromium', function () {
     const row = page.locator('.m2m-alarm-row[data-device="machine-007"][data-rule="sensor-stale"]');
     await row.waitFor({ timeout: 40000 });
     assert.strictEqual(await row.getAttribute('data-state'), 'unacknowledged');
-    // the rows are the operator's view: select a machine, so the screenshot shows its chart too
+    // a row click selects the machine: its chart, and the fan buttons command it and show how it ended
     await page.locator('.m2m-device-row[data-device="machine-003"]').click();
-    await page.waitForTimeout(3000);
+    await page.locator('.m2m-device-row.m2m-selected[data-device="machine-003"]').waitFor();
+    await page.getByRole('button', { name: 'Fan on' }).click();
+    await page.getByText(/machine-003 fan done in \d+ ms/).waitFor();
     if (expectedMajor === 4) await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     const logMark = nodeRed?.log.length ?? 0;
