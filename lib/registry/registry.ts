@@ -48,7 +48,8 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
   private readonly stateMaps = new Map<string, Map<string, unknown>>();
   /** deviceId -> when it was marked offline (markOffline); cleared when it is heard again. */
   private readonly offlineMarks = new Map<string, number>();
-  private readonly seenListeners = new Set<(deviceId: string) => void>();
+  // An array, not a Set: it is walked on every uplink and changed almost never.
+  private seenListeners: Array<(deviceId: string) => void> = [];
   private readonly defaultTimeout: number;
   private readonly warn: ((message: string) => void) | undefined;
   private readonly sweepMs: number;
@@ -304,7 +305,8 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
       this.online.add(id);
       this.emitEvent('online', this.toRecord(device));
     }
-    if (this.seenListeners.size > 0) for (const listener of this.seenListeners) listener(id);
+    const listeners = this.seenListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i](id);
     return device;
   }
 
@@ -349,8 +351,10 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
 
   /** Calls `listener` with the device id on every uplink of a known device (touch), after any `online` event. */
   onSeen(listener: (deviceId: string) => void): () => void {
-    this.seenListeners.add(listener);
-    return () => this.seenListeners.delete(listener);
+    this.seenListeners = [...this.seenListeners, listener];
+    return () => {
+      this.seenListeners = this.seenListeners.filter((l) => l !== listener);
+    };
   }
 
   private loadOfflineMarks(): void {
@@ -553,12 +557,13 @@ function readOfflineMark(value: unknown): number | undefined {
   return v === PRESENCE_RECORD_VERSION && typeof offlineAt === 'number' && Number.isFinite(offlineAt) ? offlineAt : undefined;
 }
 
+/** The time of a mark: now by default; a time ahead of this clock (a broker's clock running fast) counts as now. */
 function checkPresenceTime(at: unknown): number {
   if (at === undefined) return Date.now();
   if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) {
     throw new M2MError('INVALID_FIELD', 'the time of a presence mark must be a number of milliseconds since 1970', { field: 'at' });
   }
-  return at;
+  return Math.min(at, Date.now());
 }
 
 // Stored attributes are frozen so that the shallow copies handed out cannot change nested values in the registry.

@@ -53,10 +53,19 @@ describe('presence marks on the registry', () => {
     await registry.touch('d1');
     assert.strictEqual(registry.markOffline('d1', T0 + 1000), false);
     assert.strictEqual(registry.isOnline('d1'), true);
-    registry.markOffline('d1', T0 + 6000);
-    assert.strictEqual(registry.markOnline('d1', T0 + 5500), false);
+    await clock.tickAsync(5000);
+    registry.markOffline('d1', T0 + 8000);
+    assert.strictEqual(registry.markOnline('d1', T0 + 7000), false);
     assert.strictEqual(registry.isOnline('d1'), false);
     assert.deepStrictEqual(events, ['online:d1', 'offline:d1']);
+  });
+
+  it('a mark dated ahead of this clock counts as now', async () => {
+    await registry.touch('d1');
+    registry.markOffline('d1', T0 + 3_600_000);
+    await clock.tickAsync(1000);
+    await registry.touch('d1');
+    assert.strictEqual(registry.isOnline('d1'), true, 'heard after the mark: online, not held offline for an hour');
   });
 
   it('refuses an unknown device or a bad time, changing nothing', () => {
