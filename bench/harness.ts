@@ -63,3 +63,26 @@ export function report(row: Row): void {
   }
   console.log(parts.join(' '));
 }
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Runs every contender (a baseline and its candidates) `rounds` times, interleaved: round r starts with
+ * contender r mod n, so that no baseline is always measured first, on a fresh heap or a cold JIT, and none always
+ * after the others filled the heap. Returns each contender's results, in the order given.
+ */
+export async function interleaved<T>(rounds: number, contenders: ReadonlyArray<() => T | Promise<T>>): Promise<T[][]> {
+  const results: T[][] = contenders.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const c = (round + k) % contenders.length;
+      gc();
+      results[c].push(await contenders[c]());
+    }
+  }
+  return results;
+}

@@ -6,12 +6,13 @@ import path from 'path';
 import { openRegistry, type DeviceRecord, type DeviceRegistry } from '../lib/registry';
 import { verifyToken } from '../lib/registry/credentials';
 import { snapshotOps, writeSnapshot } from '../lib/registry/stores/file/snapshot';
-import { fmt, heapUsed, latencies, report } from './harness';
+import { fmt, heapUsed, interleaved, latencies, median, report } from './harness';
 
 const DEVICES = 100_000;
 const TOUCHES = 1_000_000;
 const GETS = 1_000_000;
 const VERIFIES = 200_000;
+const MEMORY_ROUNDS = 3;
 
 const idOf = (i: number): string => `plant-a:line-${i % 40}:dev-${i}`;
 const attributesOf = (i: number): Record<string, unknown> => ({ limit: 20 + (i % 10), room: `r${i % 50}` });
@@ -19,9 +20,10 @@ const attributesOf = (i: number): Record<string, unknown> => ({ limit: 20 + (i %
 /** What a hand-written Map registry would keep per device. */
 type PlainRecord = Omit<DeviceRecord, 'online'>;
 
-function plainRecord(i: number): PlainRecord {
+/** Built as the registry builds its record: the id made once, and the name the same string. */
+function plainRecord(id: string, i: number): PlainRecord {
   const now = Date.now();
-  return { id: idOf(i), name: idOf(i), type: 'sensor', attributes: attributesOf(i), tags: ['hall-1'], createdAt: now, updatedAt: now, lastSeen: null };
+  return { id, name: id, type: 'sensor', attributes: attributesOf(i), tags: ['hall-1'], createdAt: now, updatedAt: now, lastSeen: null };
 }
 
 async function timeAsync(count: number, fn: (i: number) => Promise<unknown>): Promise<number> {
@@ -47,33 +49,51 @@ function timeSync(count: number, fn: (i: number) => void): number {
   return count / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
-async function memoryBench(): Promise<void> {
-  console.log(`\n== memory store, ${fmt(DEVICES)} devices ==`);
-  // Baseline first: a Map of plain records.
-  let heapBefore = heapUsed();
+interface MemoryFigures {
+  register: number;
+  touch: number;
+  get: { p50: number; p99: number };
+  bytes: number;
+}
+
+/** The baseline: a Map of plain records doing the same work. */
+function mapFigures(): MemoryFigures {
+  const heapBefore = heapUsed();
   const map = new Map<string, PlainRecord>();
-  const mapRegister = timeSync(DEVICES, (i) => map.set(idOf(i), plainRecord(i)));
-  const mapBytes = (heapUsed() - heapBefore) / DEVICES;
-  const mapTouch = timeSync(TOUCHES, (i) => {
+  const register = timeSync(DEVICES, (i) => {
+    const id = idOf(i);
+    map.set(id, plainRecord(id, i));
+  });
+  const bytes = (heapUsed() - heapBefore) / DEVICES;
+  const touch = timeSync(TOUCHES, (i) => {
     const r = map.get(idOf(i % DEVICES));
     if (r) r.lastSeen = Date.now();
   });
-  const mapGet = latencies(GETS, (i) => map.get(idOf((i * 7919) % DEVICES)));
+  const get = latencies(GETS, (i) => map.get(idOf((i * 7919) % DEVICES)));
   map.clear();
+  return { register, touch, get, bytes };
+}
 
-  heapBefore = heapUsed();
+async function registryFigures(): Promise<MemoryFigures> {
+  const heapBefore = heapUsed();
   const registry = await openRegistry({ name: 'bench', store: { kind: 'memory' }, types: [{ name: 'sensor' }] });
   const register = await timeAsync(DEVICES, (i) => registry.register({ id: idOf(i), type: 'sensor', attributes: attributesOf(i), tags: ['hall-1'] }));
   const bytes = (heapUsed() - heapBefore) / DEVICES;
   const touch = await timeAsync(TOUCHES, (i) => registry.touch(idOf(i % DEVICES)));
   const get = latencies(GETS, (i) => registry.get(idOf((i * 7919) % DEVICES)));
-
-  report({ name: 'register (awaited one by one)', value: register, unit: 'ops/s', baseline: mapRegister, baselineName: 'Map.set' });
-  report({ name: 'touch (awaited one by one)', value: touch, unit: 'ops/s', baseline: mapTouch, baselineName: 'Map get+set' });
-  report({ name: 'get p50', value: get.p50, unit: 'µs', baseline: mapGet.p50, baselineName: 'Map.get' });
-  report({ name: 'get p99', value: get.p99, unit: 'µs', baseline: mapGet.p99, baselineName: 'Map.get' });
-  report({ name: 'heap per device', value: bytes, unit: 'B', baseline: mapBytes, baselineName: 'Map of records' });
   await registry.close();
+  return { register, touch, get, bytes };
+}
+
+async function memoryBench(): Promise<void> {
+  console.log(`\n== memory store, ${fmt(DEVICES)} devices, median of ${MEMORY_ROUNDS} rounds, the Map and the registry in alternating order ==`);
+  const [maps, registries] = await interleaved<MemoryFigures>(MEMORY_ROUNDS, [mapFigures, registryFigures]);
+  const m = (list: MemoryFigures[], pick: (f: MemoryFigures) => number): number => median(list.map(pick));
+  report({ name: 'register (awaited one by one)', value: m(registries, (f) => f.register), unit: 'ops/s', baseline: m(maps, (f) => f.register), baselineName: 'Map.set' });
+  report({ name: 'touch (awaited one by one)', value: m(registries, (f) => f.touch), unit: 'ops/s', baseline: m(maps, (f) => f.touch), baselineName: 'Map get+set' });
+  report({ name: 'get p50', value: m(registries, (f) => f.get.p50), unit: 'µs', baseline: m(maps, (f) => f.get.p50), baselineName: 'Map.get' });
+  report({ name: 'get p99', value: m(registries, (f) => f.get.p99), unit: 'µs', baseline: m(maps, (f) => f.get.p99), baselineName: 'Map.get' });
+  report({ name: 'heap per device', value: m(registries, (f) => f.bytes), unit: 'B', baseline: m(maps, (f) => f.bytes), baselineName: 'Map of records (id built once)' });
 }
 
 async function fileBench(): Promise<void> {
@@ -83,7 +103,10 @@ async function fileBench(): Promise<void> {
   try {
     // Baseline: the whole Map written once as JSON and read back; no journal, no durability per write.
     const map = new Map<string, PlainRecord>();
-    for (let i = 0; i < DEVICES; i++) map.set(idOf(i), plainRecord(i));
+    for (let i = 0; i < DEVICES; i++) {
+      const id = idOf(i);
+      map.set(id, plainRecord(id, i));
+    }
     let start = process.hrtime.bigint();
     fs.writeFileSync(plainFile, JSON.stringify([...map.values()]));
     const plainWriteMs = Number(process.hrtime.bigint() - start) / 1e6;

@@ -1,7 +1,9 @@
 // npm run bench:rules: 10,000 devices x 5 rules through m2m-rule in a running Node-RED (test helper), beside the
 // same decisions made by core nodes in the same run: a function node keeping per-device state, and per rule a
 // switch node followed by a filter (rbe) node. Heap bytes per device-rule state. Last, the engine alone beside
-// the engine as it was before its split into files (bench/baseline), to show the split cost nothing.
+// the engine as it was before its split into files (bench/baseline), to show the split cost nothing. Then Rules 2.0:
+// expression rules with 5-minute averages and a level rule on the same fleet, beside a function node making the same
+// decisions (keeping its own 5-minute windows), and the bytes per device-rule with a 60-sample window.
 import { fmt, gc, report } from './harness';
 import { helper, type FlowNode, type NodeModule, type TestNode } from '../test/helpers/node-red';
 import type { NodeMessage } from '../nodes/shared/node-red';
@@ -123,7 +125,8 @@ function chainsDone(sink: TestNode, round: number): () => Promise<void> {
 
 async function throughput(): Promise<void> {
   await helper.load([ruleNode as NodeModule, functionNode, switchNode, rbeNode], flow());
-  helper.removeRecordingSpies(); // the same for every contender
+  // the same for every contender: every measured node's own copy of send too (the switch → filter chain's included)
+  helper.removeRecordingSpies(['rule', 'fn', ...SWITCH_RULES.flatMap((_, i) => [`sw${i}`, `rbe${i}`])]);
   const rule = helper.getNode('rule');
   const fn = helper.getNode('fn');
   const switches = SWITCH_RULES.map((_, i) => helper.getNode(`sw${i}`));
@@ -250,11 +253,122 @@ function engineBeforeAndAfterSplit(): void {
   engines.before.close();
 }
 
+// Rules 2.0: three 5-minute averages (one shared by two rules), a condition over two metrics, a deviation from the
+// average, and severity levels with hysteresis.
+const EXPR_RULES: RuleDefinition[] = [
+  { name: 'hot-avg', condition: 'expression', metric: '', severity: 'major', raise: { expr: 'avg(temp, 5m) > 30' }, clear: { expr: 'avg(temp, 5m) < 28' } },
+  { name: 'humid-warm', condition: 'expression', metric: '', severity: 'minor', raise: { expr: 'hum > 80 and temp > 25' } },
+  { name: 'pressure-jump', condition: 'expression', metric: '', severity: 'major', raise: { expr: 'abs(pressure - avg(pressure, 5m)) > 30' } },
+  {
+    name: 'battery',
+    metric: 'battery',
+    severity: 'warning',
+    raise: {},
+    levelDirection: 'below',
+    levels: [
+      { severity: 'warning', value: 30 },
+      { severity: 'major', value: 20 },
+      { severity: 'critical', value: 10 },
+    ],
+    hysteresis: 2,
+  },
+  { name: 'signal-avg', condition: 'expression', metric: '', severity: 'warning', raise: { expr: 'avg(rssi, 5m) < -100' } },
+];
+
+// The same decisions in a function node, written with care: per device a queue of (time, value) per averaged
+// metric with a running sum, samples older than 5 minutes dropped from the front.
+const FUNCTION_EXPR_CODE = `
+let s = context.get('s');
+if (!s) { s = new Map(); context.set('s', s); }
+const p = msg.payload, id = msg.deviceId, now = Date.now();
+let st = s.get(id);
+if (!st) { st = { a: [0, 0, 0, 0, 0], w: { temp: { q: [], h: 0, sum: 0 }, pressure: { q: [], h: 0, sum: 0 }, rssi: { q: [], h: 0, sum: 0 } } }; s.set(id, st); }
+const avg = (name, v) => {
+  const w = st.w[name];
+  w.q.push(now, v); w.sum += v;
+  while (w.q[w.h] < now - 300000) { w.sum -= w.q[w.h + 1]; w.h += 2; }
+  if (w.h > 64) { w.q = w.q.slice(w.h); w.h = 0; }
+  return w.sum / ((w.q.length - w.h) / 2);
+};
+const out = [];
+const ev = (rule, event, value) => out.push({ topic: 'alarm/' + id + '/' + rule, deviceId: id, payload: { rule, event, value } });
+const a = st.a;
+const t = avg('temp', p.temp);
+if (!a[0] && t > 30) { a[0] = 1; ev('hot-avg', 'raised', t); } else if (a[0] && t < 28) { a[0] = 0; ev('hot-avg', 'cleared', t); }
+const hw = p.hum > 80 && p.temp > 25 ? 1 : 0; if (hw !== a[1]) { a[1] = hw; ev('humid-warm', hw ? 'raised' : 'cleared', p.hum); }
+const pj = Math.abs(p.pressure - avg('pressure', p.pressure)) > 30 ? 1 : 0; if (pj !== a[2]) { a[2] = pj; ev('pressure-jump', pj ? 'raised' : 'cleared', p.pressure); }
+const b = p.battery, limits = [30, 20, 10];
+let reach = 0, hold = 0;
+for (let i = 0; i < 3; i++) { if (b < limits[i]) reach = i + 1; if (i < a[3] && b < limits[i] + 2) hold = i + 1; }
+const lv = Math.max(reach, hold);
+if (lv !== a[3]) { ev('battery', a[3] === 0 ? 'raised' : lv === 0 ? 'cleared' : lv > a[3] ? 'escalated' : 'deescalated', b); a[3] = lv; }
+const r = avg('rssi', p.rssi) < -100 ? 1 : 0; if (r !== a[4]) { a[4] = r; ev('signal-avg', r ? 'raised' : 'cleared', p.rssi); }
+return out.length ? [out] : null;
+`;
+
+/** Expression rules with 5-minute averages in m2m-rule beside a function node, recording spies off on both. */
+async function expressionThroughput(): Promise<void> {
+  const nodes: FlowNode[] = [
+    { id: 'f2', type: 'tab' },
+    { id: 'xrule', type: 'm2m-rule', z: 'f2', rules: EXPR_RULES, outputs: 1, wires: [['xsink-rule']] },
+    { id: 'xsink-rule', type: 'helper', z: 'f2' },
+    { id: 'xfn', type: 'function', z: 'f2', func: FUNCTION_EXPR_CODE, outputs: 1, noerr: 0, initialize: '', finalize: '', libs: [], wires: [['xsink-fn']] },
+    { id: 'xsink-fn', type: 'helper', z: 'f2' },
+  ];
+  await helper.load([ruleNode as NodeModule, functionNode], nodes);
+  helper.removeRecordingSpies(['xrule', 'xfn']);
+  const rule = helper.getNode('xrule');
+  const fn = helper.getNode('xfn');
+  const decisions = { rule: 0, fn: 0 };
+  helper.getNode('xsink-rule').on('input', () => void decisions.rule++);
+  helper.getNode('xsink-fn').on('input', () => void decisions.fn++);
+  const settle = async (): Promise<void> => {
+    await tick();
+    await tick();
+  };
+  await drive(DEVICES, (i) => rule.receive(message(i)), settle, 0);
+  await drive(DEVICES, (i) => fn.receive(message(i)), settle, 0);
+  const results = { rule: [] as number[], fn: [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const offset = (round + 1) * MESSAGES;
+    const order = round % 2 === 0 ? (['rule', 'fn'] as const) : (['fn', 'rule'] as const);
+    for (const which of order) {
+      gc();
+      const node = which === 'rule' ? rule : fn;
+      results[which].push(await drive(MESSAGES, (i) => node.receive(message(i)), settle, offset));
+    }
+  }
+  console.log(`expression rules: ${fmt(MESSAGES)} telemetry messages x 5 rules (3 five-minute averages, 1 level rule), ${DEVICES} devices, median of ${ROUNDS} rounds; alarm events: m2m-rule ${decisions.rule}, function node ${decisions.fn}`);
+  report({ name: 'm2m-rule expressions (msgs/s)', value: median(results.rule), unit: 'msgs/s', baseline: median(results.fn), baselineName: 'function node, same decisions' });
+  await helper.unload();
+}
+
+/** Bytes per device-rule of expression rules: each of 5 rules averages its own metric over 60 samples or 5 minutes. */
+function expressionMemory(): void {
+  const metrics = ['temp', 'hum', 'pressure', 'battery', 'rssi'];
+  const ids = Array.from({ length: DEVICES }, (_, i) => `dev-${i}`);
+  for (const [label, window] of [
+    ['a 60-sample window', '60 samples'],
+    ['a 5-minute window', '5m'],
+  ] as const) {
+    const rules = compileRules(metrics.map((m, i) => ({ name: `r${i}`, condition: 'expression', metric: '', severity: 'major', raise: { expr: `avg(${m}, ${window}) > 1000` } }) as RuleDefinition));
+    const measured: number[] = [];
+    for (let round = 0; round < 4; round++) measured.push(engineBytes(() => new RuleEngine({ rules }), ids));
+    const perState = median(measured) / (DEVICES * rules.length);
+    const threshold = compileRules(RULES);
+    const plain: number[] = [];
+    for (let round = 0; round < 4; round++) plain.push(engineBytes(() => new RuleEngine({ rules: threshold }), ids));
+    report({ name: `heap per device-rule, avg over ${label} (bytes)`, value: perState, unit: 'B', baseline: median(plain) / (DEVICES * threshold.length), baselineName: 'threshold rule', higherIsBetter: false });
+  }
+}
+
 (async () => {
   // memory first, on a quiet heap: a flow just unloaded may still be releasing hundreds of MB between two readings
   await memory();
+  expressionMemory();
   await throughput();
   engineBeforeAndAfterSplit();
+  await expressionThroughput();
   process.exit(0);
 })().catch((err: unknown) => {
   console.error(err);

@@ -3,7 +3,8 @@
 // ceiling) every message on out/<topic>.
 import type { FlowNode } from '../../test/helpers/node-red';
 
-export type Side = 'pack' | 'core' | 'floor' | 'ceiling';
+/** `before`: the pack flow with the pack as it was at an earlier commit (--before), in the same run. */
+export type Side = 'pack' | 'before' | 'core' | 'floor' | 'ceiling';
 export const SIDES: readonly Side[] = ['pack', 'core', 'floor', 'ceiling'];
 
 export const BROKER_ID = 'bench.broker';
@@ -86,7 +87,7 @@ function ceilingFlow(): FlowNode[] {
 }
 
 export function sideFlow(side: Side, brokerPort: number): FlowNode[] {
-  const nodes = { pack: packFlow, core: coreFlow, floor: floorFlow, ceiling: ceilingFlow }[side]();
+  const nodes = { pack: packFlow, before: packFlow, core: coreFlow, floor: floorFlow, ceiling: ceilingFlow }[side]();
   return [tab, broker(brokerPort), ...nodes];
 }
 

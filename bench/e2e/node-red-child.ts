@@ -1,5 +1,5 @@
-// One Node-RED runtime for one side of bench:e2e, in its own process (forked by run.ts): the pack's nodes are
-// loaded from the working tree's sources, the flow comes from BENCH_FLOW_FILE. It tells its parent 'ready'
+// One Node-RED runtime for one side of bench:e2e, in its own process (forked by run.ts from its compiled copy in
+// bench/out/e2e-build, beside the pack compiled as npm run build does): the flow comes from BENCH_FLOW_FILE. It tells its parent 'ready'
 // once the flow's broker connection is up, and stops cleanly on 'stop' (so that --cpu-prof writes its profile).
 import fs from 'fs';
 import http from 'http';
@@ -8,6 +8,8 @@ import path from 'path';
 import { BROKER_ID } from './flows';
 
 const ROOT = path.join(__dirname, '../..');
+/** Where the compiled pack is: beside this file, or an earlier commit's build (the `before` side). */
+const PACK_ROOT = process.env.BENCH_PACK_ROOT ?? ROOT;
 const PACK_NODES = ['m2m-registry', 'm2m-device', 'm2m-telemetry', 'm2m-rule'];
 
 interface NodeRedRuntime {
@@ -17,13 +19,13 @@ interface NodeRedRuntime {
   nodes: { getNode(id: string): { connected?: boolean } | null };
 }
 
-/** A nodes directory whose files load the pack's .ts sources (this process runs with tsx) and the bench's own nodes. */
+/** A nodes directory whose files load the pack's compiled nodes and the bench's own nodes. */
 function nodesDir(userDir: string): string {
   const dir = path.join(userDir, 'nodes');
   fs.mkdirSync(dir, { recursive: true });
   const entries: Array<[string, string]> = [
-    ...PACK_NODES.map((type): [string, string] => [type, path.join(ROOT, 'nodes', type, `${type}.ts`)]),
-    ['bench-nodes', path.join(__dirname, 'bare-nodes.ts')],
+    ...PACK_NODES.map((type): [string, string] => [type, path.join(PACK_ROOT, 'nodes', type, type)]),
+    ['bench-nodes', path.join(__dirname, 'bare-nodes')],
   ];
   for (const [name, source] of entries) {
     fs.writeFileSync(path.join(dir, `${name}.js`), `module.exports = require(${JSON.stringify(source)});\n`);

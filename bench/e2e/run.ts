@@ -4,7 +4,8 @@
 // round runs every side (in a rotated order), and the figures are the median and range over the rounds, with
 // ratios to the floor (one bare node) and to core (json → function) taken within each round.
 // A side that loses or reorders an expected alarm fails the bench.
-//   npm run bench:e2e -- [--quick] [--rounds N] [--sides pack,floor] [--rate msgs/s] [--profile]
+//   npm run bench:e2e -- [--quick] [--rounds N] [--sides pack,floor] [--rate msgs/s] [--profile] [--before <commit>]
+// --before adds a side `before`: the pack flow with the pack as it was at <commit>, for a before/after ratio.
 import { type ChildProcess, execFileSync, fork, spawn } from 'child_process';
 import fs from 'fs';
 import os from 'os';
@@ -28,13 +29,53 @@ const PROFILE = flag('profile');
 const DEVICES = 1000;
 const FIXED_RATE = Number(option('rate') ?? 10_000);
 const ROUNDS = Number(option('rounds') ?? (QUICK ? 1 : 3));
-const SELECTED = (option('sides')?.split(',') ?? SIDES) as Side[];
+const BEFORE = option('before');
+const SELECTED = (option('sides')?.split(',') ?? (BEFORE ? ['pack', 'before', ...SIDES.slice(1)] : SIDES)) as Side[];
 const PLAN = QUICK
   ? [{ name: 'warmup', perDevice: 5 }, { name: 'full', perDevice: 20 }, { name: 'fixed', perDevice: 20, rate: FIXED_RATE }]
   : [{ name: 'warmup', perDevice: 20 }, { name: 'full', perDevice: 100 }, { name: 'fixed', perDevice: 100, rate: FIXED_RATE }];
 const PUBLISHERS = 2;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const PROFILE_DIR = path.join(os.tmpdir(), 'm2m-bench-e2e-profiles');
+const ROOT = path.join(__dirname, '../..');
+/** The pack compiled as `npm run build` compiles it (tsc), and the bench's Node-RED side of itself: what users run. */
+const BUILD = path.join(ROOT, 'bench/out/e2e-build');
+const CHILD_FILES = ['node-red-child', 'flows', 'bare-nodes'];
+
+/** The pack at an earlier commit, compiled the same way, for the `before` side. */
+const BEFORE_BUILD = path.join(ROOT, 'bench/out/e2e-before');
+
+function buildBefore(rev: string): void {
+  const source = path.join(ROOT, 'bench/out/e2e-before-src');
+  fs.rmSync(source, { recursive: true, force: true });
+  fs.rmSync(BEFORE_BUILD, { recursive: true, force: true });
+  fs.mkdirSync(source, { recursive: true });
+  const archive = execFileSync('git', ['archive', '--format=tar', rev, 'lib', 'nodes', 'tsconfig.json', 'tsconfig.build.json'], { cwd: ROOT, maxBuffer: 1 << 28 });
+  execFileSync('tar', ['-x', '-C', source], { input: archive });
+  try {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(source, 'tsconfig.build.json'), '--outDir', BEFORE_BUILD, '--declaration', 'false'], { cwd: source, stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch {
+    // emitted all the same
+  }
+}
+
+function build(): void {
+  fs.rmSync(BUILD, { recursive: true, force: true });
+  const tsc = [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD, '--declaration', 'false'];
+  try {
+    execFileSync(process.execPath, tsc, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch {
+    // a type error elsewhere in the tree still emits; a missing node file fails the side that needs it
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ts = require('typescript') as typeof import('typescript');
+  fs.mkdirSync(path.join(BUILD, 'bench/e2e'), { recursive: true });
+  for (const file of CHILD_FILES) {
+    const source = fs.readFileSync(path.join(__dirname, `${file}.ts`), 'utf8');
+    const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
+    fs.writeFileSync(path.join(BUILD, 'bench/e2e', `${file}.js`), outputText);
+  }
+}
 
 interface PhaseResult {
   msgsPerSecond: number;
@@ -102,9 +143,9 @@ function peakRssMb(pid: number): number {
 async function startNodeRed(side: Side, brokerPort: number, round: number): Promise<{ child: ChildProcess; stop(): Promise<void> }> {
   const flowFile = path.join(os.tmpdir(), `m2m-bench-e2e-${process.pid}-${side}.json`);
   fs.writeFileSync(flowFile, JSON.stringify(sideFlow(side, brokerPort)));
-  const execArgv = ['-r', 'tsx/cjs'];
+  const execArgv: string[] = [];
   if (PROFILE) execArgv.push('--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${side}-round${round}.cpuprofile`);
-  const child = fork(path.join(__dirname, 'node-red-child.ts'), [], { execArgv, env: { ...process.env, BENCH_FLOW_FILE: flowFile }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(BUILD, 'bench/e2e/node-red-child.js'), [], { execArgv, env: { ...process.env, BENCH_FLOW_FILE: flowFile, ...(side === 'before' ? { BENCH_PACK_ROOT: BEFORE_BUILD } : {}) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise<void>((resolve, reject) => {
     child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
     child.once('exit', (code) => reject(new Error(`Node-RED (${side}) exited with ${code} before it was ready`)));
@@ -316,7 +357,7 @@ function printPhase(name: string, rounds: Array<Partial<Record<Side, SideResult>
   const col = (values: number[], digits: number): string => summary(values, digits).padStart(24);
   const fixed = name === 'fixed';
   console.log(`\n${name === 'full' ? 'full rate' : `fixed ${fmt(FIXED_RATE)} msgs/s`}, ${fmt(rounds.length)} round(s); median [range]`);
-  console.log(`${'side'.padEnd(8)}${'msgs/s'.padStart(24)}${'CPU µs/msg'.padStart(24)}${'p50 ms'.padStart(24)}${'p99 ms'.padStart(24)}${'CPU / floor'.padStart(24)}${'CPU / core'.padStart(24)}${(fixed ? 'p99 / floor' : '').padStart(24)}`);
+  console.log(`${'side'.padEnd(8)}${'msgs/s'.padStart(24)}${'CPU µs/msg'.padStart(24)}${'p50 ms'.padStart(24)}${'p99 ms'.padStart(24)}${'CPU / floor'.padStart(24)}${'CPU / core'.padStart(24)}${(fixed ? 'p99 / floor' : '').padStart(24)}${BEFORE ? 'CPU / before'.padStart(24) : ''}`);
   for (const side of sides) {
     const of = (r: Partial<Record<Side, SideResult>>, s: Side): PhaseResult => (r[s] as SideResult).phases[name];
     const ratio = (base: Side, key: keyof PhaseResult): string => (rounds.every((r) => r[base]) ? col(rounds.map((r) => of(r, side)[key] / of(r, base)[key]), 2) : ''.padStart(24));
@@ -328,17 +369,20 @@ function printPhase(name: string, rounds: Array<Partial<Record<Side, SideResult>
         col(rounds.map((r) => of(r, side).p99), 2) +
         ratio('floor', 'cpuMicrosPerMessage') +
         ratio('core', 'cpuMicrosPerMessage') +
-        (fixed ? ratio('floor', 'p99') : ''),
+        (fixed ? ratio('floor', 'p99') : ''.padStart(24)) +
+        (BEFORE ? ratio('before', 'cpuMicrosPerMessage') : ''),
     );
   }
 }
 
 async function main(): Promise<void> {
   if (PROFILE) fs.mkdirSync(PROFILE_DIR, { recursive: true });
+  build();
+  if (BEFORE) buildBefore(BEFORE);
   const broker = await startMosquitto();
   const phases = buildPhases(DEVICES, PLAN);
   const expected = phases.map((p) => `${p.name} ${fmt(p.readings.length)} msgs, ${fmt(p.readings.filter((r) => r.transition).length)} alarms`);
-  console.log(`bench:e2e${QUICK ? ' (quick)' : ''}: ${DEVICES} devices, Mosquitto on port ${broker.port}, ${PUBLISHERS} publishers; ${expected.join('; ')}`);
+  console.log(`bench:e2e${QUICK ? ' (quick)' : ''}${BEFORE ? `, before = ${BEFORE}` : ''}: ${DEVICES} devices, Mosquitto on port ${broker.port}, ${PUBLISHERS} publishers; ${expected.join('; ')}`);
   const rounds: Array<Partial<Record<Side, SideResult>>> = [];
   let failed = false;
   try {
