@@ -307,7 +307,10 @@ export class SparkplugHost {
       reasons.push(reason);
     }
     const records = [...groups].map(([t, values]) => ({ timestamp: t, values }));
-    if (records.length > 0 || historical.length > 0) events.push({ ...scope, kind: 'data', seq, timestamp, records, historical, transient });
+    // fields written out: an object spread of the scope here cost V8 ~60 µs a message (a slow path), three times the decode
+    if (records.length > 0 || historical.length > 0) {
+      events.push({ group: scope.group, node: scope.node, device: scope.device, id: scope.id, kind: 'data', seq, timestamp, records, historical, transient });
+    }
   }
 
   /** A metric as one or more named values: a Template instance becomes `Template/member`, recursively. */
