@@ -1,7 +1,7 @@
 import { Pacer } from './pacer';
 import { matchesTarget } from './targets';
 import { EXECUTION_STATES, FINAL_STATES, type ExecutionEvent, type ExecutionState, type JobDocument, type JobProgress, type JobRegistry, type JobState, type SendRequest, type StateCounts } from './types';
-import { JOB_RECORD_VERSION, executionKey, jobKey, type ExecutionRecord, type JobRecord } from './record';
+import { JOB_RECORD_VERSION, executionKey, jobKey, targetsKey, type ExecutionRecord, type JobRecord, type StoredJob } from './record';
 
 /** What a job needs from the manager that runs it: device locks shared by all jobs, outputs, the store. */
 export interface JobHost {
@@ -108,8 +108,8 @@ export class JobRun {
     return this.state === 'in-progress' || this.state === 'paused';
   }
 
-  record(): JobRecord {
-    return { v: JOB_RECORD_VERSION, doc: this.doc, targets: this.targets, state: this.state, reason: this.reason, startedAt: this.startedAt, endedAt: this.endedAt, rampStep: this.pacer.step };
+  record(): StoredJob {
+    return { v: JOB_RECORD_VERSION, doc: this.doc, state: this.state, reason: this.reason, startedAt: this.startedAt, endedAt: this.endedAt, rampStep: this.pacer.step };
   }
 
   /** Starts (or, after restore, resumes) the rollout. */
@@ -490,6 +490,11 @@ export class JobRun {
 
   saveJob(): Promise<void> {
     return this.host.write(jobKey(this.jobId), this.record());
+  }
+
+  /** The targets as resolved at the start: written once (a continuous job stores later devices per device). */
+  saveTargets(): Promise<void> {
+    return this.host.write(targetsKey(this.jobId), { v: JOB_RECORD_VERSION, jobId: this.jobId, targets: this.targets });
   }
 
   private emit(index: number, state: ExecutionState, error: string | null, retrying: boolean, commandId: string | null): void {

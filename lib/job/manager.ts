@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { M2MError, errorMessage } from '../errors';
 import { readJobDocument, checkJobId } from './document';
 import { JobRun, parseCommandId, type JobHost } from './job';
-import { EXECUTION_PREFIX, JOB_PREFIX, JOB_RECORD_VERSION, readExecutionRecord, readJobRecord, type ExecutionRecord, type JobRecord } from './record';
+import { EXECUTION_PREFIX, JOB_PREFIX, JOB_RECORD_VERSION, TARGETS_PREFIX, readExecutionRecord, readJobRecord, targetsKey, type ExecutionRecord, type JobRecord } from './record';
 import { checkActionForTargets, resolveTargets } from './targets';
 import type { CommandOutcome, ExecutionEvent, JobProgress, JobRegistry, JobStore, SendRequest } from './types';
 
@@ -65,8 +65,8 @@ export class JobManager {
     const record: JobRecord = { v: JOB_RECORD_VERSION, doc, targets: [...targets], state: 'in-progress', reason: null, startedAt: Date.now(), endedAt: null, rampStep: 0 };
     const job = new JobRun(this.host, record);
     this.jobs.set(doc.jobId, job);
-    // the job's record is stored before its first device starts: a restart then knows the job
-    void job.saveJob().then(() => {
+    // the job is stored before its first device starts: a restart then knows the job
+    void Promise.all([job.saveTargets(), job.saveJob()]).then(() => {
       if (!this.closed) job.begin();
     });
     return job.progress();
@@ -154,7 +154,7 @@ export class JobManager {
   /** Deletes every stored job (the node was removed). */
   async discard(): Promise<void> {
     await this.close();
-    await Promise.all(this.options.store.keys().filter((k) => k.startsWith(JOB_PREFIX) || k.startsWith(EXECUTION_PREFIX)).map((k) => this.options.store.delete(k)));
+    await Promise.all(this.options.store.keys().filter((k) => k.startsWith(JOB_PREFIX) || k.startsWith(EXECUTION_PREFIX) || k.startsWith(TARGETS_PREFIX)).map((k) => this.options.store.delete(k)));
   }
 
   private require(jobId: string): JobRun {
@@ -211,7 +211,7 @@ export class JobManager {
     const records: JobRecord[] = [];
     for (const key of store.keys()) {
       if (key.startsWith(JOB_PREFIX)) {
-        const read = readJobRecord(key, store.get(key));
+        const read = readJobRecord(key, store.get(key), store.get(targetsKey(key.slice(JOB_PREFIX.length))));
         if ('unreadable' in read) unreadable.push(`${key} (${read.unreadable})`);
         else records.push(read.record);
       } else if (key.startsWith(EXECUTION_PREFIX)) {

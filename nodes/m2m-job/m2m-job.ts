@@ -29,7 +29,8 @@ function requestMessage(request: SendRequest): NodeMessage {
   if (request.kind === 'command') {
     return {
       topic: `job/${request.jobId}/${request.deviceId}`, jobId: request.jobId, deviceId: request.deviceId, command: request.command, payload: structuredClone(request.params),
-      commandId: request.commandId, timeout: request.timeoutMs, retries: 0, attempt: request.attempt,
+      // the job retries; a command queued for an offline device expires when the attempt times out, never sent late
+      commandId: request.commandId, timeout: request.timeoutMs, retries: 0, ttl: request.timeoutMs, attempt: request.attempt,
     };
   }
   return { topic: `job/${request.jobId}/${request.deviceId}`, jobId: request.jobId, deviceId: request.deviceId, operation: 'desire', payload: structuredClone(request.patch), attempt: request.attempt };
