@@ -77,22 +77,24 @@ export async function runOperation(registry: DeviceRegistryApi, request: Operati
     }
     case 'online':
     case 'offline':
-      return markPresence(registry, operation, requireId(request.deviceId ?? body?.deviceId), request.at);
+      return await markPresence(registry, operation, requireId(request.deviceId ?? body?.deviceId), request.at);
     case 'presence': {
       const mark = readPresence({ topic: request.topic, payload: request.payload });
       const id = requireId(request.deviceId ?? mark.deviceId);
-      return { ...markPresence(registry, mark.state, id, request.at ?? mark.at), source: mark.source };
+      return { ...(await markPresence(registry, mark.state, id, request.at ?? mark.at)), source: mark.source };
     }
   }
 }
 
 type PresenceResult = Extract<OperationResult, { operation: 'online' | 'offline' }>;
 
-function markPresence(registry: DeviceRegistryApi, state: 'online' | 'offline', id: string, at: unknown): PresenceResult {
+/** Marks the device and answers once the mark is stored, so a result means it survives a restart. */
+async function markPresence(registry: DeviceRegistryApi, state: 'online' | 'offline', id: string, at: unknown): Promise<PresenceResult> {
   if (at !== undefined && (typeof at !== 'number' || !Number.isFinite(at) || at < 0)) {
     throw new M2MError('INVALID_FIELD', `msg.at must be a time in ms since 1970, not ${describeValue(at)}`, { field: 'at' });
   }
   const changed = state === 'online' ? registry.markOnline(id, at) : registry.markOffline(id, at);
+  await registry.presenceStored(id);
   const device = registry.get(id) as DeviceRecord;
   return { operation: state, payload: device, changed };
 }

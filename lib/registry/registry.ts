@@ -48,6 +48,8 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
   private readonly stateMaps = new Map<string, Map<string, unknown>>();
   /** deviceId -> when it was marked offline (markOffline); cleared when it is heard again. */
   private readonly offlineMarks = new Map<string, number>();
+  /** The latest write of each device's offline mark, until it is stored. */
+  private readonly presenceWrites = new Map<string, Promise<void>>();
   // An array, not a Set: it is walked on every uplink and changed almost never.
   private seenListeners: Array<(deviceId: string) => void> = [];
   private readonly defaultTimeout: number;
@@ -372,13 +374,28 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
   private setOfflineMark(id: string, offlineAt: number): void {
     this.offlineMarks.set(id, offlineAt);
     this.presenceMap().set(id, { v: PRESENCE_RECORD_VERSION, offlineAt });
-    this.store.putState(PRESENCE_NAMESPACE, id, { v: PRESENCE_RECORD_VERSION, offlineAt }).catch(this.presenceWriteFailed);
+    this.trackPresenceWrite(id, this.store.putState(PRESENCE_NAMESPACE, id, { v: PRESENCE_RECORD_VERSION, offlineAt }));
   }
 
   private clearOfflineMark(id: string): void {
     if (!this.offlineMarks.delete(id)) return;
     this.stateMaps.get(PRESENCE_NAMESPACE)?.delete(id);
-    this.store.deleteState(PRESENCE_NAMESPACE, id).catch(this.presenceWriteFailed);
+    this.trackPresenceWrite(id, this.store.deleteState(PRESENCE_NAMESPACE, id));
+  }
+
+  /**
+   * Resolves once the device's last presence mark is in the store (at once when nothing is being written). It
+   * never rejects: a mark that could not be stored holds in memory, and the registry warns.
+   */
+  presenceStored(id: string): Promise<void> {
+    return this.presenceWrites.get(id) ?? Promise.resolve();
+  }
+
+  private trackPresenceWrite(id: string, write: Promise<void>): void {
+    const settled: Promise<void> = write.catch(this.presenceWriteFailed).finally(() => {
+      if (this.presenceWrites.get(id) === settled) this.presenceWrites.delete(id);
+    });
+    this.presenceWrites.set(id, settled);
   }
 
   private presenceMap(): Map<string, unknown> {

@@ -119,6 +119,8 @@ export interface DeviceRegistryApi {
   markOnline(id: string, at?: number): boolean;
   /** Marks a device offline now (last will, disconnect event, death); true when it was online, and `offline` was emitted. Kept across a restart until the device is heard again. */
   markOffline(id: string, at?: number): boolean;
+  /** Resolves once the device's last offline mark (or its clearing) is stored; never rejects. */
+  presenceStored(id: string): Promise<void>;
   /** Calls the listener with the device id on every uplink (touch) of a known device; returns the unsubscribe. */
   onSeen(listener: (deviceId: string) => void): () => void;
   /** True when the device has a credential (a token was issued); for provisioning's pre-provisioned policy. */
