@@ -5,7 +5,7 @@ import fs from 'fs';
 import path from 'path';
 import { Coalescer } from '../../lib/admin/coalescer';
 import { M2MError } from '../../lib/errors';
-import { reportError } from './adapter';
+import { onInput } from './adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from './node-red';
 
 /** The ui-base node of a dashboard. */
@@ -21,9 +21,18 @@ interface WidgetEvents {
   onInput(msg: NodeMessage, send: SendFunction): void;
 }
 
+/** What the dashboard uses of a widget node when it registers: its id, and its input and close events. */
+interface RegisteredWidget {
+  id: string;
+  type: string;
+  name?: string;
+  z?: string;
+  on(event: string, listener: (...args: never[]) => void): void;
+}
+
 /** A ui-group node: a widget registers itself with its group. */
 interface DashboardGroup {
-  register(widget: Node, config: NodeDef, events: WidgetEvents): void;
+  register(widget: RegisteredWidget, config: NodeDef, events: WidgetEvents): void;
   getBase(): DashboardBase;
 }
 
@@ -80,6 +89,11 @@ export function dashboardUser(msg: NodeMessage): string {
 /**
  * Registers the widget node with its ui-group. Messages wired in go to `onMessage` only: the browsers are told
  * at most once per `intervalMs` (a delta), not once per message. INVALID_CONFIG when the group is missing.
+ *
+ * The dashboard would also send every message wired in to every browser as it came; with an alarm storm that is
+ * a thousand socket messages a second per browser. So the dashboard gets the node without its input: the node
+ * takes its messages itself (one error path, Catch nodes see INVALID_PAYLOAD), and the browsers get the deltas.
+ * The dashboard still removes the widget when the node closes, and sends a browser's actions from the node.
  */
 export function registerWidget(RED: NodeAPI, node: Node, config: NodeDef, handlers: WidgetHandlers, intervalMs = 250): Widget {
   const group = RED.nodes.getNode(typeof config.group === 'string' ? config.group : '') as DashboardGroup | null;
@@ -95,37 +109,39 @@ export function registerWidget(RED: NodeAPI, node: Node, config: NodeDef, handle
 
   const events: WidgetEvents = {
     onAction: true,
-    // The dashboard runs this for a message wired in and for a browser's widget-action alike.
+    // a browser's widget-action: what this returns leaves the node's output
     beforeSend(msg) {
       const request = msg.m2mWidget as WidgetRequest | undefined;
-      if (request !== null && typeof request === 'object' && typeof request.op === 'string') {
-        if (request.op === 'snapshot') {
-          push(handlers.snapshot());
-          return null;
-        }
-        return handlers.onRequest(request, msg);
+      if (request === null || typeof request !== 'object' || typeof request.op !== 'string') return null;
+      if (request.op === 'snapshot') {
+        push(handlers.snapshot());
+        return null;
       }
-      try {
-        handlers.onMessage(msg);
-      } catch (err) {
-        let failure: unknown = err;
-        reportError(node, msg, err, (e) => (failure = e));
-        throw failure;
-      }
-      coalescer.mark('rows');
-      // the dashboard sends what this returns to every browser: only a mark, the rows follow in the next delta
-      return { _msgid: msg._msgid };
+      return handlers.onRequest(request, msg);
     },
     onInput() {
-      // taken by beforeSend
+      // messages wired in never reach the dashboard (see above)
     },
   };
-  group.register(node, config, events);
+  const registered: RegisteredWidget = {
+    id: node.id,
+    type: node.type,
+    name: node.name,
+    z: (config.z as string | undefined) ?? undefined,
+    on(event, listener) {
+      if (event === 'close') node.on('close', listener as unknown as (removed: boolean, done: () => void) => void);
+    },
+  };
+  group.register(registered, config, events);
+  onInput(node, (msg) => {
+    handlers.onMessage(msg);
+    coalescer.mark('rows');
+  });
 
   // The dashboard finds a third-party widget's bundle through the package.json of the user directory, which
   // names only packages called node-red-dashboard-2-*; a widget of this pack would fall back to ui-template.
-  const registered = base.ui?.widgets?.get(node.id);
-  if (registered && !registered.src) registered.src = widgetSource(node.type);
+  const widget = base.ui?.widgets?.get(node.id);
+  if (widget && !widget.src) widget.src = widgetSource(node.type);
 
   return {
     changed: () => coalescer.mark('rows'),

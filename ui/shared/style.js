@@ -11,7 +11,9 @@ export const CSS = `
 .m2m-text { opacity: 0.7; font-size: 0.8em; }
 .m2m-unacknowledged td { font-weight: 600; }
 .m2m-acknowledged td, .m2m-shelved td { opacity: 0.75; }
-.m2m-new { animation: m2m-flash 1s ease-in-out 3; }
+/* a new unacknowledged row is marked, not animated: in a storm hundreds of rows are new, and animating them all would cost the browser its frames */
+.m2m-new td { background: rgba(208, 2, 27, 0.12); }
+.m2m-new td:first-child { box-shadow: inset 4px 0 0 #d0021b; }
 .m2m-cue .m2m-toolbar { animation: m2m-flash 1s ease-in-out 2; }
 .m2m-new-badge { background: #d0021b; color: #fff; border-radius: 10px; padding: 0 8px; font-weight: 600; }
 @keyframes m2m-flash { 50% { background: rgba(208, 2, 27, 0.25); } }
