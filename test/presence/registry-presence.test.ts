@@ -1,6 +1,7 @@
 import assert from 'assert';
 import sinon from 'sinon';
 import { openRegistry, type DeviceEvent, type DeviceRegistry } from '../../lib/registry';
+import { PRESENCE_NAMESPACE } from '../../lib/registry/registry';
 
 const T0 = 1_700_000_000_000;
 
@@ -65,6 +66,27 @@ describe('presence marks on the registry', () => {
     registry.markOffline('d1', T0 + 3_600_000);
     await clock.tickAsync(1000);
     assert.strictEqual(registry.markOnline('d1', T0 + 500), true, 'a connect after the mark is not stale, though the mark said an hour ahead');
+  });
+
+  it('reads its stored marks by format version: a mark it cannot read is left alone and the timer decides', async () => {
+    const key = `presence-format-${Math.random()}`;
+    const first = await openRegistry({ name: 'fmt', store: { kind: 'memory', key }, defaultOfflineTimeoutMs: 60_000 });
+    await first.register({ id: 'a' });
+    await first.register({ id: 'b' });
+    await first.touch('a');
+    await first.touch('b');
+    first.markOffline('a');
+    await (await first.state(PRESENCE_NAMESPACE)).set('b', { v: 99, offlineAt: Date.now(), why: 'a newer release' });
+    await first.close();
+    const second = await openRegistry({ name: 'fmt', store: { kind: 'memory', key }, defaultOfflineTimeoutMs: 60_000 });
+    try {
+      assert.deepStrictEqual([second.isOnline('a'), second.isOnline('b')], [false, true]);
+      assert.deepStrictEqual((await second.state(PRESENCE_NAMESPACE)).get('a'), { v: 1, offlineAt: T0 });
+      await second.touch('b');
+      assert.strictEqual(((await second.state(PRESENCE_NAMESPACE)).get('b') as { v: number }).v, 99, 'left as it was');
+    } finally {
+      await second.close();
+    }
   });
 
   it('refuses an unknown device or a bad time, changing nothing', () => {
