@@ -8,6 +8,8 @@ import path from 'path';
 import type { Browser } from 'playwright-core';
 import { startNodeRed, type RunningNodeRed } from '../browser/support/node-red-process';
 import { CHROMIUM, cancelEditDialog, chromiumInstalled, launchChromium, openEditDialog, openEditor, type EditorSession } from '../browser/support/editor';
+import { RULE_CONFIG } from '../../nodes/m2m-rule/config';
+import { SIMULATOR_CONFIG } from '../../nodes/m2m-simulator/config';
 
 interface SavedNode {
   id: string;
@@ -91,7 +93,7 @@ describe('editor: a flow saved by the first release, opened in Chromium', functi
     assert.deepStrictEqual(rows, ['temperature']);
     await cancelEditDialog(editor.page);
     const sim = await node('min.sim');
-    assert.strictEqual(sim?.version, 1);
+    assert.strictEqual(sim?.version, SIMULATOR_CONFIG.version);
     assert.strictEqual(sim?.changed, true);
     assert.strictEqual(await editor.page.evaluate(() => (globalThis as unknown as Editor).RED.nodes.dirty()), true);
   });
@@ -117,9 +119,9 @@ describe('editor: a flow saved by the first release, opened in Chromium', functi
     await editor.page.waitForFunction(() => !(globalThis as unknown as Editor).RED.nodes.dirty());
     const saved = await flowsOf(nodeRed as RunningNodeRed);
     const byId = new Map(saved.map((n) => [n.id, n]));
-    assert.strictEqual(byId.get('min.sim')?.version, 1);
+    assert.strictEqual(byId.get('min.sim')?.version, SIMULATOR_CONFIG.version);
     assert.deepStrictEqual((byId.get('min.sim')?.metrics as Array<{ name: string }>).map((m) => m.name), ['temperature']);
-    assert.strictEqual(byId.get('min.rule')?.version, 1);
+    assert.strictEqual(byId.get('min.rule')?.version, RULE_CONFIG.version, 'today\'s version, whatever steps it took');
     assert.deepStrictEqual([byId.get('min.command')?.version, byId.get('min.command')?.replyTopic], [0, 'devices/{deviceId}/replies']);
     assert.strictEqual(byId.get('min.device')?.version, undefined, 'a node not opened is left as it was saved');
     assert.deepStrictEqual(editor.consoleErrors, []);

@@ -5,6 +5,7 @@ import assert from 'assert';
 import fs from 'fs';
 import path from 'path';
 import { type EditorDefinition, editorDefinitions, NODES_DIR } from './editor';
+import { helpFile, helpMarkdown } from './help';
 
 const root = path.join(NODES_DIR, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
@@ -13,18 +14,6 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
  * (the block: exactly two colons a line), each line a <dt>/<dd>. */
 const PROPERTY_BLOCK_LINE = /^:[^:\n]+:[^:\n]*$/;
 const PROPERTY_LINE = /^:([^:\n]+)\(([^:\n]+)\).*?:([^:\n]*)(?:\n|$)/;
-
-export function helpFile(type: string): string {
-  return path.join(NODES_DIR, type, 'locales', 'en-US', `${type}.html`);
-}
-
-/** The markdown inside the help file's script block. */
-export function helpMarkdown(type: string): string {
-  const text = fs.readFileSync(helpFile(type), 'utf8');
-  const m = new RegExp(`<script type="text/markdown" data-help-name="${type}">\\n([\\s\\S]*?)</script>`).exec(text);
-  assert.ok(m, `${helpFile(type)} holds <script type="text/markdown" data-help-name="${type}">`);
-  return m[1];
-}
 
 /** The markdown of one `### heading` section. */
 function section(markdown: string, heading: string): string | undefined {

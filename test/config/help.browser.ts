@@ -1,0 +1,87 @@
+// The help written once in nodes/<type>/locales/en-US/<type>.html, as Node-RED 4.1 (or 5) renders it in a real
+// editor: markdown, its ': name (type) : text' lines as property lists, outputs as ports; and the editor's words and
+// validator messages from the catalogs. Needs the build (dist/ and resources/). Skips without Chromium, except when
+// CI=true.
+import assert from 'assert';
+import fs from 'fs';
+import path from 'path';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, chromiumInstalled, launchChromium, openEditor, type EditorSession } from '../browser/support/editor';
+import { startNodeRed, type RunningNodeRed } from '../browser/support/node-red-process';
+import { helpFile, helpMarkdown } from './help';
+
+const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
+
+interface Rendered {
+  html: string;
+  properties: number;
+  dropped: string[];
+}
+
+describe('help and editor words in Chromium', function () {
+  this.timeout(180_000);
+  let nodeRed: RunningNodeRed | undefined;
+  let browser: Browser | undefined;
+  let editor: EditorSession;
+
+  before(async function () {
+    if (!chromiumInstalled()) {
+      if (process.env.CI === 'true') throw new Error(`Chromium is required when CI=true but ${CHROMIUM} is missing`);
+      this.skip();
+    }
+    nodeRed = await startNodeRed();
+    browser = await launchChromium();
+    editor = await openEditor(browser, nodeRed.url);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await nodeRed?.stop();
+  });
+
+  for (const type of Object.keys(pkg['node-red'].nodes)) {
+    it(`${type}: the help is markdown, rendered with every property line as a <dt> and each output as a port`, async function () {
+      if (!fs.existsSync(helpFile(type))) this.skip();
+      const rendered = await editor.page.evaluate((t): Rendered => {
+        const g = globalThis as unknown as { RED: { nodes: { getNodeHelp(type: string): string } }; $: (html: string) => { find(s: string): { length: number; each(f: (i: number, el: { textContent: string | null }) => void): void } } };
+        const html = g.RED.nodes.getNodeHelp(t);
+        const root = g.$(`<div>${html}</div>`);
+        // a property line the markdown did not take would show as text starting with ': '
+        const dropped: string[] = [];
+        root.find('p').each((_i, el) => {
+          if (/(^|\n):\s/.test(el.textContent ?? '')) dropped.push((el.textContent ?? '').slice(0, 80));
+        });
+        return { html, properties: root.find('dl.message-properties dt').length, dropped };
+      }, type);
+      const lines = helpMarkdown(type).split('\n').filter((l) => l.startsWith(':')).length;
+      assert.ok(rendered.html.length > 200, `${type}: the editor has its help`);
+      assert.deepStrictEqual(rendered.dropped, [], `${type}: property lines shown as text`);
+      assert.strictEqual(rendered.properties, lines, `${type}: one <dt> per property line`);
+    });
+  }
+
+  it('the editor reads its words from the catalogs, and a shared validator answers with a message', async () => {
+    const words = await editor.page.evaluate(() => {
+      const g = globalThis as unknown as {
+        RED: { _(key: string): string };
+        M2M_CONFIG: { validators: { deviceId(v: string): true | string }; constants: { deviceIdPattern: string } };
+        $: (s: string) => { text(): string };
+      };
+      return {
+        rateOp: g.RED._('@m2mflow/node-red-m2m/m2m-rule:m2m-rule.op.rate'),
+        sidebarTab: g.RED._('@m2mflow/node-red-m2m/m2m-sidebar:m2m-sidebar.tab.alarms'),
+        telemetryFormat: g.RED._('@m2mflow/node-red-m2m/m2m-telemetry:m2m-telemetry.format.senml'),
+        idMessage: g.M2M_CONFIG.validators.deviceId('a/b'),
+        pattern: g.M2M_CONFIG.constants.deviceIdPattern,
+      };
+    });
+    assert.deepStrictEqual(words, {
+      rateOp: 'rate of change above',
+      sidebarTab: 'Alarms',
+      telemetryFormat: 'SenML (RFC 8428, JSON or CBOR)',
+      idMessage: '"/" is not allowed in a device id: only A-Z a-z 0-9 . _ : -',
+      pattern: '^[A-Za-z0-9._:-]{1,128}$',
+    });
+    assert.deepStrictEqual(editor.consoleErrors, []);
+  });
+});
