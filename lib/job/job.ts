@@ -104,6 +104,11 @@ export class JobRun {
     return this.doc.jobId;
   }
 
+  /** Devices started and not ended. */
+  get inFlight(): number {
+    return this.flights.size;
+  }
+
   get running(): boolean {
     return this.state === 'in-progress' || this.state === 'paused';
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'crypto';
 import { M2MError, errorMessage } from '../errors';
 import { readJobDocument, checkJobId } from './document';
 import { JobRun, parseCommandId, type JobHost } from './job';
-import { EXECUTION_PREFIX, JOB_PREFIX, JOB_RECORD_VERSION, TARGETS_PREFIX, readExecutionRecord, readJobRecord, targetsKey, type ExecutionRecord, type JobRecord } from './record';
+import { EXECUTION_PREFIX, JOB_PREFIX, JOB_RECORD_VERSION, TARGETS_PREFIX, jobKey, readExecutionRecord, readJobRecord, targetsKey, type ExecutionRecord, type JobRecord } from './record';
 import { checkActionForTargets, resolveTargets } from './targets';
 import type { CommandOutcome, ExecutionEvent, JobProgress, JobRegistry, JobStore, SendRequest } from './types';
 
@@ -18,8 +18,8 @@ export interface JobManagerOptions {
   progressEveryMs?: number;
 }
 
-export type JobControl = 'start' | 'pause' | 'resume' | 'cancel' | 'status';
-export const JOB_CONTROLS: readonly JobControl[] = ['start', 'pause', 'resume', 'cancel', 'status'];
+export type JobControl = 'start' | 'pause' | 'resume' | 'cancel' | 'status' | 'delete';
+export const JOB_CONTROLS: readonly JobControl[] = ['start', 'pause', 'resume', 'cancel', 'status', 'delete'];
 
 /**
  * Runs several jobs at once over one store: starts them from job documents, routes command and twin outcomes to
@@ -81,6 +81,7 @@ export class JobManager {
     if (action === 'status' && (jobId === undefined || jobId === '')) return this.list();
     const job = this.require(checkJobId(jobId));
     if (action === 'status') return job.progress();
+    if (action === 'delete') return this.remove(job);
     if (!job.running) throw new M2MError('JOB_ENDED', `job ${job.jobId} has ended (${job.state}); it cannot be ${action}d`, { field: 'jobId' });
     if (action === 'pause') job.pause();
     else if (action === 'resume') job.resume();
@@ -157,6 +158,20 @@ export class JobManager {
     await Promise.all(this.options.store.keys().filter((k) => k.startsWith(JOB_PREFIX) || k.startsWith(EXECUTION_PREFIX) || k.startsWith(TARGETS_PREFIX)).map((k) => this.options.store.delete(k)));
   }
 
+  /** Forgets an ended job and deletes its stored records; its id may be used again. */
+  private remove(job: JobRun): JobProgress {
+    if (job.running || job.inFlight > 0) {
+      throw new M2MError('INVALID_CONTROL', `job ${job.jobId} is ${job.state}${job.running ? '' : ' with devices still in flight'}: cancel it and wait for its last progress before deleting it`, { field: 'action' });
+    }
+    const progress = job.progress();
+    job.close();
+    this.jobs.delete(job.jobId);
+    const prefix = `${EXECUTION_PREFIX}${job.jobId}/`;
+    const keys = this.options.store.keys().filter((k) => k.startsWith(prefix));
+    for (const key of [jobKey(job.jobId), targetsKey(job.jobId), ...keys]) this.track(this.options.store.delete(key), key);
+    return progress;
+  }
+
   private require(jobId: string): JobRun {
     const job = this.jobs.get(jobId);
     if (!job) throw new M2MError('JOB_NOT_FOUND', `there is no job ${jobId}${this.jobs.size ? `; jobs: ${[...this.jobs.keys()].slice(0, 10).join(', ')}` : ''}`, { field: 'jobId' });
@@ -197,6 +212,10 @@ export class JobManager {
     } catch (err) {
       p = Promise.reject(err);
     }
+    return this.track(p, key);
+  }
+
+  private track(p: Promise<void>, key: string): Promise<void> {
     const tracked = p.catch((err: unknown) => this.options.onWarning?.(`storing job state ${key}: ${errorMessage(err)}`));
     this.pending.add(tracked);
     void tracked.finally(() => this.pending.delete(tracked));

@@ -1,6 +1,6 @@
 import { MemoryCommandStore } from '../../lib/command';
 import { M2MError, errorMessage } from '../../lib/errors';
-import { JobManager, type ExecutionEvent, type JobProgress, type JobStore, type SendRequest } from '../../lib/job';
+import { JOB_CONTROLS, JobManager, type ExecutionEvent, type JobProgress, type JobStore, type SendRequest } from '../../lib/job';
 import { isPlainObject } from '../../lib/safe';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import { onInput, rejectAllInput } from '../shared/adapter';
@@ -115,7 +115,7 @@ export = function (RED: NodeAPI): void {
     };
 
     const handle = (m: JobManager, msg: NodeMessage, send: (msgs: Array<NodeMessage | null>) => void): void => {
-      const action = msg.action ?? (typeof msg.topic === 'string' && ['start', 'pause', 'resume', 'cancel', 'status'].includes(msg.topic) ? msg.topic : undefined);
+      const action = msg.action ?? (typeof msg.topic === 'string' && (JOB_CONTROLS as readonly string[]).includes(msg.topic) ? msg.topic : undefined);
       if (action === undefined) {
         const outcome = commandStatusOf(msg);
         if (outcome) {
@@ -127,7 +127,7 @@ export = function (RED: NodeAPI): void {
           m.twinOutcome(twin.deviceId, twin.deltaEmpty);
           return;
         }
-        throw new M2MError('INVALID_CONTROL', 'msg.action must be start, pause, resume, cancel or status (or wire in the status events of m2m-command, or m2m-twin)', { field: 'action' });
+        throw new M2MError('INVALID_CONTROL', 'msg.action must be start, pause, resume, cancel, status or delete (or wire in the status events of m2m-command, or m2m-twin)', { field: 'action' });
       }
       const jobId = msg.jobId ?? (isPlainObject(msg.payload) && action !== 'start' ? msg.payload.jobId : undefined);
       const result = m.control(action, jobId, action === 'start' ? withDefaults(msg.payload) : msg.payload);

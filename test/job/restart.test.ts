@@ -64,6 +64,20 @@ describe('m2m-job: restart resumes where it stopped', () => {
     r = second;
   });
 
+  it('delete forgets an ended job and its stored records; a running one is refused', async () => {
+    r = rig({ latencyMs: 100 });
+    r.manager.start({ jobId: 'old', target: { devices: devices(5) }, command: 'update', rollout: { perMinute: 60_000 } });
+    assert.throws(() => r.manager.control('delete', 'old'), { code: 'INVALID_CONTROL' });
+    await r.clock.tickAsync(1000);
+    assert.strictEqual(r.manager.status('old').state, 'completed');
+    assert.ok(r.store.keys().length >= 7);
+    r.manager.control('delete', 'old');
+    await r.manager.settle();
+    assert.deepStrictEqual(r.store.keys(), []);
+    assert.throws(() => r.manager.status('old'), { code: 'JOB_NOT_FOUND' });
+    r.manager.start({ jobId: 'old', target: { devices: ['d9'] }, command: 'update' });
+  });
+
   it('refuses a store written by a newer release, and reports an unreadable record without deleting it', () => {
     r = rig();
     const store = new MapStore();
