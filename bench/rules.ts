@@ -363,11 +363,13 @@ function expressionMemory(): void {
 }
 
 (async () => {
+  // BENCH_PART=expressions runs only the Rules 2.0 figures
+  const all = process.env.BENCH_PART !== 'expressions';
   // memory first, on a quiet heap: a flow just unloaded may still be releasing hundreds of MB between two readings
-  await memory();
+  if (all) await memory();
   expressionMemory();
-  await throughput();
-  engineBeforeAndAfterSplit();
+  if (all) await throughput();
+  if (all) engineBeforeAndAfterSplit();
   await expressionThroughput();
   process.exit(0);
 })().catch((err: unknown) => {

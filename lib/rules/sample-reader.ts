@@ -6,7 +6,7 @@ import { isPlainObject } from '../safe';
 import * as flags from './alarm-flags';
 import type { AlarmTable } from './alarm-table';
 import type { SampleThresholds } from './alarm-transitions';
-import { type CompiledCondition, type CompiledRule, resolveThreshold } from './compile';
+import { type CompiledCondition, type CompiledRule, resolveThreshold, type RuleExpression } from './compile';
 import type { ExprInputs, WindowFn } from './expr';
 import type { RuleScope } from './rule-scope';
 import { FloatSlots } from './slot-store';
@@ -19,17 +19,38 @@ const { IN_SCOPE, SCOPE_KNOWN } = flags;
 /** Messages without a rule's metric, before the rule has ever seen it, after which the node hints at a typo. */
 export const MISSING_METRIC_HINT_AFTER = 20;
 
+const FN_CODES: Record<WindowFn, number> = { avg: 0, min: 1, max: 2, sum: 3, count: 4, delta: 5, rate: 6 };
+
+/** Window values computed for the sample being evaluated: rules naming the same window function share one reading. */
+class WindowReadings {
+  /** bumped for every sample: a reading of another sample is stale */
+  sample = 1;
+  slot = -1;
+  private readonly at: Int32Array;
+  private readonly values: Float64Array;
+  constructor(private readonly windows: Windows) {
+    this.at = new Int32Array(windows.layouts.length * 7);
+    this.values = new Float64Array(windows.layouts.length * 7);
+  }
+
+  read(w: number, fn: WindowFn): number {
+    const i = w * 7 + FN_CODES[fn];
+    if (this.at[i] === this.sample) return this.values[i];
+    this.at[i] = this.sample;
+    return (this.values[i] = this.windows.value(this.slot, w, fn));
+  }
+}
+
 /** What an expression reads: this sample's metrics (or last values), the device's attributes and windows. */
 class Inputs implements ExprInputs {
-  slot = -1;
   constructor(
     readonly metrics: Float64Array,
     readonly attributes: Float64Array,
-    private readonly windows: Windows,
+    private readonly readings: WindowReadings,
   ) {}
 
   window(w: number, fn: WindowFn): number {
-    return this.windows.value(this.slot, w, fn);
+    return this.readings.read(w, fn);
   }
 }
 
@@ -49,6 +70,7 @@ export class SampleReader implements SampleThresholds {
   private readonly kinds: Uint8Array;
   private readonly raws: unknown[];
   private readonly attrs: Float64Array;
+  private readonly readings: WindowReadings;
   private readonly now: Inputs;
   private readonly withLast: Inputs;
   readonly values: Float64Array;
@@ -86,8 +108,9 @@ export class SampleReader implements SampleThresholds {
     this.attrs = new Float64Array(names?.attributes.length ?? 0);
     this.windows = new Windows(names?.windows ?? new WindowSpecs());
     this.lastValues = new FloatSlots(metrics);
-    this.now = new Inputs(this.sample, this.attrs, this.windows);
-    this.withLast = new Inputs(this.known, this.attrs, this.windows);
+    this.readings = new WindowReadings(this.windows);
+    this.now = new Inputs(this.sample, this.attrs, this.readings);
+    this.withLast = new Inputs(this.known, this.attrs, this.readings);
   }
 
   /** The per-device stores beside the alarm table. */
@@ -113,8 +136,8 @@ export class SampleReader implements SampleThresholds {
         this.known[m] = this.lastValues.data[slot * stride + m];
       }
     }
-    this.now.slot = slot;
-    this.withLast.slot = slot;
+    this.readings.slot = slot;
+    this.readings.sample = (this.readings.sample + 1) | 0 || 1;
     for (let r = 0; r < this.rules.length; r++) {
       const rule = this.rules[r];
       const raise = rule.raiseExpr;
@@ -162,32 +185,44 @@ export class SampleReader implements SampleThresholds {
    * 0 when it does not concern the rule.
    */
   private readExpression(slot: number, r: number, id: string, rule: CompiledRule): 0 | 1 | 2 {
-    const raise = rule.raiseExpr as NonNullable<CompiledRule['raiseExpr']>;
-    const names = rule.names;
-    let touched = false;
-    for (const expr of rule.clearExpr ? [raise, rule.clearExpr] : [raise]) {
-      for (const m of expr.touches) {
-        const kind = this.kinds[m];
-        if (kind === 2) {
-          throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${names.metrics[m]}": value ${describe(this.raws[m])} is not a number`, { field: `payload.${names.metrics[m]}` });
-        }
-        if (kind === 1) touched = true;
-      }
-    }
+    const raise = rule.raiseExpr as RuleExpression;
+    const clear = rule.clearExpr;
+    const touched = this.touches(rule, raise) || (clear !== null && this.touches(rule, clear));
     if (!touched || !this.inScope(slot, r, id, rule)) return 0;
     // waiting for a sample that carries every metric named outside a window (or, with `missing: last`, for their last values)
     if (!rule.lastKnown) for (const m of raise.needs) if (this.kinds[m] !== 1) return 2;
-    for (const expr of rule.clearExpr ? [raise, rule.clearExpr] : [raise]) {
-      for (let i = 0; i < expr.attrIndexes.length; i++) {
-        const name = expr.attributes[i];
-        const value = this.lookup?.(id)?.attributes[name];
-        if (typeof value !== 'number' || !Number.isFinite(value)) {
-          throw new M2MError('NO_THRESHOLD', `rule "${rule.name}": attr.${name} is missing or not a number for device ${id}`, { field: `attributes.${name}` });
-        }
-        this.attrs[expr.attrIndexes[i]] = value;
-      }
-    }
+    this.readAttributes(rule, raise, id);
+    if (clear) this.readAttributes(rule, clear, id);
     return 1;
+  }
+
+  /** Whether the sample carries a metric the expression names; throws NOT_A_NUMBER for one that is not a number. */
+  private touches(rule: CompiledRule, expr: RuleExpression): boolean {
+    let touched = false;
+    const touches = expr.touches;
+    for (let i = 0; i < touches.length; i++) {
+      const m = touches[i];
+      const kind = this.kinds[m];
+      if (kind === 2) {
+        const name = rule.names.metrics[m];
+        throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${name}": value ${describe(this.raws[m])} is not a number`, { field: `payload.${name}` });
+      }
+      if (kind === 1) touched = true;
+    }
+    return touched;
+  }
+
+  private readAttributes(rule: CompiledRule, expr: RuleExpression, id: string): void {
+    if (expr.attrIndexes.length === 0) return;
+    const attributes = this.lookup?.(id)?.attributes;
+    for (let i = 0; i < expr.attrIndexes.length; i++) {
+      const name = expr.attributes[i];
+      const value = attributes?.[name];
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new M2MError('NO_THRESHOLD', `rule "${rule.name}": attr.${name} is missing or not a number for device ${id}`, { field: `attributes.${name}` });
+      }
+      this.attrs[expr.attrIndexes[i]] = value;
+    }
   }
 
   /** Reads a sample of device `id` (its slot, or -1 if untracked). Returns whether any rule applies. */
