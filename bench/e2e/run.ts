@@ -5,7 +5,8 @@
 // ratios to the floor (one bare node) and to core (json → function) taken within each round.
 // A side that loses or reorders an expected alarm fails the bench.
 //   npm run bench:e2e -- [--quick] [--rounds N] [--sides pack,floor] [--rate msgs/s] [--profile] [--before <commit>]
-// --before adds a side `before`: the pack flow with the pack as it was at <commit>, for a before/after ratio.
+// --before adds a side `before`: the pack flow with the pack as it was at <commit>, for a before/after ratio;
+// --pack <commit> runs the pack side on a commit instead of the working tree (which may hold unfinished work).
 import { type ChildProcess, execFileSync, fork, spawn } from 'child_process';
 import fs from 'fs';
 import os from 'os';
@@ -42,18 +43,20 @@ const ROOT = path.join(__dirname, '../..');
 const BUILD = path.join(ROOT, 'bench/out/e2e-build');
 const CHILD_FILES = ['node-red-child', 'flows', 'bare-nodes'];
 
-/** The pack at an earlier commit, compiled the same way, for the `before` side. */
+/** The pack at a commit, compiled the same way: the `before` side, and the `pack` side with --pack. */
 const BEFORE_BUILD = path.join(ROOT, 'bench/out/e2e-before');
+const PACK_BUILD = path.join(ROOT, 'bench/out/e2e-pack');
+const PACK_REV = option('pack');
 
-function buildBefore(rev: string): void {
-  const source = path.join(ROOT, 'bench/out/e2e-before-src');
+function buildRev(rev: string, out: string): void {
+  const source = `${out}-src`;
   fs.rmSync(source, { recursive: true, force: true });
-  fs.rmSync(BEFORE_BUILD, { recursive: true, force: true });
+  fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(source, { recursive: true });
   const archive = execFileSync('git', ['archive', '--format=tar', rev, 'lib', 'nodes', 'tsconfig.json', 'tsconfig.build.json'], { cwd: ROOT, maxBuffer: 1 << 28 });
   execFileSync('tar', ['-x', '-C', source], { input: archive });
   try {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(source, 'tsconfig.build.json'), '--outDir', BEFORE_BUILD, '--declaration', 'false'], { cwd: source, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(source, 'tsconfig.build.json'), '--outDir', out, '--declaration', 'false'], { cwd: source, stdio: ['ignore', 'ignore', 'inherit'] });
   } catch {
     // emitted all the same
   }
@@ -145,7 +148,7 @@ async function startNodeRed(side: Side, brokerPort: number, round: number): Prom
   fs.writeFileSync(flowFile, JSON.stringify(sideFlow(side, brokerPort)));
   const execArgv: string[] = [];
   if (PROFILE) execArgv.push('--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${side}-round${round}.cpuprofile`);
-  const child = fork(path.join(BUILD, 'bench/e2e/node-red-child.js'), [], { execArgv, env: { ...process.env, BENCH_FLOW_FILE: flowFile, ...(side === 'before' ? { BENCH_PACK_ROOT: BEFORE_BUILD } : {}) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(BUILD, 'bench/e2e/node-red-child.js'), [], { execArgv, env: { ...process.env, BENCH_FLOW_FILE: flowFile, ...(side === 'before' ? { BENCH_PACK_ROOT: BEFORE_BUILD } : side === 'pack' && PACK_REV ? { BENCH_PACK_ROOT: PACK_BUILD } : {}) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   await new Promise<void>((resolve, reject) => {
     child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
     child.once('exit', (code) => reject(new Error(`Node-RED (${side}) exited with ${code} before it was ready`)));
@@ -378,11 +381,12 @@ function printPhase(name: string, rounds: Array<Partial<Record<Side, SideResult>
 async function main(): Promise<void> {
   if (PROFILE) fs.mkdirSync(PROFILE_DIR, { recursive: true });
   build();
-  if (BEFORE) buildBefore(BEFORE);
+  if (BEFORE) buildRev(BEFORE, BEFORE_BUILD);
+  if (PACK_REV) buildRev(PACK_REV, PACK_BUILD);
   const broker = await startMosquitto();
   const phases = buildPhases(DEVICES, PLAN);
   const expected = phases.map((p) => `${p.name} ${fmt(p.readings.length)} msgs, ${fmt(p.readings.filter((r) => r.transition).length)} alarms`);
-  console.log(`bench:e2e${QUICK ? ' (quick)' : ''}${BEFORE ? `, before = ${BEFORE}` : ''}: ${DEVICES} devices, Mosquitto on port ${broker.port}, ${PUBLISHERS} publishers; ${expected.join('; ')}`);
+  console.log(`bench:e2e${QUICK ? ' (quick)' : ''}${BEFORE ? `, before = ${BEFORE}` : ''}${PACK_REV ? `, pack = ${PACK_REV}` : ''}: ${DEVICES} devices, Mosquitto on port ${broker.port}, ${PUBLISHERS} publishers; ${expected.join('; ')}`);
   const rounds: Array<Partial<Record<Side, SideResult>>> = [];
   let failed = false;
   try {
