@@ -64,4 +64,28 @@ describe('examples/threshold-alarms.json', () => {
     await settle();
     assert.deepStrictEqual(seen(13), ['escalated:too-warm:critical', 'raised:sensor-stale:minor'], 'a minute without a temperature');
   });
+
+  it('Rules 2.0: the level rule moves one alarm up and down, the expression raises, and reminders come every 20 s until acknowledged', async () => {
+    const flow = EXAMPLE.map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', z: n.z } : n));
+    await helper.load([ruleNode as NodeModule, injectNode, catchNode, commentNode], flow);
+    clock = sinon.useFakeTimers({ now: 1_700_000_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const alarms: AlarmEvent[] = [];
+    helper.getNode('dbg-alarms2').on('input', (msg) => alarms.push(msg.payload as AlarmEvent));
+    const take = (): string[] => alarms.splice(0).map((e) => `${e.event}:${e.rule}:${e.severity}`);
+    const click = async (id: string, ms = 0): Promise<void> => {
+      helper.getNode(id).receive({});
+      await settle();
+      clock!.tick(ms);
+      await settle();
+    };
+    for (const id of ['inj2-l1', 'inj2-l2', 'inj2-l3', 'inj2-l4', 'inj2-l5', 'inj2-l6']) await click(id);
+    assert.deepStrictEqual(take(), ['raised:room-level:warning', 'escalated:room-level:major', 'escalated:room-level:critical', 'deescalated:room-level:major', 'cleared:room-level:major']);
+    await click('inj2-ok');
+    await click('inj2-ice', 20_000);
+    assert.deepStrictEqual(take(), ['raised:coil-icing:major', 'reminder:coil-icing:major'], 'a reminder 20 s after the raise');
+    await click('inj2-ack', 60_000);
+    assert.deepStrictEqual(take(), ['acknowledged:coil-icing:major'], 'no more reminders once acknowledged');
+    await click('inj2-ok');
+    assert.deepStrictEqual(take(), ['cleared:coil-icing:major']);
+  });
 });
