@@ -185,6 +185,7 @@ export class JobRun {
     this.pumpTimer = undefined;
     if (this.state === 'in-progress') {
       for (;;) {
+        if (this.state !== 'in-progress') break; // aborted by an outcome met on the way
         if (this.flights.size >= this.doc.maxInFlight) {
           this.pacer.stall();
           break;
