@@ -7,6 +7,7 @@ import { decodeFullPayload } from '../lib/sparkplug/wire';
 import { fmt, heapUsed, median, opsPerSecond, report } from './harness';
 
 const tahu = get('spBv1.0') as NonNullable<ReturnType<typeof get>>;
+type TahuMetrics = NonNullable<Parameters<typeof tahu.encodePayload>[0]['metrics']>;
 const RUNS = 100_000;
 const ROUNDS = 5;
 const NOW = 1_700_000_000_000;
@@ -16,10 +17,10 @@ const TYPES = ['Double', 'Float', 'Int32', 'UInt32', 'Int64', 'Boolean', 'String
 const value = (type: string, i: number): number | boolean | string => (type === 'Boolean' ? i % 2 === 0 : type === 'String' ? `s${i}` : type.startsWith('U') ? i : type === 'Double' || type === 'Float' ? i + 0.5 : -i);
 
 function birth(): Buffer {
-  return Buffer.from(tahu.encodePayload({ timestamp: NOW, seq: 0, metrics: TYPES.map((type, i) => ({ name: `metric-${i}`, alias: i + 1, type, value: value(type, 0) })) }));
+  return Buffer.from(tahu.encodePayload({ timestamp: NOW, seq: 0, metrics: TYPES.map((type, i) => ({ name: `metric-${i}`, alias: i + 1, type, value: value(type, 0) })) as TahuMetrics }));
 }
 /** 256 DDATA payloads, seq 0-255, every metric by alias only (as an edge node sends them after its birth). */
-const DDATA = Array.from({ length: 256 }, (_, seq) => Buffer.from(tahu.encodePayload({ timestamp: NOW + seq, seq, metrics: TYPES.map((type, i) => ({ alias: i + 1, type, value: value(type, seq) })) })));
+const DDATA = Array.from({ length: 256 }, (_, seq) => Buffer.from(tahu.encodePayload({ timestamp: NOW + seq, seq, metrics: TYPES.map((type, i) => ({ alias: i + 1, type, value: value(type, seq) })) as TahuMetrics })));
 
 function bornHost(): SparkplugHost {
   const host = new SparkplugHost();

@@ -13,7 +13,8 @@ export interface SimulatorConfig {
   idPrefix: string;
   /** Seconds between telemetry rounds; 0 for none. */
   interval: number;
-  format: SimulatorFormat;
+  /** `sparkplug`: one simulated Sparkplug B edge node (see nodes/m2m-sparkplug-host/simulated-edge.ts). */
+  format: SimulatorFormat | 'sparkplug';
   /** Each metric is checked by the simulator itself (lib/simulator/metrics.ts). */
   metrics: MetricSpec[];
   topic: string;
@@ -55,7 +56,7 @@ export const SIMULATOR_CONFIG = defineNodeConfig<SimulatorConfig>({
         description: `0 (no telemetry) or 0.01 to ${LONGEST_TIMER_MS / 1000} seconds`,
         default: 5,
       },
-      format: { type: 'string', enum: [...SIMULATOR_FORMATS], default: 'json' },
+      format: { type: 'string', enum: [...SIMULATOR_FORMATS, 'sparkplug'], default: 'json' },
       metrics: { type: 'array', minItems: 1, items: { type: 'object' }, default: DEFAULT_METRICS },
       topic: { type: 'string', minLength: 1, default: 'devices/{deviceId}/telemetry' },
       commandTopic: { type: 'string', minLength: 1, default: 'devices/{deviceId}/commands/{command}' },

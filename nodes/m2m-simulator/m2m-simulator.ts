@@ -6,6 +6,7 @@ import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
 import { ThrottledStatus } from '../shared/throttled-status';
 import { SIMULATOR_CONFIG } from './config';
+import { runSimulatedEdge } from '../m2m-sparkplug-host/simulated-edge';
 
 function toMessage(m: SimulatorMessage): NodeMessage {
   const msg: NodeMessage = { topic: m.topic, payload: m.payload, deviceId: m.deviceId, qos: m.qos ?? 0 };
@@ -39,6 +40,10 @@ export = function (RED: NodeAPI): void {
     let simulator: DeviceSimulator;
     try {
       const def = SIMULATOR_CONFIG.read(config);
+      if (def.format === 'sparkplug') {
+        runSimulatedEdge(node, def);
+        return;
+      }
       const seed = def.seed === '' ? undefined : def.seed;
       simulator = new DeviceSimulator({
         devices: def.devices,
