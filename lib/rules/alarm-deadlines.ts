@@ -69,7 +69,7 @@ export class AlarmDeadlines {
       due = Math.min(due, at);
     }
     if (f & ACTIVE && !(f & COND_CLEARED) && rule.autoClearMs > 0) due = Math.min(due, t.raisedAt[k] + rule.autoClearMs);
-    if (f & ACTIVE && !(f & ACKED) && rule.reminderMs > 0) due = Math.min(due, t.remindAt[k]);
+    if (f & ACTIVE && !(f & ACKED) && rule.reminderMs > 0 && t.remindAt[k] === t.remindAt[k]) due = Math.min(due, t.remindAt[k]);
     if (rule.nodataMs > 0 && f & SEEN && !(f & ACTIVE)) due = Math.min(due, t.seenAt[k] + rule.nodataMs);
     if (f & SHELVED) due = Math.min(due, t.shelvedUntil[k]);
     return due;
