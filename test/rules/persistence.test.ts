@@ -107,6 +107,20 @@ describe('rule state persistence', () => {
     engine.close();
   });
 
+  it('reads format 2 (before levels, reminders and windows) and saves it again as format 3', async () => {
+    const backend = mapBackend();
+    backend.data.set('meta', { v: 2, clean: true });
+    backend.data.set('d:d1', { v: 2, alarms: [{ rule: 'hot', active: true, raisedAt: 1_699_999_000_000, value: 35, thresholdLo: 30 }] });
+    const { engine, persistence } = start(backend);
+    assert.deepStrictEqual(engine.list().map((a) => [a.deviceId, a.rule, a.value, a.threshold]), [['d1', 'hot', 35, 30]]);
+    assert.strictEqual(engine.process('d1', { temp: 36 }, {}), null, 'no duplicate raise');
+    engine.close();
+    await persistence.close();
+    const saved = backend.data.get('d:d1') as PersistedDevice;
+    assert.strictEqual(saved.v, 3);
+    assert.deepStrictEqual(saved.alarms.map((a) => [a.rule, a.active]), [['hot', true]]);
+  });
+
   for (const [what, key, value] of [
     ['meta', 'meta', { v: 4, clean: true }],
     ['a device record', 'd:d1', { v: 4, alarms: [] }],
