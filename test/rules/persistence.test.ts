@@ -118,7 +118,7 @@ describe('rule state persistence', () => {
     await persistence.close();
     const saved = backend.data.get('d:d1') as PersistedDevice;
     assert.strictEqual(saved.v, 3);
-    assert.deepStrictEqual(saved.alarms.map((a) => [a.rule, a.active]), [['hot', true]]);
+    assert.deepStrictEqual(saved.alarms.filter((a) => a.active).map((a) => a.rule), ['hot']);
   });
 
   for (const [what, key, value] of [
