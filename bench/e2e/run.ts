@@ -357,13 +357,13 @@ function summary(values: number[], digits: number): string {
 
 function printPhase(name: string, rounds: Array<Partial<Record<Side, SideResult>>>): void {
   const sides = SELECTED.filter((s) => rounds.every((r) => r[s]));
-  const col = (values: number[], digits: number): string => summary(values, digits).padStart(24);
+  const col = (values: number[], digits: number): string => summary(values, digits).padStart(26);
   const fixed = name === 'fixed';
   console.log(`\n${name === 'full' ? 'full rate' : `fixed ${fmt(FIXED_RATE)} msgs/s`}, ${fmt(rounds.length)} round(s); median [range]`);
-  console.log(`${'side'.padEnd(8)}${'msgs/s'.padStart(24)}${'CPU µs/msg'.padStart(24)}${'p50 ms'.padStart(24)}${'p99 ms'.padStart(24)}${'CPU / floor'.padStart(24)}${'CPU / core'.padStart(24)}${(fixed ? 'p99 / floor' : '').padStart(24)}${BEFORE ? 'CPU / before'.padStart(24) : ''}`);
+  console.log(`${'side'.padEnd(8)}${'msgs/s'.padStart(26)}${'CPU µs/msg'.padStart(26)}${'p50 ms'.padStart(26)}${'p99 ms'.padStart(26)}${'CPU / floor'.padStart(26)}${'CPU / core'.padStart(26)}${(fixed ? 'p99 / floor' : '').padStart(26)}${BEFORE ? 'CPU / before'.padStart(26) : ''}`);
   for (const side of sides) {
     const of = (r: Partial<Record<Side, SideResult>>, s: Side): PhaseResult => (r[s] as SideResult).phases[name];
-    const ratio = (base: Side, key: keyof PhaseResult): string => (rounds.every((r) => r[base]) ? col(rounds.map((r) => of(r, side)[key] / of(r, base)[key]), 2) : ''.padStart(24));
+    const ratio = (base: Side, key: keyof PhaseResult): string => (rounds.every((r) => r[base]) ? col(rounds.map((r) => of(r, side)[key] / of(r, base)[key]), 2) : ''.padStart(26));
     console.log(
       side.padEnd(8) +
         col(rounds.map((r) => of(r, side).msgsPerSecond), 0) +
@@ -372,7 +372,7 @@ function printPhase(name: string, rounds: Array<Partial<Record<Side, SideResult>
         col(rounds.map((r) => of(r, side).p99), 2) +
         ratio('floor', 'cpuMicrosPerMessage') +
         ratio('core', 'cpuMicrosPerMessage') +
-        (fixed ? ratio('floor', 'p99') : ''.padStart(24)) +
+        (fixed ? ratio('floor', 'p99') : ''.padStart(26)) +
         (BEFORE ? ratio('before', 'cpuMicrosPerMessage') : ''),
     );
   }
