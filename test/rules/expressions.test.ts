@@ -100,6 +100,18 @@ describe('rule expressions', () => {
     await r.close();
   });
 
+  it('a restart in the middle of the raise delay of an expression rule: the timer raises it on time', async () => {
+    const r = await rig([expr('avg(t, 1m) > 10 and door == true', { raiseDelay: 10 })]);
+    r.send({ t: 20, door: true });
+    clock.tick(5_000);
+    await r.restart();
+    clock.tick(4_999);
+    assert.deepStrictEqual(r.take(), []);
+    clock.tick(1);
+    assert.deepStrictEqual(r.take(), ['raised:x:major']);
+    await r.close();
+  });
+
   describe('missing metrics', () => {
     it('wait (default): a sample without a metric the expression names is not evaluated', async () => {
       const r = await rig([expr('a > 1 and b > 1')]);
