@@ -96,7 +96,8 @@ const DESCRIPTOR = {
   },
 };
 
-const PayloadType: Type = Root.fromJSON(DESCRIPTOR).lookupType('Payload');
+/** The compiled Payload message, for readers that walk the decoded message themselves (the host). */
+export const PayloadType: Type = Root.fromJSON(DESCRIPTOR).lookupType('Payload');
 
 /** Sparkplug B datatype numbers (Sparkplug 3.0, section 6.4.16). */
 export const DATATYPES = {
