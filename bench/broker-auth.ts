@@ -17,7 +17,7 @@ import { fmt, latencies, percentile, report } from './harness';
 
 const DEVICES = 100_000;
 const VERIFIES = 200_000;
-const HTTP_REQUESTS = 20_000;
+const HTTP_REQUESTS = 5_000;
 const CONNECTIONS = 16;
 
 async function core(): Promise<void> {
@@ -88,8 +88,8 @@ function exampleFlow(withVerify: boolean): FlowNode[] {
   });
 }
 
-/** CONNECTIONS keep-alive clients POST HTTP_REQUESTS requests in all; req/s and latency percentiles in ms. */
-async function drive(port: number, body: (i: number) => string): Promise<{ rps: number; p50: number; p99: number; allowed: number }> {
+/** CONNECTIONS keep-alive clients POST `requests` requests in all; req/s and latency percentiles in ms. */
+async function drive(port: number, body: (i: number) => string, requests = HTTP_REQUESTS): Promise<{ rps: number; p50: number; p99: number; allowed: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS, noDelay: true } as http.AgentOptions);
   const samples: number[] = [];
   let next = 0;
@@ -112,10 +112,10 @@ async function drive(port: number, body: (i: number) => string): Promise<{ rps: 
   const start = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
-      while (next < HTTP_REQUESTS) await one(next++);
+      while (next < requests) await one(next++);
     }),
   );
-  const rps = HTTP_REQUESTS / (Number(process.hrtime.bigint() - start) / 1e9);
+  const rps = requests / (Number(process.hrtime.bigint() - start) / 1e9);
   agent.destroy();
   samples.sort((a, b) => a - b);
   return { rps, p50: percentile(samples, 50), p99: percentile(samples, 99), allowed };
@@ -135,7 +135,7 @@ async function overHttp(withVerify: boolean): Promise<{ rps: number; p50: number
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   const body = (i: number): string => JSON.stringify({ username: `meter-${i % 10_000}`, password: tokens[i % 10_000], clientid: `meter-${i % 10_000}` });
-  await drive(port, body); // warm up
+  await drive(port, body, 1000); // warm up
   const result = await drive(port, body);
   await new Promise((resolve) => server.close(resolve));
   await helper.unload();
