@@ -1,5 +1,7 @@
 import assert from 'assert';
 import { SparkplugHost, type HostEvent, type MetricInfo } from '../../lib/sparkplug';
+import { decodeWirePayload } from '../../lib/telemetry/sparkplug-codec';
+import { decodeFullPayload } from '../../lib/sparkplug/wire';
 import { encodeIndependently, type IndependentMetric } from './independent-encoder';
 
 // Every datatype of Sparkplug 3.0 (section 6.4.16), each encoded by the independent encoder from .proto text,
@@ -119,5 +121,27 @@ describe('Sparkplug host: every datatype from an independent encoder', () => {
     const { host } = bornHost([{ name: 'a', alias: 1, datatype: 10, doubleValue: 1 }]);
     const events = handle(host, 'spBv1.0/G/DDATA/E/D', { timestamp: T, seq: 2, metrics: [{ alias: 1, stringValue: 'oops' }] });
     assert.deepStrictEqual(events.map((e) => [e.kind, e.kind === 'problem' ? e.code : '']), [['problem', 'INVALID_PAYLOAD']]);
+  });
+});
+
+describe("Sparkplug host decoder: the same plain payload as the telemetry codec's decodeWirePayload", () => {
+  it('for 64-bit values at every width (small, beyond 2^53, the top bit set), bytes, templates, data sets and property sets', () => {
+    const bytes = encodeIndependently({
+      timestamp: T,
+      seq: 255,
+      metrics: [
+        { name: 'small', alias: 1, datatype: 8, longValue: '5' },
+        { name: 'beyond', alias: 2 ** 40, datatype: 8, longValue: '9007199254740993' },
+        { name: 'top', datatype: 8, longValue: '18446744073709551615' },
+        { name: 'neg', datatype: 4, longValue: U64(-1n) },
+        { name: 'raw', datatype: 17, bytesValue: Buffer.from([0, 255]) },
+        { name: 't', datatype: 19, templateValue: { metrics: [{ name: 'm', datatype: 3, intValue: 4294967295 }], parameters: [{ name: 'p', type: 8, longValue: '123' }] } },
+        { name: 'ds', datatype: 16, datasetValue: { numOfColumns: 1, columns: ['x'], types: [4], rows: [{ elements: [{ longValue: U64(-2n) }] }] } },
+        { name: 'p', datatype: 10, doubleValue: 1, properties: { keys: ['k'], values: [{ type: 20, propertysetValue: { keys: ['z'], values: [{ type: 4, longValue: '5' }] } }] } },
+      ],
+    });
+    const sorted = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(sorted) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+    assert.deepStrictEqual(sorted(decodeFullPayload(bytes)), sorted(decodeWirePayload(bytes)));
   });
 });
