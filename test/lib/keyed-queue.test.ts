@@ -72,4 +72,23 @@ describe('KeyedQueue', () => {
     await flush();
     assert.strictEqual(queue.size, 0);
   });
+
+  it("lets a caller run a task of an idle key itself and hold the key until its promise settles (the adapter's path)", async () => {
+    const queue = new KeyedQueue();
+    const finished: string[] = [];
+    assert.strictEqual(queue.idle('dev-1'), true);
+    const slow = deferred();
+    const first = queue.hold('dev-1', slow.promise.then(() => void finished.push('first')));
+    assert.strictEqual(queue.idle('dev-1'), false);
+    const second = queue.run('dev-1', () => void finished.push('second'));
+    await flush();
+    assert.deepStrictEqual(finished, [], 'a task of a held key waits');
+    slow.reject(new Error('failed'));
+    await assert.rejects(first, /failed/);
+    await second;
+    assert.deepStrictEqual(finished, ['second'], 'a failed held task lets the next one run');
+    await flush();
+    assert.strictEqual(queue.idle('dev-1'), true);
+    assert.strictEqual(queue.size, 0);
+  });
 });
