@@ -115,6 +115,8 @@ describe('the operator console on Dashboard 2.0 in Chromium', function () {
     await page.locator('.m2m-device-row.m2m-selected[data-device="machine-003"]').waitFor();
     await page.getByRole('button', { name: 'Fan on' }).click();
     await page.getByText(/machine-003 fan done in \d+ ms/).waitFor();
+    // only for the picture: a few seconds of the machine's temperature on the chart
+    if (expectedMajor === 4) await page.waitForTimeout(6000);
     if (expectedMajor === 4) await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     const logMark = nodeRed?.log.length ?? 0;
