@@ -47,7 +47,7 @@ export interface HistoricalValue {
 export type HostEvent =
   | (Scope & { kind: 'birth'; bdSeq?: number; seq?: number; timestamp: number; metrics: MetricInfo[] })
   | (Scope & { kind: 'data'; seq?: number; timestamp: number; records: { timestamp: number; values: Record<string, SparkplugValue> }[]; historical: HistoricalValue[]; transient: string[] })
-  | (Scope & { kind: 'death'; bdSeq?: number; timestamp: number; stale: string[] })
+  | (Scope & { kind: 'death'; bdSeq?: number; timestamp: number; stale: string[]; reason?: string })
   | (Scope & { kind: 'ignored'; reason: string })
   | (Scope & { kind: 'rebirth'; topic: string; payload: Buffer; reason: string })
   | (Scope & { kind: 'problem'; code: string; reason: string });
@@ -161,14 +161,12 @@ export class SparkplugHost {
         return events;
       }
       // a new session: every device must be born again, and the catalog is the birth's alone
+      events.push(...previousSessionDeaths(session, scope, timestamp));
       session.born = true;
       session.seq = seq;
       session.bdSeq = bdSeqOf(payload);
       session.catalog = emptyCatalog();
-      for (const device of session.devices.values()) {
-        device.born = false;
-        device.catalog = emptyCatalog();
-      }
+      session.devices = new Map();
       session.rebirthAskedAt = undefined;
       events.push(this.birth(scope, session.catalog, metrics, timestamp, events, { bdSeq: session.bdSeq, seq }));
       return events;
@@ -358,6 +356,20 @@ export class SparkplugHost {
 
 function scopeOf(topic: SparkplugTopic): Scope {
   return { group: topic.group, node: topic.node, device: topic.device, id: registryId(topic.group, topic.node, topic.device) };
+}
+
+/**
+ * A new NBIRTH ends the edge node's previous session (Sparkplug 3.0, host rules): the devices born in it are
+ * offline, their metrics stale, until each sends its DBIRTH in the new session. Those without one stay offline.
+ */
+function previousSessionDeaths(session: EdgeNodeSession, scope: Scope, timestamp: number): HostEvent[] {
+  const events: HostEvent[] = [];
+  for (const [name, device] of session.devices) {
+    if (!device.born) continue;
+    const reason = `a new NBIRTH of ${scope.group}/${scope.node} ended the session ${name} was born in`;
+    events.push({ group: scope.group, node: scope.node, device: name, id: registryId(scope.group, scope.node, name), kind: 'death', timestamp, stale: staleNames(device.catalog), reason });
+  }
+  return events;
 }
 
 function problem(scope: Scope, code: string, reason: string): HostEvent {

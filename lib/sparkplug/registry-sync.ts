@@ -1,7 +1,7 @@
 import { errorMessage } from '../errors';
 import { KeyedQueue } from '../keyed-queue';
 import type { DeviceRegistryApi } from '../registry/types';
-import { isControlMetric, type HostEvent, type MetricInfo } from './host';
+import { isControlMetric, registryId, type HostEvent, type MetricInfo } from './host';
 import { datatypeName } from './values';
 
 // Births register edge nodes and devices in the m2m-registry, keeping what the birth declared (metric names,
@@ -45,6 +45,8 @@ function describeMetric(metric: MetricInfo, withProperties: boolean): Record<str
 
 export class RegistrySync {
   private readonly queue = new KeyedQueue();
+  /** Sparkplug devices online in the registry when this host started, by edge node, until the node's first NBIRTH. */
+  private leftOnline: Map<string, string[]> | undefined;
 
   constructor(
     private readonly registry: DeviceRegistryApi,
@@ -54,9 +56,30 @@ export class RegistrySync {
 
   apply(events: readonly HostEvent[]): void {
     for (const event of events) {
+      if (event.kind === 'birth' && event.device === undefined) this.endPreviousSession(event.group, event.node);
       if (event.kind !== 'birth' && event.kind !== 'death' && event.kind !== 'data') continue;
       const done = this.queue.run(event.id, () => this.one(event));
       if (done instanceof Promise) done.catch((err: unknown) => this.onError(event.id, errorMessage(err)));
+    }
+  }
+
+  /**
+   * An NBIRTH ends the edge node's previous session. Devices of sessions this host saw get their death from the
+   * host; those still online in the registry from before this host started (a restart, a redeploy) are marked
+   * offline here, at the node's first NBIRTH, until their DBIRTH. Queued per device id now, before the births that
+   * follow, so a DBIRTH is never overtaken. The registry is read once, on the first NBIRTH.
+   */
+  private endPreviousSession(group: string, node: string): void {
+    this.leftOnline ??= onlineSparkplugDevices(this.registry);
+    const key = registryId(group, node);
+    const ids = this.leftOnline.get(key);
+    if (!ids) return;
+    this.leftOnline.delete(key);
+    for (const id of ids) {
+      const done = this.queue.run(id, () => {
+        this.registry.markOffline(id);
+      });
+      if (done instanceof Promise) done.catch((err: unknown) => this.onError(id, errorMessage(err)));
     }
   }
 
@@ -73,5 +96,22 @@ export class RegistrySync {
     } else if (registry.has(event.id) && event.records.some((r) => Object.keys(r.values).some((name) => !isControlMetric(name)))) {
       await registry.touch(event.id);
     }
+  }
+}
+
+/** Sparkplug devices online in the registry, by their edge node's registry id (page by page: at most 1000 a page). */
+function onlineSparkplugDevices(registry: DeviceRegistryApi): Map<string, string[]> {
+  const byNode = new Map<string, string[]>();
+  for (let page = 0; ; page++) {
+    const result = registry.list({ online: true, page, pageSize: 1000 });
+    for (const device of result.devices) {
+      const sparkplug = device.attributes?.sparkplug as { group?: unknown; node?: unknown; device?: unknown } | undefined;
+      if (typeof sparkplug?.group !== 'string' || typeof sparkplug.node !== 'string' || typeof sparkplug.device !== 'string') continue;
+      const key = registryId(sparkplug.group, sparkplug.node);
+      const ids = byNode.get(key);
+      if (ids) ids.push(device.id);
+      else byNode.set(key, [device.id]);
+    }
+    if ((page + 1) * result.pageSize >= result.total || result.devices.length === 0) return byNode;
   }
 }

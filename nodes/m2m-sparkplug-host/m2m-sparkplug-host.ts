@@ -56,7 +56,7 @@ function eventMessage(event: HostEvent): NodeMessage | undefined {
     case 'birth':
       return { topic: `sparkplug/birth/${event.id}`, deviceId: event.id, payload: { ...base, online: true, bdSeq: event.bdSeq, metrics: event.metrics.map((m) => ({ name: m.name, alias: m.alias, datatype: m.datatype, properties: m.properties })) } };
     case 'death':
-      return { topic: `sparkplug/death/${event.id}`, deviceId: event.id, payload: { ...base, online: false, bdSeq: event.bdSeq, stale: event.stale } };
+      return { topic: `sparkplug/death/${event.id}`, deviceId: event.id, payload: { ...base, online: false, bdSeq: event.bdSeq, stale: event.stale, ...(event.reason === undefined ? {} : { reason: event.reason }) } };
     case 'rebirth':
       return { topic: `sparkplug/rebirth/${event.id}`, deviceId: event.id, payload: { ...base, reason: event.reason, requestTopic: event.topic } };
     case 'ignored':
