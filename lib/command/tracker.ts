@@ -3,6 +3,7 @@ import { M2MError, errorMessage } from '../errors';
 import { assertValid } from '../schema';
 import { checkCommandDeviceId, checkCommandId, checkCommandName, checkCommandOptions, checkParams, type CommandOptions } from './input';
 import { COMMAND_RECORD_VERSION, randomToken, readCommandRecord } from './record';
+import { KeptOutcomes } from './outcomes';
 import { correlationData, parseReply, type ParsedReply } from './reply';
 import { compileTemplate, templatePattern, type TopicFiller } from './topics';
 import { SleepyDevices } from './sleepy';
@@ -43,11 +44,14 @@ export interface TrackerOptions {
   onWarning?(message: string): void;
   /** How many ended command ids are remembered to tell a late reply from an unknown one. Default 10,000. */
   rememberEnded?: number;
+  /** How long a final outcome is kept in the store for a resubmission of the same id (ms). Default 24 h; 0: not kept. */
+  keepOutcomesMs?: number;
 }
 
 export interface SubmitResult {
   id: string;
-  status: 'queued' | 'sent' | 'rejected';
+  /** `ended`: the same command had already ended; its final status event was sent again. */
+  status: 'queued' | 'sent' | 'rejected' | 'ended';
   /** Why the command was rejected. */
   error?: M2MError;
 }
@@ -117,6 +121,7 @@ export class CommandTracker {
   private readonly registry: CommandRegistry | undefined;
   private readonly store: CommandStore;
   private readonly sleepy: SleepyDevices;
+  private readonly outcomes: KeptOutcomes;
   private seq = 0;
   private queuedCount = 0;
   private closed = false;
@@ -136,6 +141,7 @@ export class CommandTracker {
     this.registry = options.registry;
     this.store = options.store;
     this.sleepy = new SleepyDevices(options.registry);
+    this.outcomes = new KeptOutcomes(this.store, options.keepOutcomesMs ?? 24 * 3600_000, this.rememberEnded);
     this.restore(); // first: it may refuse the store, and then nothing may be left listening
     this.registry?.on('device', this.onDeviceEvent);
     this.sleepy.watch((deviceId) => this.flush(deviceId)); // a sleepy device listens right after each uplink
@@ -168,6 +174,8 @@ export class CommandTracker {
     const command = checkCommandName(input.command);
     const options = checkCommandOptions(input, this.defaults);
     const chosenId = checkCommandId(input.commandId);
+    const again = chosenId !== undefined && input.resume === true ? this.resubmitted(chosenId, deviceId, command) : undefined;
+    if (again) return again;
     if (chosenId !== undefined && this.active.has(chosenId)) {
       throw new M2MError('DUPLICATE_COMMAND', `command ${chosenId} is already in progress`, { field: 'commandId' });
     }
@@ -230,6 +238,33 @@ export class CommandTracker {
   async discard(): Promise<void> {
     this.close();
     await Promise.all(this.store.keys().map((key) => this.store.delete(key)));
+  }
+
+  /**
+   * A resumed command (`resume: true`, same id, device and command) is not sent again: while in progress it stays as
+   * it is; once ended, its kept final outcome is sent again as a status event. Undefined when there is none.
+   */
+  private resubmitted(id: string, deviceId: string, command: string): SubmitResult | undefined {
+    const active = this.active.get(id);
+    if (active) return active.deviceId === deviceId && active.command === command ? { id, status: active.phase === 'queued' ? 'queued' : 'sent' } : undefined;
+    const outcome = this.outcomes.get(id);
+    if (!outcome || outcome.deviceId !== deviceId || outcome.command !== command) return undefined;
+    this.options.onStatus(KeptOutcomes.event(outcome));
+    return { id, status: 'ended' };
+  }
+
+  /**
+   * Reads the kept outcomes back (their ids count as ended) and returns the keys left to read as commands. A command
+   * record that has a kept outcome ended before a crash cut its delete short: deleted, never resumed.
+   */
+  private restoreOutcomes(): string[] {
+    const keys = this.store.keys().filter((key) => !this.outcomes.restore(key, this.store.get(key)));
+    for (const o of this.outcomes.restored()) this.ended.set(o.id, o.deviceId);
+    return keys.filter((key) => {
+      if (!this.outcomes.get(key)) return true;
+      this.store.delete(key).catch(this.storeFailed);
+      return false;
+    });
   }
 
   /** The devices a reply says it comes from: the device level of the reply topic, and `msg.deviceId`. */
@@ -393,7 +428,7 @@ export class CommandTracker {
     if (record.phase === 'queued') this.unqueue(record);
     this.ended.set(record.id, record.deviceId);
     if (this.ended.size > this.rememberEnded) this.ended.delete(this.ended.keys().next().value as string);
-    this.store.delete(record.id).catch(this.storeFailed);
+    this.outcomes.keep(record, status, response, error).catch(this.storeFailed);
     // a cancel is someone's decision, not a trouble of the command: not counted on the badge
     if (status !== 'canceled') this.totals[status]++;
     return this.emit(record, status, response, error);
@@ -448,7 +483,7 @@ export class CommandTracker {
     const records: CommandRecord[] = [];
     const steppedUp: CommandRecord[] = [];
     const unreadable: string[] = [];
-    for (const key of this.store.keys()) {
+    for (const key of this.restoreOutcomes()) {
       const read = readCommandRecord(key, this.store.get(key));
       if ('unreadable' in read) {
         this.keptAside.add(key);

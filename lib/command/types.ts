@@ -99,6 +99,11 @@ export interface CommandInput {
   ttl?: unknown;
   /** Optional caller-chosen id (idempotency key); a new one is made otherwise. */
   commandId?: unknown;
+  /**
+   * `true`: ask for this command (same commandId, device and command) rather than send a new one: still in
+   * progress, it goes on as it is; ended within the kept time, its final status event is sent again; unknown, it is sent.
+   */
+  resume?: unknown;
 }
 
 export interface ReplyInput {

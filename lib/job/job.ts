@@ -82,6 +82,8 @@ export class JobRun {
   private progressTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private finalProgressSent = false;
+  /** Executions restored in flight whose command is asked for again (same id) once the manager is ready. */
+  private readonly restoredSent: number[] = [];
 
   constructor(
     private readonly host: JobHost,
@@ -164,8 +166,23 @@ export class JobRun {
       this.host.send({ kind: 'desired', jobId: this.jobId, deviceId: r.deviceId, patch: this.doc.action.patch, attempt: r.attempts });
       flight.timer = setTimeout(() => this.attemptEnded(index, 'timed-out', `no synced twin within ${this.doc.timeoutMs} ms`), this.doc.timeoutMs);
     } else {
-      // the command node resumes the same command after its own restart: its outcome ends this attempt
+      // the same command (same id) is submitted again once restored: m2m-command answers with its kept final outcome,
+      // goes on with it if it is still in progress, or sends it if it never got it; that outcome ends this attempt
+      this.restoredSent.push(index);
       flight.timer = setTimeout(() => this.attemptEnded(index, 'timed-out', `no outcome of command ${r.commandId} within ${this.doc.timeoutMs} ms of the restart`), left + this.doc.timeoutMs);
+    }
+  }
+
+  /** Asks m2m-command again for each command that was in flight at the restart (same id: never a second command). */
+  resendRestored(): void {
+    const action = this.doc.action;
+    for (const index of this.restoredSent.splice(0)) {
+      const flight = this.flights.get(index);
+      if (this.closed || action.kind !== 'command' || !flight || flight.phase !== 'sent' || !flight.commandId) continue;
+      this.host.send({
+        kind: 'command', jobId: this.jobId, deviceId: this.targets[index], command: action.command, params: action.params, commandId: flight.commandId,
+        timeoutMs: this.doc.timeoutMs, attempt: this.attempts[index], resume: true,
+      });
     }
   }
 

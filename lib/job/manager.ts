@@ -253,5 +253,9 @@ export class JobManager {
       return job;
     });
     for (const job of jobs) if (job.running) job.begin();
+    // after the constructor has returned: a kept outcome may come back at once, inside the send
+    void Promise.resolve().then(() => {
+      if (!this.closed) for (const job of jobs) job.resendRestored();
+    });
   }
 }

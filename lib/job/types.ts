@@ -61,7 +61,7 @@ export interface JobDocument {
 
 /** Output 1: a command for m2m-command, or a desired patch for m2m-twin. */
 export type SendRequest =
-  | { kind: 'command'; jobId: string; deviceId: string; command: string; params: unknown; commandId: string; timeoutMs: number; attempt: number }
+  | { kind: 'command'; jobId: string; deviceId: string; command: string; params: unknown; commandId: string; timeoutMs: number; attempt: number; resume?: boolean }
   | { kind: 'desired'; jobId: string; deviceId: string; patch: JsonObject; attempt: number };
 
 /** Output 2: one per change of an execution's state (and per retry). */

@@ -31,6 +31,8 @@ function requestMessage(request: SendRequest): NodeMessage {
       topic: `job/${request.jobId}/${request.deviceId}`, jobId: request.jobId, deviceId: request.deviceId, command: request.command, payload: structuredClone(request.params),
       // the job retries; a command queued for an offline device expires when the attempt times out, never sent late
       commandId: request.commandId, timeout: request.timeoutMs, retries: 0, ttl: request.timeoutMs, attempt: request.attempt,
+      // after a restart: m2m-command answers with the command's own outcome (same id) and never sends it twice
+      ...(request.resume ? { resume: true } : {}),
     };
   }
   return { topic: `job/${request.jobId}/${request.deviceId}`, jobId: request.jobId, deviceId: request.deviceId, operation: 'desire', payload: structuredClone(request.patch), attempt: request.attempt };

@@ -9,12 +9,17 @@ interface Run {
   ok: string[];
   done?: Record<string, number>;
   killed: boolean;
+  /** In cut mode: the command whose success m2m-command stored and the job never heard of before the kill. */
+  cut?: { deviceId: string; commandId: string };
 }
 
-/** Runs the job's child process; with `killAfterOk`, kills it with SIGKILL a random moment after that many stored successes. */
-function run(dir: string, killAfterOk?: number): Promise<Run> {
+/**
+ * Runs the job's child process; with `killAfterOk`, kills it with SIGKILL a random moment after that many stored
+ * successes; with `cutAt`, the child kills itself right after m2m-command stored that many successes (see the fixture).
+ */
+function run(dir: string, killAfterOk?: number, cutAt?: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fixtures', 'crash-job.ts'), dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fixtures', 'crash-job.ts'), dir, String(cutAt ?? 0)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let killTimer: NodeJS.Timeout | undefined;
@@ -29,11 +34,13 @@ function run(dir: string, killAfterOk?: number): Promise<Run> {
       if (signal !== 'SIGKILL' && code !== 0) return reject(new Error(`the job process failed (${code}): ${err}`));
       const lines = out.split('\n').slice(0, -1); // the last piece may be a line cut by the kill
       const done = lines.find((l) => l.startsWith('done '));
+      const cut = lines.find((l) => l.startsWith('cut '))?.split(' ');
       resolve({
         recv: lines.filter((l) => l.startsWith('recv ')).map((l) => ({ deviceId: l.split(' ')[1], commandId: l.split(' ')[2] })),
         ok: lines.filter((l) => l.startsWith('ok ')).map((l) => l.slice(3)),
         done: done ? (JSON.parse(done.slice(5)) as Record<string, number>) : undefined,
         killed: signal === 'SIGKILL',
+        cut: cut && { deviceId: cut[1], commandId: cut[2] },
       });
     });
   });
@@ -64,6 +71,26 @@ describe('m2m-job under kill -9, with a file registry', function () {
       // a command in flight at a kill is resumed by the tracker with its id, or retried by the job with a new one
       const all = [...rounds, last].flatMap((r) => r.recv);
       assert.ok(new Set(all.map((r) => r.deviceId)).size === 300);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a command that ended just before the kill, its outcome not yet stored by the job, is resolved by that outcome: no device gets the command twice', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-job-cut-'));
+    try {
+      const first = await run(dir, undefined, 25);
+      assert.ok(first.killed && first.cut, 'killed between the reply and the job storing it');
+      assert.ok(!first.ok.includes(first.cut.deviceId), 'the job had not stored that success');
+      const last = await run(dir);
+      assert.ok(last.done, 'the job completed');
+      assert.strictEqual(last.done.succeeded, 300);
+      const received = new Map<string, string[]>();
+      for (const r of [...first.recv, ...last.recv]) received.set(r.deviceId, [...(received.get(r.deviceId) ?? []), r.commandId]);
+      assert.deepStrictEqual(received.get(first.cut.deviceId), [first.cut.commandId], 'the device whose success was cut got its command once');
+      const twice = [...received].filter(([, ids]) => ids.length > 1);
+      assert.deepStrictEqual(twice, [], 'no device received the command twice');
+      assert.strictEqual(received.size, 300);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
