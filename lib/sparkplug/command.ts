@@ -65,6 +65,29 @@ export class SparkplugCommands {
   /** Encodes and publishes the write, then reports `sent`; throws M2MError (nothing published) when it cannot be encoded. */
   write(request: WriteRequest): StatusEvent {
     const startedAt = this.now();
+    const { topic, payload, expected, type } = this.encode(request, startedAt);
+    this.options.publish(topic, payload);
+    const pending: PendingWrite = {
+      request,
+      expected,
+      confirmed: {},
+      startedAt,
+      timer: setTimeout(() => this.finish(pending, 'timeout', `no ${type === 'NCMD' ? 'NDATA' : 'DDATA'} or birth brought the written value back within ${request.timeoutMs} ms`), request.timeoutMs),
+    };
+    const list = this.pending.get(request.deviceId) ?? [];
+    list.push(pending);
+    this.pending.set(request.deviceId, list);
+    return this.event(pending, 'sent', null);
+  }
+
+  /** Encodes and publishes the write, keeping nothing: whoever sent it (m2m-command's tracker) watches for its confirmation. Throws M2MError, nothing published, when it cannot be encoded. */
+  publishWrite(request: Pick<WriteRequest, 'deviceId' | 'command' | 'params'>): void {
+    const { topic, payload } = this.encode(request, this.now());
+    this.options.publish(topic, payload);
+  }
+
+  /** The NCMD/DCMD for a write to an online edge node or device; throws M2MError when it cannot be encoded. */
+  encode(request: Pick<WriteRequest, 'deviceId' | 'command' | 'params'>, timestamp: number): { topic: string; payload: Buffer; expected: Map<string, string>; type: 'NCMD' | 'DCMD' } {
     const target = this.options.host.findById(request.deviceId);
     if (!target) {
       throw new M2MError('DEVICE_NOT_FOUND', `${request.deviceId} is not an online Sparkplug edge node or device (group:node or group:node:device)`, { field: 'deviceId' });
@@ -82,18 +105,7 @@ export class SparkplugCommands {
     }
     const type = target.device === undefined ? 'NCMD' : 'DCMD';
     const topic = `spBv1.0/${target.group}/${type}/${target.node}${target.device === undefined ? '' : `/${target.device}`}`;
-    this.options.publish(topic, encodeSparkplugPayload({ timestamp: startedAt, metrics }));
-    const pending: PendingWrite = {
-      request,
-      expected,
-      confirmed: {},
-      startedAt,
-      timer: setTimeout(() => this.finish(pending, 'timeout', `no ${type === 'NCMD' ? 'NDATA' : 'DDATA'} or birth brought the written value back within ${request.timeoutMs} ms`), request.timeoutMs),
-    };
-    const list = this.pending.get(request.deviceId) ?? [];
-    list.push(pending);
-    this.pending.set(request.deviceId, list);
-    return this.event(pending, 'sent', null);
+    return { topic, payload: encodeSparkplugPayload({ timestamp, metrics }), expected, type };
   }
 
   /** Host events: data and births confirm writes, a death fails them. */
@@ -149,7 +161,8 @@ export class SparkplugCommands {
   }
 }
 
-function writesOf(request: WriteRequest): [string, unknown][] {
+/** The metrics a write sets: `{ metric: value }`, or the metric named by the command set to the payload. */
+export function writesOf(request: Pick<WriteRequest, 'command' | 'params'>): [string, unknown][] {
   const params = request.params;
   const entries = params !== null && typeof params === 'object' && !Array.isArray(params) && !Buffer.isBuffer(params) ? Object.entries(params) : [[request.command, params] as [string, unknown]];
   if (entries.length === 0) throw new M2MError('INVALID_FIELD', 'msg.payload names no metric to write', { field: 'payload' });
@@ -186,6 +199,6 @@ function comparable(value: MetricToEncode['value'], type: DatatypeName): string 
   return String(value);
 }
 
-function comparableReported(value: SparkplugValue): string {
+export function comparableReported(value: SparkplugValue): string {
   return typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' ? String(value) : '';
 }

@@ -7,7 +7,7 @@ import { optionalRegistry, startedFor } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
 import { installAdminApi, listCommands } from '../shared/admin-sources';
 import { COMMAND_CONFIG, type CommandConfig } from './config';
-import { isSparkplugTopic, sendSparkplugCommand } from '../m2m-sparkplug-host/command-transport';
+import { SparkplugRoute, isSparkplugTopic } from '../m2m-sparkplug-host/command-transport';
 import { M2MError } from '../../lib/errors';
 
 // The badge is refreshed at most this often, so a burst of commands does not flood the editor.
@@ -62,6 +62,8 @@ export = function (RED: NodeAPI): void {
     let submitting: NodeMessage | undefined;
     const status = new ThrottledStatus(node, () => tracker && badge(tracker.counts()), STATUS_EVERY_MS);
     // the admin API and the editor's sidebar list pending and queued commands and can cancel them
+    // the Sparkplug transport: the same tracker, its commands written as NCMD/DCMD through an m2m-sparkplug-host
+    const sparkplug = def.transport === 'sparkplug' ? new SparkplugRoute(RED, def.sparkplugHost) : undefined;
     const listing = listCommands(node, typeof def.registry === 'string' && def.registry !== '' ? def.registry : undefined, () => tracker);
 
     const starting = (async (): Promise<CommandTracker> => {
@@ -85,6 +87,7 @@ export = function (RED: NodeAPI): void {
         registry,
         store,
         onCommand: (message: TransportMessage) => {
+          if (sparkplug) return sparkplug.send(message);
           // a device id filled into the first level could still make a Sparkplug topic: JSON must never go there
           if (isSparkplugTopic(message.topic)) node.error(new M2MError('INVALID_CONFIG', `command ${message.commandId} not sent: ${message.topic} is a Sparkplug topic; use the Sparkplug transport`, { field: 'topic' }));
           else node.send([message as unknown as NodeMessage, null]);
@@ -92,6 +95,7 @@ export = function (RED: NodeAPI): void {
         onStatus: (event) => {
           let origin = origins.get(event.id);
           if (!origin && submitting) origins.set(event.id, (origin = submitting));
+          sparkplug?.status(event);
           node.send([null, statusMessage(event, origin && RED.util.cloneMessage(origin))]);
           if (FINAL_STATUSES.has(event.status)) origins.delete(event.id);
           status.schedule();
@@ -100,6 +104,7 @@ export = function (RED: NodeAPI): void {
         onStoreError: (err) => node.error(`storing command state: ${errorMessage(err)}`),
         onWarning: (message) => node.warn(message),
       });
+      sparkplug?.attach(tracker);
       status.show();
       return tracker;
     })();
@@ -116,6 +121,7 @@ export = function (RED: NodeAPI): void {
         status.schedule();
         return;
       }
+      sparkplug?.check(msg, registry !== undefined);
       submitting = msg;
       let result;
       try {
@@ -135,20 +141,12 @@ export = function (RED: NodeAPI): void {
       if (result.error) throw result.error; // the rejected status event is out; done(err) for Catch nodes
     };
 
-    if (def.transport === 'sparkplug') {
-      // NCMD/DCMD through an m2m-sparkplug-host: nothing on output 1, the status events on output 2
-      onInput(node, (msg) =>
-        sendSparkplugCommand(RED, def.sparkplugHost, msg, def.timeout * 1000, (event) => {
-          node.send([null, statusMessage(event, RED.util.cloneMessage(msg))]);
-        }),
-      );
-    } else {
-      // Until the store has loaded, a message fails at once with STORE_UNAVAILABLE while it is unreachable, rather than waiting.
-      onInput(node, (msg) => (tracker ? handle(tracker, msg) : startedFor(registry, starting).then((t) => handle(t, msg))));
-    }
+    // Until the store has loaded, a message fails at once with STORE_UNAVAILABLE while it is unreachable, rather than waiting.
+    onInput(node, (msg) => (tracker ? handle(tracker, msg) : startedFor(registry, starting).then((t) => handle(t, msg))));
 
     node.on('close', (removed, done) => {
       closed = true;
+      sparkplug?.close();
       listing.remove();
       origins.clear();
       status.stop();

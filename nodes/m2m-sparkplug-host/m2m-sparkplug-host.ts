@@ -3,7 +3,7 @@ import type { StatusEvent } from '../../lib/command/types';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import { HostConnection, SparkplugCommands, SparkplugHost, checkHostId, isControlMetric, type HostEvent } from '../../lib/sparkplug';
 import { RegistrySync, type TypeMapping } from '../../lib/sparkplug/registry-sync';
-import type { SparkplugTransport } from '../../lib/sparkplug/transport';
+import { announceHostEvents, type SparkplugTransport } from '../../lib/sparkplug/transport';
 import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
@@ -118,6 +118,10 @@ export = function (RED: NodeAPI): void {
             throw err;
           }
         },
+        send: (request) => commands.publishWrite(request),
+        check: (request) => {
+          commands.encode(request, Date.now());
+        },
       };
 
       const receive = (topic: string, payload: Buffer): void => {
@@ -134,6 +138,7 @@ export = function (RED: NodeAPI): void {
         }
         sync?.apply(events);
         commands.observe(events);
+        announceHostEvents(node.id, events);
         const out1: NodeMessage[] = [];
         const out2: NodeMessage[] = [];
         for (const event of events) {
