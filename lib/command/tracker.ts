@@ -167,6 +167,15 @@ export class CommandTracker {
     return record && this.end(record, 'canceled', null, reason);
   }
 
+  /**
+   * Ends a sent command whose outcome its transport learned itself, not by a reply (Sparkplug: the written value
+   * came back in the device's data, or the device died). Undefined when it is not in progress or is still queued.
+   */
+  settle(id: string, status: 'succeeded' | 'failed', response: unknown, error: string | null): StatusEvent | undefined {
+    const record = this.active.get(id);
+    return record && record.phase !== 'queued' ? this.end(record, status, response, error) : undefined;
+  }
+
   /** Accepts a command: sends it now, queues it for an offline device, or rejects it with a status event. */
   submit(input: CommandInput): SubmitResult {
     if (this.closed) throw new M2MError('CLOSED', 'the command node is closed');
