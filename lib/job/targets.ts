@@ -1,5 +1,6 @@
 import { M2MError } from '../errors';
 import { assertValid, type JsonSchema } from '../schema';
+import { checkDesiredPatch } from './desired';
 import type { AttributeCondition, JobAction, JobRegistry, TargetSpec } from './types';
 
 type DeviceLike = { id: string; type: string; tags: string[]; attributes: Record<string, unknown> };
@@ -54,11 +55,16 @@ export function resolveTargets(target: TargetSpec, registry: JobRegistry | undef
 }
 
 /**
- * Refuses a command the targets' device types do not have, or parameters failing the command's schema, before
- * anything is sent (as m2m-command would refuse it per device). Each device type is checked once.
+ * Refuses a command the targets' device types do not have, parameters failing the command's schema, or a desired
+ * patch whose values fail the type's desiredSchema, before anything is sent (as m2m-command or the twin would refuse
+ * it per device). Each device type is checked once.
  */
 export function checkActionForTargets(action: JobAction, ids: readonly string[], registry: JobRegistry | undefined): void {
-  if (action.kind !== 'command' || !registry) return;
+  if (!registry) return;
+  if (action.kind === 'desired') {
+    checkDesiredForTargets(action.patch, ids, registry);
+    return;
+  }
   const checked = new Set<string>();
   for (const id of ids) {
     const type = registry.get(id)?.type;
@@ -72,5 +78,16 @@ export function checkActionForTargets(action: JobAction, ids: readonly string[],
     }
     if (definition.paramsSchema === undefined) continue;
     assertValid(definition.paramsSchema as JsonSchema, action.params, `params of ${action.command} (device type ${type})`);
+  }
+}
+
+function checkDesiredForTargets(patch: Record<string, unknown>, ids: readonly string[], registry: JobRegistry): void {
+  const checked = new Set<string>();
+  for (const id of ids) {
+    const type = registry.get(id)?.type;
+    if (type === undefined || checked.has(type)) continue;
+    checked.add(type);
+    const schema = registry.getType(type)?.desiredSchema;
+    if (schema !== undefined) checkDesiredPatch(schema as JsonSchema, patch, `desired patch (desiredSchema of device type ${type}, checked for ${id})`);
   }
 }

@@ -110,7 +110,7 @@ export interface CommandOutcome {
 /** The part of the registry a job needs: finding targets, device types, presence, device events. */
 export interface JobRegistry {
   get(id: string): { id: string; type: string; tags: string[]; attributes: Record<string, unknown> } | undefined;
-  getType(name: string): { commands?: Record<string, { paramsSchema?: Record<string, unknown> | boolean }> } | undefined;
+  getType(name: string): { commands?: Record<string, { paramsSchema?: Record<string, unknown> | boolean }>; desiredSchema?: Record<string, unknown> | boolean } | undefined;
   isOnline(id: string): boolean;
   list(filter: { type?: string; tag?: string; online?: boolean; page?: number; pageSize?: number }): { devices: Array<{ id: string; type: string; tags: string[]; attributes: Record<string, unknown> }>; total: number };
   on(event: 'device', listener: (e: { event: string; deviceId: string }) => void): unknown;

@@ -14,10 +14,18 @@ describe('m2m-job: bad input is refused before anything is sent', () => {
       types: [
         { name: 'pump', commands: { update: { paramsSchema: { type: 'object', required: ['version'], properties: { version: { type: 'string', pattern: '^\\d+\\.\\d+$' } } } }, reboot: {} } },
         { name: 'lamp' },
+        {
+          name: 'heater',
+          desiredSchema: {
+            type: 'object', required: ['mode'], additionalProperties: false,
+            properties: { mode: { enum: ['eco', 'comfort'] }, setpoint: { type: 'number', minimum: 5, maximum: 30 }, schedule: { type: 'object', required: ['on'], properties: { on: { type: 'string' }, off: { type: 'string' } } } },
+          },
+        },
       ],
     });
     for (let i = 1; i <= 6; i++) await registry.register({ id: `p${i}`, type: 'pump', tags: i <= 3 ? ['hall-3'] : ['hall-4'], attributes: { fw: i } });
     await registry.register({ id: 'l1', type: 'lamp', tags: ['hall-3'] });
+    await registry.register({ id: 'h1', type: 'heater' });
     r = rig({ registry });
   });
   afterEach(async () => {
@@ -55,6 +63,19 @@ describe('m2m-job: bad input is refused before anything is sent', () => {
     refused({ target: { devices: ['p1'] }, command: 'reboot', desired: { a: 1 } }, { code: 'INVALID_JOB', field: 'command' });
     await r.clock.tickAsync(1000);
     assert.strictEqual(r.sent.length, 0);
+  });
+
+  it("a desired patch whose values fail the device type's desiredSchema", async () => {
+    refused({ target: { type: 'heater' }, desired: { setpoint: 80 } }, { code: 'SCHEMA_VALIDATION' }, /desiredSchema of device type heater.*setpoint must be <= 30/);
+    refused({ target: { devices: ['l1', 'h1'] }, desired: { mode: 'turbo' } }, { code: 'SCHEMA_VALIDATION' }, /mode must be equal to one of the allowed values/);
+    refused({ target: { devices: ['h1'] }, desired: { colour: 'red' } }, { code: 'SCHEMA_VALIDATION' }, /must not have property "colour"/);
+    refused({ target: { devices: ['h1'] }, desired: { schedule: { on: 7 } } }, { code: 'SCHEMA_VALIDATION' }, /schedule\/on must be string/);
+    await r.clock.tickAsync(1000);
+    assert.strictEqual(r.sent.length, 0, 'nothing was sent');
+    // the rest of each device's document is its own: a patch need not carry required keys, and may delete keys
+    r.manager.start({ jobId: 'warm', target: { type: 'heater' }, desired: { setpoint: 21, schedule: { off: '22:00' }, mode: null } });
+    await r.clock.tickAsync(1000);
+    assert.strictEqual(r.sent.length, 1);
   });
 
   it('a rate, bound, percentage, retry count or duration out of range', () => {
