@@ -236,6 +236,21 @@ describe('Sparkplug host against Eclipse Tahu sparkplug-client (interoperability
     assert.deepStrictEqual([metric?.name, metric?.type, metric?.value], ['setpoint', 'Double', 42.5]);
   });
 
+  it('a new NBIRTH from the edge client ends its previous session: a device without a new DBIRTH dies and stays offline', async () => {
+    const secondBorn = events.next((e) => e.kind === 'birth' && e.device === 'D2', 'DBIRTH of D2');
+    edge.publishDeviceBirth('D2', { timestamp: Date.now(), metrics: [{ name: 'level', alias: 1, type: 'Int32', value: 3 }] });
+    await secondBorn;
+    const d2Death = events.next((e) => e.kind === 'death' && e.device === 'D2', 'D2 dead at the new NBIRTH');
+    const d1Reborn = events.next((e) => e.kind === 'birth' && e.device === DEVICE, 'D1 born in the new session');
+    births(); // Tahu's NBIRTH (seq 0) and a DBIRTH for D1 alone
+    const death = (await d2Death) as Extract<HostEvent, { kind: 'death' }>;
+    assert.deepStrictEqual(death.stale, ['level']);
+    assert.match(death.reason ?? '', /new NBIRTH/);
+    await d1Reborn;
+    assert.ok(host.findById(`${GROUP}:${EDGE}:${DEVICE}`), 'D1 online again');
+    assert.strictEqual(host.findById(`${GROUP}:${EDGE}:D2`), undefined, 'D2 offline until its DBIRTH');
+  });
+
   it('killing the edge client connection: its will (NDEATH, bdSeq 0) marks the node and its device dead', async () => {
     const deviceDeath = events.next((e) => e.kind === 'death' && e.device === DEVICE, 'DEVICE death');
     const nodeDeath = events.next((e) => e.kind === 'death' && e.device === undefined, 'NDEATH');
