@@ -61,9 +61,9 @@ export = function (RED: NodeAPI): void {
     const origins = new Map<string, NodeMessage>();
     let submitting: NodeMessage | undefined;
     const status = new ThrottledStatus(node, () => tracker && badge(tracker.counts()), STATUS_EVERY_MS);
-    // the admin API and the editor's sidebar list pending and queued commands and can cancel them
     // the Sparkplug transport: the same tracker, its commands written as NCMD/DCMD through an m2m-sparkplug-host
     const sparkplug = def.transport === 'sparkplug' ? new SparkplugRoute(RED, def.sparkplugHost) : undefined;
+    // the admin API and the editor's sidebar list pending and queued commands and can cancel them
     const listing = listCommands(node, typeof def.registry === 'string' && def.registry !== '' ? def.registry : undefined, () => tracker);
 
     const starting = (async (): Promise<CommandTracker> => {
