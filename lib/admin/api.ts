@@ -5,8 +5,8 @@ import type { StatusEvent } from '../command/types';
 import type { DeviceRecord } from '../registry/types';
 import { SEVERITIES, type AlarmEvent, type Severity } from '../rules/types';
 import type { AdminDirectory } from './directory';
-import type { AlarmQuery, CommandQuery } from './requests';
-import type { AlarmControl, AlarmItem, AlarmSource, CommandItem, CommandSource, DeviceSearch, Page, RegistrySource } from './types';
+import type { AlarmQuery, CommandQuery, JobQuery } from './requests';
+import type { AlarmControl, AlarmItem, AlarmSource, CommandItem, CommandSource, DeviceSearch, JobItem, Page, RegistrySource } from './types';
 
 const NOT_FOUND = new Set(['NODE_NOT_FOUND', 'DEVICE_NOT_FOUND', 'RULE_NOT_FOUND', 'COMMAND_NOT_FOUND']);
 const CONFLICT = new Set(['NO_TRANSITION', 'NOT_READY', 'STORE_UNAVAILABLE']);
@@ -109,6 +109,19 @@ export class AdminApi {
     const event = source.cancel(commandId, by);
     if (!event) throw new M2MError('COMMAND_NOT_FOUND', `command ${commandId} is not pending or queued on ${nodeId}`, { field: 'commandId' });
     return { event };
+  }
+
+  /** Every m2m-node's jobs: running ones first, then the newest first. */
+  jobs(query: JobQuery): Page<JobItem> {
+    const out: JobItem[] = [];
+    for (const source of this.directory.jobs.values()) {
+      for (const job of source.list()) {
+        const running = job.state === 'in-progress' || job.state === 'paused';
+        if (query.running === undefined || query.running === running) out.push({ id: job.jobId, node: source.id, ...job });
+      }
+    }
+    const ended = (j: JobItem): number => Number(j.state !== 'in-progress' && j.state !== 'paused');
+    return page(out.sort((a, b) => ended(a) - ended(b) || b.startedAt - a.startedAt), query.offset, query.limit);
   }
 
   private registry(id: string): RegistrySource {

@@ -1,4 +1,4 @@
-import type { AlarmSource, CommandSource, RegistrySource, SourceKind } from './types';
+import type { AlarmSource, CommandSource, JobSource, RegistrySource, SourceKind } from './types';
 
 /** What a node gets back when it registers: tell the editor it changed, and leave on close. */
 export interface Listing {
@@ -16,6 +16,7 @@ export class AdminDirectory {
   readonly registries = new Map<string, RegistrySource>();
   readonly alarms = new Map<string, AlarmSource>();
   readonly commands = new Map<string, CommandSource>();
+  readonly jobs = new Map<string, JobSource>();
   private readonly listeners = new Set<Listener>();
 
   addRegistry(source: RegistrySource): Listing {
@@ -28,6 +29,10 @@ export class AdminDirectory {
 
   addCommands(source: CommandSource): Listing {
     return this.add(this.commands, 'commands', source);
+  }
+
+  addJobs(source: JobSource): Listing {
+    return this.add(this.jobs, 'jobs', source);
   }
 
   /** Called with the kind of whatever changed; returns the function that stops listening. */

@@ -107,6 +107,16 @@ export function parseCommandQuery(query: Query): CommandQuery {
   return { deviceId: deviceId === undefined ? undefined : checkPathId(deviceId, 'deviceId'), ...parsePaging(query) };
 }
 
+export interface JobQuery extends Paging {
+  /** Only running jobs (in-progress or paused), or only ended ones. */
+  running?: boolean;
+}
+
+/** `?running=&offset=&limit=` of the job list. */
+export function parseJobQuery(query: Query): JobQuery {
+  return { running: bool(query, 'running'), ...parsePaging(query) };
+}
+
 /** The JSON body of a change: nothing, or an object. `present` says whether the request carried a body at all. */
 export function checkBody(body: unknown, present: boolean, isJson: boolean): Record<string, unknown> {
   if (!present) return {};

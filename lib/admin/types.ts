@@ -1,5 +1,6 @@
 // What live nodes expose to the admin API (routes under /m2m/ on Node-RED's admin server), and its answers.
 import type { StatusEvent } from '../command/types';
+import type { JobProgress } from '../job/types';
 import type { DeviceRecord } from '../registry/types';
 import type { AlarmEvent, AlarmState } from '../rules/types';
 
@@ -79,7 +80,15 @@ export interface CommandSource {
   cancel(commandId: string, by: string): StatusEvent | undefined;
 }
 
-export type SourceKind = 'devices' | 'alarms' | 'commands';
+/** An m2m-job node: its jobs' progress (running and ended, until deleted). */
+export interface JobSource {
+  id: string;
+  name: string;
+  registryId?: string;
+  list(): JobProgress[];
+}
+
+export type SourceKind = 'devices' | 'alarms' | 'commands' | 'jobs';
 
 export interface AlarmItem extends AlarmState {
   /** The m2m-rule node's id. */
@@ -88,5 +97,13 @@ export interface AlarmItem extends AlarmState {
 
 export interface CommandItem extends PendingCommand {
   /** The m2m-command node's id. */
+  node: string;
+}
+
+/** A job as the admin API lists it: its progress (counts per state, rate, expected end) and its node. */
+export interface JobItem extends JobProgress {
+  /** The job id (also `jobId`). */
+  id: string;
+  /** The m2m-job node's id. */
   node: string;
 }

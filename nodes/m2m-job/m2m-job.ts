@@ -4,6 +4,7 @@ import { JOB_CONTROLS, JobManager, type ExecutionEvent, type JobProgress, type J
 import { isPlainObject } from '../../lib/safe';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import { onInput, rejectAllInput } from '../shared/adapter';
+import { installAdminApi, listJobs } from '../shared/admin-sources';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from '../shared/node-red';
 import { optionalRegistry, startedFor } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
@@ -55,6 +56,7 @@ function twinOf(msg: NodeMessage): { deviceId: string; deltaEmpty: boolean } | u
 }
 
 export = function (RED: NodeAPI): void {
+  installAdminApi(RED);
   RED.nodes.registerType('m2m-job', function (this: Node, config: NodeDef) {
     RED.nodes.createNode(this, config);
     const node = this;
@@ -72,6 +74,8 @@ export = function (RED: NodeAPI): void {
     let latest: JobProgress | undefined;
     const status = new ThrottledStatus(node, () => badge(latest, manager?.summary().running ?? 0), STATUS_EVERY_MS);
     const memoryKey = `job:${node.id}`;
+    // the admin API (GET /m2m/jobs) and the editor's M2M sidebar list this node's jobs, updated on each progress
+    const listing = listJobs(node, def.registry !== '' ? def.registry : undefined, () => manager);
 
     const starting = (async (): Promise<JobManager> => {
       let store: JobStore;
@@ -90,12 +94,14 @@ export = function (RED: NodeAPI): void {
         onExecution: (e: ExecutionEvent) => node.send([null, { topic: `job/${e.jobId}/${e.deviceId}`, jobId: e.jobId, deviceId: e.deviceId, payload: e }, null]),
         onProgress: (p) => {
           latest = p;
+          listing.changed();
           node.send([null, null, { topic: `job/${p.jobId}`, jobId: p.jobId, payload: p }]);
           status.schedule();
         },
         onWarning: (text) => node.warn(text),
       });
       status.show();
+      listing.changed(); // restored jobs
       return manager;
     })();
     starting.catch((err: unknown) => {
@@ -137,12 +143,14 @@ export = function (RED: NodeAPI): void {
       if (!Array.isArray(result)) msg.jobId = result.jobId;
       send([null, null, msg]);
       status.schedule();
+      if (action === 'delete') listing.changed();
     };
 
     onInput(node, (msg, send) => (manager ? handle(manager, msg, send) : startedFor(registry, starting).then((m) => handle(m, msg, send))));
 
     node.on('close', (removed, done) => {
       closed = true;
+      listing.remove();
       status.stop();
       const finish = (): void => done();
       if (!manager) {

@@ -11,6 +11,7 @@ import {
   parseAlarmQuery,
   parseCommandQuery,
   parseDeviceSearch,
+  parseJobQuery,
   shelveDuration,
 } from '../../lib/admin/requests';
 import type { SourceKind } from '../../lib/admin/types';
@@ -52,7 +53,7 @@ interface AdminRED {
   comms?: Comms;
 }
 
-/** The comms topic prefix the sidebar subscribes to (`m2m/#`): `m2m/devices`, `m2m/alarms`, `m2m/commands`. */
+/** The comms topic prefix the sidebar subscribes to (`m2m/#`): `m2m/devices`, `m2m/alarms`, `m2m/commands`, `m2m/jobs`. */
 export const LIVE_TOPIC = 'm2m/';
 /** Live updates go out at most this often per topic, however fast things change. */
 export const LIVE_INTERVAL_MS = 250;
@@ -160,6 +161,8 @@ export function registerAdminRoutes(http: AdminHttp, auth: AdminAuth, directory:
       return api.cancelCommand(node, commandId, actor(req));
     }),
   );
+
+  http.get('/m2m/jobs', read, answer((req) => api.jobs(parseJobQuery(req.query))));
 
   // a body that is not valid JSON fails in the admin server's body parser, before any route: answer it as JSON too
   http.use('/m2m', (err, _req, res, next) => {

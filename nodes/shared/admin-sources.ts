@@ -3,6 +3,7 @@ import type { CommandTracker } from '../../lib/command';
 import { adminDirectory, type Listing } from '../../lib/admin/directory';
 import type { AlarmControl, PendingCommand } from '../../lib/admin/types';
 import { errorMessage, M2MError } from '../../lib/errors';
+import type { JobManager } from '../../lib/job';
 import type { DeviceRegistry } from '../../lib/registry';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import type { AlarmEvent, RuleEngine } from '../../lib/rules';
@@ -82,5 +83,15 @@ export function listAlarms(node: Node, parts: RuleNodeParts): Listing {
       });
       return events;
     },
+  });
+}
+
+/** An m2m-job node: its jobs' progress, for the admin API and the sidebar's Jobs section. */
+export function listJobs(node: Node, registryId: string | undefined, manager: () => JobManager | undefined): Listing {
+  return adminDirectory.addJobs({
+    id: node.id,
+    name: node.name || node.id,
+    registryId,
+    list: () => manager()?.list() ?? [],
   });
 }
