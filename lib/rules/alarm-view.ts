@@ -3,7 +3,7 @@
 import { ACKED, ACTIVE, COND_CLEARED, ESCALATED, SHELVED } from './alarm-flags';
 import type { AlarmTable } from './alarm-table';
 import type { CompiledRule } from './compile';
-import { type AlarmEvent, type AlarmEventName, type AlarmState, SEVERITIES, type Severity } from './types';
+import { type AlarmEvent, type AlarmEventName, type AlarmListing, type AlarmState, SEVERITIES, type Severity } from './types';
 
 /** A level rule's level's severity, raised to escalateTo by a time escalation when that is more severe. */
 function severityOf(table: AlarmTable, k: number, rule: CompiledRule): Severity {
@@ -55,6 +55,12 @@ export function alarmEvent(table: AlarmTable, k: number, rule: CompiledRule, id:
   };
   payload.text = rule.text[event](payload);
   return payload;
+}
+
+/** The alarm with the text its rule gives a raise, so a list read after a deploy shows what the events showed. */
+export function alarmListing(table: AlarmTable, k: number, rule: CompiledRule, id: string, now: number): AlarmListing {
+  const raised = alarmEvent(table, k, rule, id, 'raised', nullIfNaN(table.raisedAt[k]) ?? now);
+  return { ...alarmState(table, k, rule, id), text: raised.text };
 }
 
 function nullIfNaN(n: number): number | null {

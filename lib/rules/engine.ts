@@ -10,13 +10,13 @@ import { ACKED, ACTIVE, PERSISTED } from './alarm-flags';
 import { AlarmDeadlines } from './alarm-deadlines';
 import { AlarmTable } from './alarm-table';
 import { AlarmTransitions } from './alarm-transitions';
-import { alarmState } from './alarm-view';
+import { alarmListing } from './alarm-view';
 import type { CompiledRule } from './compile';
 import { describe, SampleReader } from './sample-reader';
 import { decodeAlarm, encodeAlarm } from './state-codec';
 import type { SlotStore } from './slot-store';
 import type { PersistedAlarm, PersistedSeries } from './state-format';
-import type { AlarmEvent, AlarmState, DeviceLookup } from './types';
+import type { AlarmEvent, AlarmListing, DeviceLookup } from './types';
 
 export { MISSING_METRIC_HINT_AFTER } from './sample-reader';
 export const DEFAULT_MAX_DEVICES = 100_000;
@@ -142,12 +142,13 @@ export class RuleEngine {
   }
 
   /** Active alarms (of one device, or all), with their lifecycle state. */
-  list(deviceId?: string): AlarmState[] {
-    const out: AlarmState[] = [];
+  list(deviceId?: string): AlarmListing[] {
+    const out: AlarmListing[] = [];
+    const now = this.now();
     const collect = (slot: number, id: string): void => {
       for (const rule of this.rules) {
         const k = slot * this.ruleCount + rule.index;
-        if (this.table.flags[k] & ACTIVE) out.push(alarmState(this.table, k, rule, id));
+        if (this.table.flags[k] & ACTIVE) out.push(alarmListing(this.table, k, rule, id, now));
       }
     };
     if (deviceId !== undefined) {

@@ -116,6 +116,11 @@ export interface AlarmState {
   raisedAt: number | null;
 }
 
+/** An active alarm as a list shows it (the sidebar, the admin API, the dashboard): its state and its raise's text. */
+export interface AlarmListing extends AlarmState {
+  text: string;
+}
+
 /** What the engine needs to know about a device: its type, tags and attributes (from the registry). */
 export interface DeviceFacts {
   type: string;

@@ -259,6 +259,14 @@ describe('rule engine', () => {
       assert.strictEqual(events[2].ts, raisedAt + 10_000);
     });
 
+    it('a list (what the sidebar, the admin API and the dashboard read after a deploy) carries the text of the raise', () => {
+      const { engine, send } = setup([{ name: 'too-warm', raise: { op: '>', value: 30 }, text: '{{deviceId}}: {{metric}} {{value}} above {{threshold}}' }]);
+      send(31.5, 'fr-1');
+      clock.tick(5000);
+      send(33, 'fr-1');
+      assert.deepStrictEqual(engine.list().map((a) => [a.deviceId, a.text]), [['fr-1', 'fr-1: temp 33 above 30']]);
+    });
+
     it('ack of an acknowledged or inactive alarm emits nothing', () => {
       const { engine, send } = setup([{ raise: { op: '>', value: 30 } }]);
       assert.deepStrictEqual(engine.control('ack', 'd1', 'r'), []);
