@@ -13,8 +13,19 @@ const XSS_ATTRIBUTE = '<script>alert(3)</script> {{constructor.constructor("aler
 const SCREENSHOT = path.join(PACKAGE_ROOT, 'docs', 'm2m-sidebar.png');
 
 const inject = (id: string, deviceId: string, payload: object, delay: number, wire: string): object => ({
-  id, type: 'inject', z: 'side', name: '', props: [{ p: 'payload' }, { p: 'deviceId', v: deviceId, vt: 'str' }],
-  payload: JSON.stringify(payload), payloadType: 'json', repeat: '', once: true, onceDelay: delay, x: 120, y: 80, wires: [[wire]],
+  id,
+  type: 'inject',
+  z: 'side',
+  name: '',
+  props: [{ p: 'payload' }, { p: 'deviceId', v: deviceId, vt: 'str' }],
+  payload: JSON.stringify(payload),
+  payloadType: 'json',
+  repeat: '',
+  once: true,
+  onceDelay: delay,
+  x: 120,
+  y: 80,
+  wires: [[wire]],
 });
 
 const FLOW = [
@@ -27,10 +38,68 @@ const FLOW = [
   // pressed by the test through the runtime's inject endpoint
   { ...inject('i4', 'pump-1', { temp: 99 }, 0, 'rule'), once: false },
   {
-    id: 'rule', type: 'm2m-rule', z: 'side', registry: 'reg', x: 320, y: 160, wires: [['debug']],
+    id: 'rule',
+    type: 'm2m-rule',
+    z: 'side',
+    registry: 'reg',
+    x: 320,
+    y: 160,
+    wires: [['debug']],
     rules: [{ name: XSS_RULE, metric: 'temp', severity: 'critical', raise: { op: '>', value: 80 } }],
   },
-  { id: 'debug', type: 'debug', z: 'side', active: true, tosidebar: true, console: true, tostatus: false, complete: 'payload', targetType: 'msg', x: 520, y: 160, wires: [] },
+  {
+    id: 'debug',
+    type: 'debug',
+    z: 'side',
+    active: true,
+    tosidebar: true,
+    console: true,
+    tostatus: false,
+    complete: 'payload',
+    targetType: 'msg',
+    x: 520,
+    y: 160,
+    wires: [],
+  },
+  // a job whose commands get no reply stays in progress until the test cancels it through the inject endpoint
+  {
+    id: 'i5',
+    type: 'inject',
+    z: 'side',
+    name: '',
+    props: [{ p: 'action', v: 'start', vt: 'str' }, { p: 'payload' }],
+    repeat: '',
+    once: true,
+    onceDelay: 0.2,
+    x: 120,
+    y: 240,
+    wires: [['job']],
+    payload: JSON.stringify({
+      jobId: 'fw-side',
+      target: { devices: ['pump-1', 'evil-1'] },
+      command: 'update',
+      rollout: { perMinute: 60, maxInFlight: 1 },
+      timeout: 600000,
+    }),
+    payloadType: 'json',
+  },
+  {
+    id: 'i6',
+    type: 'inject',
+    z: 'side',
+    name: '',
+    props: [
+      { p: 'action', v: 'cancel', vt: 'str' },
+      { p: 'jobId', v: 'fw-side', vt: 'str' },
+    ],
+    repeat: '',
+    once: false,
+    x: 120,
+    y: 280,
+    wires: [['job']],
+  },
+  { id: 'job', type: 'm2m-job', z: 'side', x: 320, y: 260, wires: [['jobcmd'], [], []] },
+  { id: 'jobcmd', type: 'm2m-command', z: 'side', timeout: 600, x: 520, y: 260, wires: [[], ['job']] },
 ];
 
 const hasPlugin = (): boolean => {
@@ -94,7 +163,11 @@ describe('the M2M sidebar in Chromium', function () {
     await row.waitFor();
     assert.strictEqual(await row.getAttribute('data-state'), 'unacknowledged');
     assert.strictEqual(await row.locator('.m2m-alarm-rule').textContent(), XSS_RULE);
-    assert.strictEqual(await row.evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { borderLeftColor: string } }).getComputedStyle(el).borderLeftColor), 'rgb(208, 2, 27)', 'critical is red');
+    assert.strictEqual(
+      await row.evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { borderLeftColor: string } }).getComputedStyle(el).borderLeftColor),
+      'rgb(208, 2, 27)',
+      'critical is red',
+    );
     assert.strictEqual(await sidebar(page).locator('.m2m-count[data-severity="critical"]').textContent(), 'critical 1');
     await page.screenshot({ path: SCREENSHOT });
 
@@ -116,6 +189,18 @@ describe('the M2M sidebar in Chromium', function () {
     // well within the sidebar's 15 s periodic refresh: only a live update can show it this soon
     await page.waitForSelector('.m2m-alarm[data-device="pump-1"][data-state="unacknowledged"]', { timeout: 5000 });
     assert.strictEqual(await sidebar(page).locator('.m2m-count[data-severity="critical"]').textContent(), 'critical 2');
+    assert.deepStrictEqual(editor.consoleErrors, []);
+  });
+
+  it('lists the jobs with their state and counts, and shows a cancel without any click, through the live updates', async () => {
+    const page = editor.page;
+    await sidebar(page).locator('.m2m-tab[data-section="jobs"]').click();
+    const row = sidebar(page).locator('.m2m-job[data-job="fw-side"]');
+    await row.waitFor();
+    assert.strictEqual(await row.getAttribute('data-state'), 'in-progress');
+    assert.match((await row.locator('.m2m-job-counts').textContent()) ?? '', /^0 of 2 done · in-progress 1, queued 1$/);
+    assert.strictEqual((await fetch(`${nodeRed?.url}/inject/i6`, { method: 'POST' })).status, 200);
+    await page.waitForSelector('.m2m-job[data-job="fw-side"][data-state="canceled"]', { timeout: 5000 });
     assert.deepStrictEqual(editor.consoleErrors, []);
   });
 });
