@@ -21,7 +21,12 @@ const REQUESTS = 200;
 async function fleet(): Promise<DeviceRegistry> {
   const registry = await openRegistry({ name: 'bench', store: { kind: 'memory', key: 'admin-bench' }, types: [{ name: 'pump' }, { name: 'valve' }] });
   for (let i = 0; i < DEVICES; i++) {
-    await registry.register({ id: `plant-a:line-${i % 40}:dev-${i}`, name: `Device ${i}`, type: i % 3 === 0 ? 'valve' : 'pump', tags: i % 2 ? ['hall-1'] : [] });
+    await registry.register({
+      id: `plant-a:line-${i % 40}:dev-${i}`,
+      name: `Device ${i}`,
+      type: i % 3 === 0 ? 'valve' : 'pump',
+      tags: i % 2 ? ['hall-1'] : [],
+    });
   }
   for (let i = 0; i < DEVICES; i += 10) registry.markSeen(`plant-a:line-${i % 40}:dev-${i}`);
   return registry;
@@ -29,8 +34,12 @@ async function fleet(): Promise<DeviceRegistry> {
 
 function listing(directory: AdminDirectory, registry: DeviceRegistry): void {
   directory.addRegistry({
-    id: 'reg', name: registry.name, storeKind: () => registry.storeKind, counts: () => registry.counts(),
-    search: (q) => registry.search(q), get: (id) => registry.get(id),
+    id: 'reg',
+    name: registry.name,
+    storeKind: () => registry.storeKind,
+    counts: () => registry.counts(),
+    search: (q) => registry.search(q),
+    get: (id) => registry.get(id),
   });
 }
 
@@ -96,7 +105,14 @@ async function stormBench(): Promise<void> {
     }, 10);
   });
   const seconds = (Date.now() - started) / 1000;
-  report({ name: 'comms messages a second', value: published / seconds, unit: 'msg/s', baseline: transitions / seconds, baselineName: 'one per transition', higherIsBetter: false });
+  report({
+    name: 'comms messages a second',
+    value: published / seconds,
+    unit: 'msg/s',
+    baseline: transitions / seconds,
+    baselineName: 'one per transition',
+    higherIsBetter: false,
+  });
   coalescer.close();
 }
 

@@ -55,8 +55,22 @@ async function core(): Promise<void> {
     const given = Buffer.from(tokens[(i * 7919) % DEVICES]);
     return kept !== undefined && kept.length === given.length && timingSafeEqual(kept, given);
   });
-  report({ name: 'registry.verify (right token), ops/s', value: verifyOps, unit: 'ops/s', baseline: baseOps, baselineName: 'Map + timingSafeEqual on plaintext', higherIsBetter: true });
-  report({ name: 'registry.verify p99', value: percentile(samples, 99), unit: 'µs', baseline: base.p99, baselineName: 'Map + timingSafeEqual', higherIsBetter: false });
+  report({
+    name: 'registry.verify (right token), ops/s',
+    value: verifyOps,
+    unit: 'ops/s',
+    baseline: baseOps,
+    baselineName: 'Map + timingSafeEqual on plaintext',
+    higherIsBetter: true,
+  });
+  report({
+    name: 'registry.verify p99',
+    value: percentile(samples, 99),
+    unit: 'µs',
+    baseline: base.p99,
+    baselineName: 'Map + timingSafeEqual',
+    higherIsBetter: false,
+  });
   const unknown = new Float64Array(50_000);
   for (let i = 0; i < unknown.length; i++) {
     const t = process.hrtime.bigint();
@@ -64,7 +78,14 @@ async function core(): Promise<void> {
     unknown[i] = Number(process.hrtime.bigint() - t) / 1000;
   }
   unknown.sort();
-  report({ name: 'registry.verify wrong token / unknown id p99', value: percentile(unknown, 99), unit: 'µs', baseline: percentile(samples, 99), baselineName: 'right token', higherIsBetter: false });
+  report({
+    name: 'registry.verify wrong token / unknown id p99',
+    value: percentile(unknown, 99),
+    unit: 'µs',
+    baseline: percentile(samples, 99),
+    baselineName: 'right token',
+    higherIsBetter: false,
+  });
   await registry.close();
 }
 
@@ -75,14 +96,29 @@ let httpApp: http.RequestListener | undefined;
 const captureHttpApp: NodeModule = (RED) => {
   httpApp = (RED as unknown as { httpNode: http.RequestListener }).httpNode;
 };
-const MODULES = [registryNode as NodeModule, deviceNode as NodeModule, catchNode, captureHttpApp, ...['network/21-httpin.js', 'function/15-change.js', 'function/10-switch.js', 'common/20-inject.js', 'common/90-comment.js'].map(coreNode)];
+const MODULES = [
+  registryNode as NodeModule,
+  deviceNode as NodeModule,
+  catchNode,
+  captureHttpApp,
+  ...['network/21-httpin.js', 'function/15-change.js', 'function/10-switch.js', 'common/20-inject.js', 'common/90-comment.js'].map(coreNode),
+];
 
 function exampleFlow(withVerify: boolean): FlowNode[] {
   return (JSON.parse(fs.readFileSync(EXAMPLE, 'utf8')) as FlowNode[]).map((node) => {
     if (node.type === 'm2m-registry') return { ...node, storeType: 'memory' };
     if (node.type === 'debug') return { id: node.id, type: 'helper', z: node.z };
     if (!withVerify && node.id === 'm2m.ex.auth.verify') {
-      return { id: node.id, type: 'change', z: node.z, rules: [{ t: 'set', p: 'auth.verified', pt: 'msg', to: 'true', tot: 'bool' }, { t: 'delete', p: 'token', pt: 'msg' }], wires: node.wires?.slice(0, 1) };
+      return {
+        id: node.id,
+        type: 'change',
+        z: node.z,
+        rules: [
+          { t: 'set', p: 'auth.verified', pt: 'msg', to: 'true', tot: 'bool' },
+          { t: 'delete', p: 'token', pt: 'msg' },
+        ],
+        wires: node.wires?.slice(0, 1),
+      };
     }
     return node;
   });
@@ -143,13 +179,36 @@ async function overHttp(withVerify: boolean): Promise<{ rps: number; p50: number
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:broker-auth  ${DEVICES.toLocaleString('en-US')} devices, ${VERIFIES.toLocaleString('en-US')} verifies; HTTP ${HTTP_REQUESTS.toLocaleString('en-US')} requests on ${CONNECTIONS} connections; Node ${process.version}`);
+  console.log(
+    `bench:broker-auth  ${DEVICES.toLocaleString('en-US')} devices, ${VERIFIES.toLocaleString('en-US')} verifies; HTTP ${HTTP_REQUESTS.toLocaleString('en-US')} requests on ${CONNECTIONS} connections; Node ${process.version}`,
+  );
   await core();
   const floor = await overHttp(false);
   const withVerify = await overHttp(true);
-  report({ name: 'examples/broker-auth.json over HTTP, req/s', value: withVerify.rps, unit: 'req/s', baseline: floor.rps, baselineName: 'same flow without verify', higherIsBetter: true });
-  report({ name: 'examples/broker-auth.json p50', value: withVerify.p50, unit: 'ms', baseline: floor.p50, baselineName: 'without verify', higherIsBetter: false });
-  report({ name: 'examples/broker-auth.json p99', value: withVerify.p99, unit: 'ms', baseline: floor.p99, baselineName: 'without verify', higherIsBetter: false });
+  report({
+    name: 'examples/broker-auth.json over HTTP, req/s',
+    value: withVerify.rps,
+    unit: 'req/s',
+    baseline: floor.rps,
+    baselineName: 'same flow without verify',
+    higherIsBetter: true,
+  });
+  report({
+    name: 'examples/broker-auth.json p50',
+    value: withVerify.p50,
+    unit: 'ms',
+    baseline: floor.p50,
+    baselineName: 'without verify',
+    higherIsBetter: false,
+  });
+  report({
+    name: 'examples/broker-auth.json p99',
+    value: withVerify.p99,
+    unit: 'ms',
+    baseline: floor.p99,
+    baselineName: 'without verify',
+    higherIsBetter: false,
+  });
   console.log(`allowed ${fmt(withVerify.allowed)} of ${fmt(HTTP_REQUESTS)} (every request carried a right credential)`);
   process.exit(0);
 }

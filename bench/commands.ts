@@ -18,7 +18,6 @@ import { freePort, reachable } from '../test/helpers/services';
 import { MODULES, loopFlow, uniquePrefix } from '../test/command/flow';
 import { fmt, heapUsed, percentile, report } from './harness';
 
-
 const DEVICES = 100;
 const BURST = 10_000;
 const WINDOW = 500;
@@ -157,7 +156,13 @@ async function flowLoop(port: number, noDelay: boolean): Promise<Loop> {
   });
   let run = 0;
   const loop: Loop = {
-    request: (i) => cmd.receive({ deviceId: `dev-${String((i % DEVICES) + 1).padStart(3, '0')}`, command: 'set', payload: { i }, commandId: `${(run % 36).toString(36)}-${i}` }),
+    request: (i) =>
+      cmd.receive({
+        deviceId: `dev-${String((i % DEVICES) + 1).padStart(3, '0')}`,
+        command: 'set',
+        payload: { i },
+        commandId: `${(run % 36).toString(36)}-${i}`,
+      }),
     onDone: () => undefined,
     close: () => helper.unload(),
   };

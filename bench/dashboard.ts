@@ -15,26 +15,120 @@ const STORM_SECONDS = 5;
 
 const FLOW = [
   { id: 'b.tab', type: 'tab', label: 'bench' },
-  { id: 'b.base', type: 'ui-base', name: 'bench', path: '/dashboard', includeClientData: true, acceptsClientConfig: ['ui-notification', 'ui-control'], headerContent: 'page', navigationStyle: 'default', titleBarStyle: 'default' },
-  { id: 'b.theme', type: 'ui-theme', name: 't', colors: { surface: '#ffffff', primary: '#0094ce', bgPage: '#eeeeee', groupBg: '#ffffff', groupOutline: '#cccccc' }, sizes: { density: 'default', pagePadding: '12px', groupGap: '12px', groupBorderRadius: '4px', widgetGap: '12px' } },
-  { id: 'b.page', type: 'ui-page', name: 'bench', ui: 'b.base', path: '/bench', icon: 'home', layout: 'grid', theme: 'b.theme', breakpoints: [{ name: 'Default', px: 0, cols: 12 }], order: 1, visible: 'true', disabled: 'false' },
-  { id: 'b.g1', type: 'ui-group', name: 'alarms', page: 'b.page', width: 12, height: 1, order: 1, showTitle: true, visible: 'true', disabled: 'false', groupType: 'default' },
-  { id: 'b.g2', type: 'ui-group', name: 'devices', page: 'b.page', width: 12, height: 1, order: 2, showTitle: true, visible: 'true', disabled: 'false', groupType: 'default' },
+  {
+    id: 'b.base',
+    type: 'ui-base',
+    name: 'bench',
+    path: '/dashboard',
+    includeClientData: true,
+    acceptsClientConfig: ['ui-notification', 'ui-control'],
+    headerContent: 'page',
+    navigationStyle: 'default',
+    titleBarStyle: 'default',
+  },
+  {
+    id: 'b.theme',
+    type: 'ui-theme',
+    name: 't',
+    colors: { surface: '#ffffff', primary: '#0094ce', bgPage: '#eeeeee', groupBg: '#ffffff', groupOutline: '#cccccc' },
+    sizes: { density: 'default', pagePadding: '12px', groupGap: '12px', groupBorderRadius: '4px', widgetGap: '12px' },
+  },
+  {
+    id: 'b.page',
+    type: 'ui-page',
+    name: 'bench',
+    ui: 'b.base',
+    path: '/bench',
+    icon: 'home',
+    layout: 'grid',
+    theme: 'b.theme',
+    breakpoints: [{ name: 'Default', px: 0, cols: 12 }],
+    order: 1,
+    visible: 'true',
+    disabled: 'false',
+  },
+  {
+    id: 'b.g1',
+    type: 'ui-group',
+    name: 'alarms',
+    page: 'b.page',
+    width: 12,
+    height: 1,
+    order: 1,
+    showTitle: true,
+    visible: 'true',
+    disabled: 'false',
+    groupType: 'default',
+  },
+  {
+    id: 'b.g2',
+    type: 'ui-group',
+    name: 'devices',
+    page: 'b.page',
+    width: 12,
+    height: 1,
+    order: 2,
+    showTitle: true,
+    visible: 'true',
+    disabled: 'false',
+    groupType: 'default',
+  },
   { id: 'b.alarms', type: 'ui-m2m-alarms', z: 'b.tab', group: 'b.g1', width: 12, height: 8, pageSize: 50, syncOnStart: false, x: 500, y: 100, wires: [[]] },
   { id: 'b.devices', type: 'ui-m2m-devices', z: 'b.tab', group: 'b.g2', width: 12, height: 8, pageSize: 25, x: 500, y: 200, wires: [[]] },
   ...['alarms', 'devices'].flatMap((what, i) => [
-    { id: `b.in.${what}`, type: 'http in', z: 'b.tab', url: `/bench/${what}`, method: 'post', upload: false, x: 100, y: 100 + i * 100, wires: [[`b.split.${what}`, `b.ok.${what}`]] },
-    { id: `b.split.${what}`, type: 'split', z: 'b.tab', splt: '\\n', spltType: 'str', arraySplt: 1, arraySpltType: 'len', stream: false, addname: '', x: 300, y: 100 + i * 100, wires: [[`b.${what}`]] },
+    {
+      id: `b.in.${what}`,
+      type: 'http in',
+      z: 'b.tab',
+      url: `/bench/${what}`,
+      method: 'post',
+      upload: false,
+      x: 100,
+      y: 100 + i * 100,
+      wires: [[`b.split.${what}`, `b.ok.${what}`]],
+    },
+    {
+      id: `b.split.${what}`,
+      type: 'split',
+      z: 'b.tab',
+      splt: '\\n',
+      spltType: 'str',
+      arraySplt: 1,
+      arraySpltType: 'len',
+      stream: false,
+      addname: '',
+      x: 300,
+      y: 100 + i * 100,
+      wires: [[`b.${what}`]],
+    },
     { id: `b.ok.${what}`, type: 'http response', z: 'b.tab', statusCode: '204', x: 300, y: 140 + i * 100, wires: [] },
   ]),
 ];
 
 const alarm = (i: number, event: string, acknowledged: boolean): object => ({
-  event, severity: ['critical', 'major', 'minor', 'warning'][i % 4], deviceId: `dev-${String(i).padStart(5, '0')}`, rule: 'temperature',
-  text: `dev-${i} temperature ${event}`, metric: 'temperature', value: 80 + (i % 20), threshold: 80, active: true, acknowledged, raisedAt: Date.now() - i * 1000, ts: Date.now(),
+  event,
+  severity: ['critical', 'major', 'minor', 'warning'][i % 4],
+  deviceId: `dev-${String(i).padStart(5, '0')}`,
+  rule: 'temperature',
+  text: `dev-${i} temperature ${event}`,
+  metric: 'temperature',
+  value: 80 + (i % 20),
+  threshold: 80,
+  active: true,
+  acknowledged,
+  raisedAt: Date.now() - i * 1000,
+  ts: Date.now(),
 });
 const device = (i: number): object => ({
-  id: `dev-${String(i).padStart(5, '0')}`, name: `Device ${i}`, type: ['press', 'oven', 'pump'][i % 3], attributes: {}, tags: [], createdAt: 1, updatedAt: 1, lastSeen: Date.now() - i * 1000, online: i % 5 !== 0,
+  id: `dev-${String(i).padStart(5, '0')}`,
+  name: `Device ${i}`,
+  type: ['press', 'oven', 'pump'][i % 3],
+  attributes: {},
+  tags: [],
+  createdAt: 1,
+  updatedAt: 1,
+  lastSeen: Date.now() - i * 1000,
+  online: i % 5 !== 0,
 });
 
 async function post(url: string, body: unknown): Promise<void> {
@@ -42,10 +136,13 @@ async function post(url: string, body: unknown): Promise<void> {
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
 }
 
-
 async function until(page: Page, widget: string, pattern: RegExp, timeoutMs = 120000): Promise<void> {
   await page.waitForFunction(
-    ({ widget, source }) => new RegExp(source).test((globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`${widget} .m2m-page-info`)?.textContent ?? ''),
+    ({ widget, source }) =>
+      new RegExp(source).test(
+        (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`${widget} .m2m-page-info`)
+          ?.textContent ?? '',
+      ),
     { widget, source: pattern.source },
     { timeout: timeoutMs, polling: 'raf' },
   );
@@ -79,7 +176,9 @@ async function busy(page: Page): Promise<() => Promise<{ task: number; script: n
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
   const read = async (): Promise<Record<string, number>> =>
-    Object.fromEntries(((await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> }).metrics.map((m) => [m.name, m.value]));
+    Object.fromEntries(
+      ((await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> }).metrics.map((m) => [m.name, m.value]),
+    );
   const before = await read();
   const began = Date.now();
   return async () => {
@@ -105,23 +204,35 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   let received = 0;
   try {
-    const res = await fetch(`${nodeRed.url}/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(FLOW) });
+    const res = await fetch(`${nodeRed.url}/flows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+      body: JSON.stringify(FLOW),
+    });
     if (res.status !== 204) throw new Error(`deploy: ${res.status} ${await res.text()}`);
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     // tsx compiles named functions with a `__name` helper that the browser lacks
     await page.addInitScript('window.__name = (f) => f;');
-    page.on('websocket', (ws) => ws.on('framereceived', (frame) => {
-      if (typeof frame.payload === 'string' && frame.payload.includes('msg-input:b.alarms')) received++;
-    }));
+    page.on('websocket', (ws) =>
+      ws.on('framereceived', (frame) => {
+        if (typeof frame.payload === 'string' && frame.payload.includes('msg-input:b.alarms')) received++;
+      }),
+    );
     await page.goto(`${nodeRed.url}/dashboard`);
     await page.locator('.m2m-alarms .m2m-page-info').waitFor({ timeout: 60000 });
 
     let start = Date.now();
-    await post(`${nodeRed.url}/bench/devices`, Array.from({ length: DEVICES }, (_, i) => device(i)));
+    await post(
+      `${nodeRed.url}/bench/devices`,
+      Array.from({ length: DEVICES }, (_, i) => device(i)),
+    );
     await until(page, '.m2m-devices', new RegExp(`of ${DEVICES}$`));
     const devicesMs = Date.now() - start;
     start = Date.now();
-    await post(`${nodeRed.url}/bench/alarms`, Array.from({ length: ALARMS }, (_, i) => alarm(i, 'raised', false)));
+    await post(
+      `${nodeRed.url}/bench/alarms`,
+      Array.from({ length: ALARMS }, (_, i) => alarm(i, 'raised', false)),
+    );
     await until(page, '.m2m-alarms', new RegExp(`of ${ALARMS}$`));
     const alarmsMs = Date.now() - start;
     console.log(`load: ${DEVICES} devices in the table after ${devicesMs} ms, ${ALARMS} alarms in the list after ${alarmsMs} ms (sent as one message each)`);
@@ -158,7 +269,8 @@ async function main(): Promise<void> {
     stop = true;
     const deltas = received - receivedBefore;
 
-    const row = (name: string, rest: number, busy: number, unit: string): string => `  ${name.padEnd(40)} ${rest.toFixed(0).padStart(7)} ${unit}   ${busy.toFixed(0).padStart(7)} ${unit}   x${(busy / Math.max(rest, 1)).toFixed(2)}`;
+    const row = (name: string, rest: number, busy: number, unit: string): string =>
+      `  ${name.padEnd(40)} ${rest.toFixed(0).padStart(7)} ${unit}   ${busy.toFixed(0).padStart(7)} ${unit}   x${(busy / Math.max(rest, 1)).toFixed(2)}`;
     console.log(`\nwith ${ALARMS} alarms and ${DEVICES} devices shown         at rest (baseline)   storm ${Math.round(sent / seconds)}/s     ratio`);
     console.log(row('main thread busy (ms per s)', rest.task * 1000, stormed.task * 1000, 'ms'));
     console.log(row('  of it in script (ms per s)', rest.script * 1000, stormed.script * 1000, 'ms'));
@@ -167,7 +279,9 @@ async function main(): Promise<void> {
     console.log(row('frames over 50 ms', restFrames.long, stormFrames.long, '  '));
     console.log(row('device filter typed → 1 row shown', restFilter, stormFilter, 'ms'));
     console.log(row('alarm filter typed → 1 row shown', restAlarmFilter, stormAlarmFilter, 'ms'));
-    console.log(`\nsocket messages to the browser during the storm: ${(deltas / seconds).toFixed(1)}/s for ${Math.round(sent / seconds)} transitions/s (x${(sent / Math.max(deltas, 1)).toFixed(0)} fewer)`);
+    console.log(
+      `\nsocket messages to the browser during the storm: ${(deltas / seconds).toFixed(1)}/s for ${Math.round(sent / seconds)} transitions/s (x${(sent / Math.max(deltas, 1)).toFixed(0)} fewer)`,
+    );
     console.log(`(Chromium headless on ${path.basename(process.execPath)} ${process.version}; Node-RED and the browser share this machine's cores)`);
   } finally {
     await browser.close();

@@ -50,13 +50,28 @@ const INPUTS: Input[] = [
   { name: 'array of 20,000 numbers', bytes: () => JSON.stringify(new Array(20_000).fill(1.5)), payload: () => new Array(20_000).fill(1.5) },
   { name: 'object of 20,000 keys', bytes: () => JSON.stringify(keys(20_000)), payload: () => keys(20_000) },
   { name: 'JSON text of 20,000 keys', bytes: () => JSON.stringify(keys(20_000)), payload: () => JSON.stringify(keys(20_000)) },
-  { name: 'SenML-CBOR: 1 map shared 10,000 times', bytes: () => asText(sharedCbor(10_000, 200)), payload: () => sharedCbor(10_000, 200), only: ['tel-senml-cbor', 'tel-senml-auto'] },
-  { name: 'SenML-CBOR: 40 shared arrays', bytes: () => asText(sharedCborTree(40)), payload: () => sharedCborTree(40), only: ['tel-senml-cbor', 'tel-senml-auto'] },
+  {
+    name: 'SenML-CBOR: 1 map shared 10,000 times',
+    bytes: () => asText(sharedCbor(10_000, 200)),
+    payload: () => sharedCbor(10_000, 200),
+    only: ['tel-senml-cbor', 'tel-senml-auto'],
+  },
+  {
+    name: 'SenML-CBOR: 40 shared arrays',
+    bytes: () => asText(sharedCborTree(40)),
+    payload: () => sharedCborTree(40),
+    only: ['tel-senml-cbor', 'tel-senml-auto'],
+  },
   { name: 'kv: 25,000 pairs', bytes: () => pairs(25_000), payload: () => pairs(25_000), only: ['tel-kv'] },
   { name: 'Sparkplug templates 3,000 deep', bytes: () => asText(sparkplugDeepTemplates()), payload: () => sparkplugDeepTemplates(), only: ['tel-sparkplug'] },
   { name: 'string of 250 KB', bytes: () => JSON.stringify('x'.repeat(250_000)), payload: () => 'x'.repeat(250_000) },
   { name: 'string of 10 MB (over the cap)', bytes: () => JSON.stringify(tenMb()), payload: tenMb, only: ONE_PER_NODE },
-  { name: 'array of 1,000,000 numbers (over the cap)', bytes: () => JSON.stringify(new Array(1_000_000).fill(1)), payload: () => new Array(1_000_000).fill(1), only: ONE_PER_NODE },
+  {
+    name: 'array of 1,000,000 numbers (over the cap)',
+    bytes: () => JSON.stringify(new Array(1_000_000).fill(1)),
+    payload: () => new Array(1_000_000).fill(1),
+    only: ONE_PER_NODE,
+  },
 ];
 
 let tenMbString: string | undefined;
@@ -80,19 +95,41 @@ const TELEMETRY: Array<[string, Record<string, unknown>, (payload: unknown) => N
   ['binary', { format: 'binary', deviceIdFrom: 'msg', binarySpec: '[{"name":"t","type":"uint16","byteOffset":0}]' }, byMsg],
   ['kv', { format: 'kv', deviceIdFrom: 'msg' }, byMsg],
   ['sparkplug', { format: 'sparkplug' }, (payload) => ({ topic: 'spBv1.0/plant/NBIRTH/edge-1', payload })],
-  ['ttn', { format: 'ttn' }, (payload) => ({ payload: typeof payload === 'string' ? payload : { end_device_ids: { device_id: 'bench' }, uplink_message: { decoded_payload: payload } } })],
-  ['chirpstack', { format: 'chirpstack' }, (payload) => ({ payload: typeof payload === 'string' ? payload : { deviceInfo: { devEui: '0011223344556677' }, object: payload } })],
+  [
+    'ttn',
+    { format: 'ttn' },
+    (payload) => ({
+      payload: typeof payload === 'string' ? payload : { end_device_ids: { device_id: 'bench' }, uplink_message: { decoded_payload: payload } },
+    }),
+  ],
+  [
+    'chirpstack',
+    { format: 'chirpstack' },
+    (payload) => ({ payload: typeof payload === 'string' ? payload : { deviceInfo: { devEui: '0011223344556677' }, object: payload } }),
+  ],
 ];
 
 const TARGETS: Target[] = [
-  { id: 'device-register', node: { type: 'm2m-device', registry: 'reg', operation: 'register' }, message: (payload) => ({ payload: { id: `d${Math.random().toString(36).slice(2)}`, type: 'sensor', attributes: { x: payload } } }) },
+  {
+    id: 'device-register',
+    node: { type: 'm2m-device', registry: 'reg', operation: 'register' },
+    message: (payload) => ({ payload: { id: `d${Math.random().toString(36).slice(2)}`, type: 'sensor', attributes: { x: payload } } }),
+  },
   { id: 'device-list', node: { type: 'm2m-device', registry: 'reg', operation: 'list' }, message: (payload) => ({ payload }) },
   ...TELEMETRY.map(([name, config, message]): Target => ({ id: `tel-${name}`, node: { type: 'm2m-telemetry', ...config }, message })),
   { id: 'rule', node: { type: 'm2m-rule', rules: [{ name: 'hot', metric: 'temp', severity: 'major', raise: { op: '>', value: 30 } }] }, message: byMsg },
-  { id: 'rule-control', node: { type: 'm2m-rule', rules: [{ name: 'hot', metric: 'temp', severity: 'major', raise: { op: '>', value: 30 } }] }, message: (payload) => ({ topic: 'shelve', deviceId: 'bench', rule: payload, duration: 60 }) },
+  {
+    id: 'rule-control',
+    node: { type: 'm2m-rule', rules: [{ name: 'hot', metric: 'temp', severity: 'major', raise: { op: '>', value: 30 } }] },
+    message: (payload) => ({ topic: 'shelve', deviceId: 'bench', rule: payload, duration: 60 }),
+  },
   { id: 'command', node: { type: 'm2m-command', timeout: 3600 }, message: (payload) => ({ deviceId: 'bench', command: 'set', payload }) },
   { id: 'command-reply', node: { type: 'm2m-command', timeout: 3600 }, message: (payload) => ({ topic: 'devices/bench/replies', payload }) },
-  { id: 'simulator', node: { type: 'm2m-simulator', devices: 3, interval: 0, latency: 0, seed: '1' }, message: (payload) => ({ topic: 'devices/sim-1/commands/set', payload }) },
+  {
+    id: 'simulator',
+    node: { type: 'm2m-simulator', devices: 3, interval: 0, latency: 0, seed: '1' },
+    message: (payload) => ({ topic: 'devices/sim-1/commands/set', payload }),
+  },
 ];
 
 function flow(): FlowNode[] {
@@ -170,8 +207,12 @@ async function main(): Promise<void> {
   helper.getNode('completed').on('input', (m) => settled.set(String(m._msgid), 'ok'));
   loopDelay.enable();
 
-  console.log(`${RUNS} runs each, in ms; size cap ${fmt(CAP)} bytes. wall: worst / median; cpu: median, beside JSON.parse of the same bytes; loop: longest event-loop delay until the Catch/Complete node`);
-  console.log(`${'node'.padEnd(16)} ${'input'.padEnd(42)} ${'bytes'.padStart(10)} ${'wall'.padStart(7)} ${'median'.padStart(7)} ${'cpu'.padStart(7)} ${'JSON.parse'.padStart(10)} ${'ratio'.padStart(7)} ${'loop'.padStart(6)}  outcome`);
+  console.log(
+    `${RUNS} runs each, in ms; size cap ${fmt(CAP)} bytes. wall: worst / median; cpu: median, beside JSON.parse of the same bytes; loop: longest event-loop delay until the Catch/Complete node`,
+  );
+  console.log(
+    `${'node'.padEnd(16)} ${'input'.padEnd(42)} ${'bytes'.padStart(10)} ${'wall'.padStart(7)} ${'median'.padStart(7)} ${'cpu'.padStart(7)} ${'JSON.parse'.padStart(10)} ${'ratio'.padStart(7)} ${'loop'.padStart(6)}  outcome`,
+  );
   const worst = new Map<string, { cpuMs: number; wallMs: number; input: string }>();
   for (const input of INPUTS) {
     const bytes = input.bytes();
@@ -196,7 +237,8 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nworst input per node under the ${fmt(CAP)} byte cap, by median CPU time (aim: under ${AIM_MS} ms)`);
-  for (const [id, { cpuMs, wallMs, input }] of worst) console.log(`${id.padEnd(16)} cpu ${fmt(cpuMs, 1).padStart(7)} ms  wall worst ${fmt(wallMs, 1).padStart(7)} ms  ${input}${cpuMs > AIM_MS ? '  OVER' : ''}`);
+  for (const [id, { cpuMs, wallMs, input }] of worst)
+    console.log(`${id.padEnd(16)} cpu ${fmt(cpuMs, 1).padStart(7)} ms  wall worst ${fmt(wallMs, 1).padStart(7)} ms  ${input}${cpuMs > AIM_MS ? '  OVER' : ''}`);
   loopDelay.disable();
   await helper.unload();
 }

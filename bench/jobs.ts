@@ -44,7 +44,13 @@ async function runJob(count: number, perSecond: number): Promise<JobRun> {
   });
   const cpu0 = cpuMs();
   const t0 = performance.now();
-  manager.start({ jobId: 'bench', target: { devices: ids.slice(0, count) }, command: 'update', params: { version: '3.2' }, rollout: { perMinute: perSecond * 60, maxInFlight: 1000 } });
+  manager.start({
+    jobId: 'bench',
+    target: { devices: ids.slice(0, count) },
+    command: 'update',
+    params: { version: '3.2' },
+    rollout: { perMinute: perSecond * 60, maxInFlight: 1000 },
+  });
   await done;
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuMs() - cpu0;
@@ -63,12 +69,25 @@ async function plainLoop(count: number): Promise<{ cpuMsPerDevice: number; heapP
   const pending: Array<Promise<void>> = [];
   for (let i = 0; i < count; i++) {
     const deviceId = ids[i];
-    const message = { kind: 'command', jobId: 'bench', deviceId, command: 'update', params: { version: '3.2' }, commandId: `bench:${i.toString(36)}:1`, timeoutMs: 30_000, attempt: 1 };
+    const message = {
+      kind: 'command',
+      jobId: 'bench',
+      deviceId,
+      command: 'update',
+      params: { version: '3.2' },
+      commandId: `bench:${i.toString(36)}:1`,
+      timeoutMs: 30_000,
+      attempt: 1,
+    };
     states.set(deviceId, { state: 'in-progress', attempts: 1 });
-    pending.push(new Promise<void>((resolve) => queueMicrotask(() => {
-      (states.get(message.deviceId) as { state: string }).state = 'succeeded';
-      resolve();
-    })));
+    pending.push(
+      new Promise<void>((resolve) =>
+        queueMicrotask(() => {
+          (states.get(message.deviceId) as { state: string }).state = 'succeeded';
+          resolve();
+        }),
+      ),
+    );
     if (pending.length >= 1000) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
@@ -82,8 +101,20 @@ async function main(): Promise<void> {
   console.log(`bench:jobs — ${fmt(DEVICES)} devices, Node ${process.version}`);
   const plain = await plainLoop(DEVICES);
   const big = await runJob(DEVICES, 10_000);
-  report({ name: 'heap per execution (job kept, all ended)', value: big.heapPerExecution, unit: 'bytes', baseline: plain.heapPerDevice, baselineName: 'plain loop + Map' });
-  report({ name: 'CPU per device (schedule, send, outcome)', value: big.cpuMsPerDevice * 1000, unit: 'µs', baseline: plain.cpuMsPerDevice * 1000, baselineName: 'plain loop' });
+  report({
+    name: 'heap per execution (job kept, all ended)',
+    value: big.heapPerExecution,
+    unit: 'bytes',
+    baseline: plain.heapPerDevice,
+    baselineName: 'plain loop + Map',
+  });
+  report({
+    name: 'CPU per device (schedule, send, outcome)',
+    value: big.cpuMsPerDevice * 1000,
+    unit: 'µs',
+    baseline: plain.cpuMsPerDevice * 1000,
+    baselineName: 'plain loop',
+  });
   console.log(`  scheduling overhead per device: ${fmt((big.cpuMsPerDevice - plain.cpuMsPerDevice) * 1000, 2)} µs over the plain loop`);
   const bigError = (big.startsPerSecond / 10_000 - 1) * 100;
   report({ name: 'rollout rate, 100,000 devices at 10,000/s', value: big.startsPerSecond, unit: 'starts/s', baseline: 10_000, baselineName: 'configured' });

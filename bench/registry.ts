@@ -89,11 +89,29 @@ async function memoryBench(): Promise<void> {
   console.log(`\n== memory store, ${fmt(DEVICES)} devices, median of ${MEMORY_ROUNDS} rounds, the Map and the registry in alternating order ==`);
   const [maps, registries] = await interleaved<MemoryFigures>(MEMORY_ROUNDS, [mapFigures, registryFigures]);
   const m = (list: MemoryFigures[], pick: (f: MemoryFigures) => number): number => median(list.map(pick));
-  report({ name: 'register (awaited one by one)', value: m(registries, (f) => f.register), unit: 'ops/s', baseline: m(maps, (f) => f.register), baselineName: 'Map.set' });
-  report({ name: 'touch (awaited one by one)', value: m(registries, (f) => f.touch), unit: 'ops/s', baseline: m(maps, (f) => f.touch), baselineName: 'Map get+set' });
+  report({
+    name: 'register (awaited one by one)',
+    value: m(registries, (f) => f.register),
+    unit: 'ops/s',
+    baseline: m(maps, (f) => f.register),
+    baselineName: 'Map.set',
+  });
+  report({
+    name: 'touch (awaited one by one)',
+    value: m(registries, (f) => f.touch),
+    unit: 'ops/s',
+    baseline: m(maps, (f) => f.touch),
+    baselineName: 'Map get+set',
+  });
   report({ name: 'get p50', value: m(registries, (f) => f.get.p50), unit: 'µs', baseline: m(maps, (f) => f.get.p50), baselineName: 'Map.get' });
   report({ name: 'get p99', value: m(registries, (f) => f.get.p99), unit: 'µs', baseline: m(maps, (f) => f.get.p99), baselineName: 'Map.get' });
-  report({ name: 'heap per device', value: m(registries, (f) => f.bytes), unit: 'B', baseline: m(maps, (f) => f.bytes), baselineName: 'Map of records (id built once)' });
+  report({
+    name: 'heap per device',
+    value: m(registries, (f) => f.bytes),
+    unit: 'B',
+    baseline: m(maps, (f) => f.bytes),
+    baselineName: 'Map of records (id built once)',
+  });
 }
 
 async function fileBench(): Promise<void> {
@@ -117,7 +135,9 @@ async function fileBench(): Promise<void> {
 
     const storeDir = path.join(dir, 'store');
     const registry: DeviceRegistry = await openRegistry({ name: 'bench', store: { kind: 'file', dir: storeDir }, types: [{ name: 'sensor' }] });
-    const register = await timeConcurrent(DEVICES, 1000, (i) => registry.register({ id: idOf(i), type: 'sensor', attributes: attributesOf(i), tags: ['hall-1'] }));
+    const register = await timeConcurrent(DEVICES, 1000, (i) =>
+      registry.register({ id: idOf(i), type: 'sensor', attributes: attributesOf(i), tags: ['hall-1'] }),
+    );
     await registry.close();
     const fileBytes = fs.readdirSync(storeDir).reduce((sum, f) => sum + fs.statSync(path.join(storeDir, f)).size, 0);
     start = process.hrtime.bigint();
@@ -148,8 +168,20 @@ async function fileBench(): Promise<void> {
     if (fromSnapshot.counts().devices !== DEVICES) throw new Error(`snapshot reload found ${fromSnapshot.counts().devices} devices`);
     await fromSnapshot.close();
 
-    report({ name: 'register, fsync grouped (1000 in flight)', value: register, unit: 'ops/s', baseline: DEVICES / (plainWriteMs / 1000), baselineName: 'one JSON dump of a Map (not durable per write)' });
-    report({ name: 'files on disk', value: fileBytes / 1024 / 1024, unit: 'MiB', baseline: fs.statSync(plainFile).size / 1024 / 1024, baselineName: 'JSON dump' });
+    report({
+      name: 'register, fsync grouped (1000 in flight)',
+      value: register,
+      unit: 'ops/s',
+      baseline: DEVICES / (plainWriteMs / 1000),
+      baselineName: 'one JSON dump of a Map (not durable per write)',
+    });
+    report({
+      name: 'files on disk',
+      value: fileBytes / 1024 / 1024,
+      unit: 'MiB',
+      baseline: fs.statSync(plainFile).size / 1024 / 1024,
+      baselineName: 'JSON dump',
+    });
     report({ name: 'reload 100,000 devices (journal)', value: reloadMs, unit: 'ms', baseline: plainReloadMs, baselineName: 'JSON.parse into a Map' });
     report({ name: 'write a snapshot of 100,000 devices', value: snapshotWriteMs, unit: 'ms', baseline: plainWriteMs, baselineName: 'one JSON dump of a Map' });
     report({ name: 'reload 100,000 devices (snapshot)', value: snapshotReloadMs, unit: 'ms', baseline: plainReloadMs, baselineName: 'JSON.parse into a Map' });
@@ -192,7 +224,13 @@ async function verifyBench(): Promise<void> {
   try {
     const scryptFsync = await fsyncDuring(dir, 40, () => verifyToken(token as string, legacy));
     const hmacFsync = await fsyncDuring(dir, 40, () => registry.verify('gw-1', token as string));
-    report({ name: 'verify (HMAC-SHA256, awaited one by one)', value: hmacRate, unit: 'ops/s', baseline: scryptRate, baselineName: 'scrypt verify (first release)' });
+    report({
+      name: 'verify (HMAC-SHA256, awaited one by one)',
+      value: hmacRate,
+      unit: 'ops/s',
+      baseline: scryptRate,
+      baselineName: 'scrypt verify (first release)',
+    });
     report({ name: 'fsync while 40 verifies run', value: hmacFsync, unit: 'ms', baseline: scryptFsync, baselineName: 'while 40 scrypt verifies run' });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -201,7 +239,9 @@ async function verifyBench(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`registry benchmark — Node ${process.version}, ${os.cpus().length} cores${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for heap figures)'}`);
+  console.log(
+    `registry benchmark — Node ${process.version}, ${os.cpus().length} cores${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for heap figures)'}`,
+  );
   // `npm run bench:registry -- file` (or `memory`) runs one part.
   const only = process.argv[2];
   if (!only || only === 'memory') await memoryBench();

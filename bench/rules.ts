@@ -71,8 +71,31 @@ function flow(): FlowNode[] {
   SWITCH_RULES.forEach(([metric, rule], i) => {
     const rules = rule.t === 'btwn' ? [rule, { t: 'else' }] : [rule];
     const wires = rule.t === 'btwn' ? [[], [`rbe${i}`]] : [[`rbe${i}`]];
-    nodes.push({ id: `sw${i}`, type: 'switch', z: 'f1', property: `payload.${metric}`, propertyType: 'msg', rules, checkall: 'false', repair: false, outputs: rules.length, wires });
-    nodes.push({ id: `rbe${i}`, type: 'rbe', z: 'f1', func: 'rbe', gap: '', start: '', inout: 'out', septopics: true, property: `payload.${metric}`, topi: 'deviceId', wires: [['sink-sw']] });
+    nodes.push({
+      id: `sw${i}`,
+      type: 'switch',
+      z: 'f1',
+      property: `payload.${metric}`,
+      propertyType: 'msg',
+      rules,
+      checkall: 'false',
+      repair: false,
+      outputs: rules.length,
+      wires,
+    });
+    nodes.push({
+      id: `rbe${i}`,
+      type: 'rbe',
+      z: 'f1',
+      func: 'rbe',
+      gap: '',
+      start: '',
+      inout: 'out',
+      septopics: true,
+      property: `payload.${metric}`,
+      topi: 'deviceId',
+      wires: [['sink-sw']],
+    });
   });
   return nodes;
 }
@@ -150,7 +173,11 @@ async function throughput(): Promise<void> {
         const msg = message(i);
         for (const sw of switches) sw.receive(msg);
         if (i === last) {
-          const marker: NodeMessage = { deviceId: 'marker', marker: round, payload: { temp: 1000 + round, hum: 1000 + round, pressure: 2000 + round, battery: -1000 - round, rssi: -1000 - round } };
+          const marker: NodeMessage = {
+            deviceId: 'marker',
+            marker: round,
+            payload: { temp: 1000 + round, hum: 1000 + round, pressure: 2000 + round, battery: -1000 - round, rssi: -1000 - round },
+          };
           for (const sw of switches) sw.receive(marker);
         }
       };
@@ -165,7 +192,9 @@ async function throughput(): Promise<void> {
     }
   }
   const ours = median(results.rule);
-  console.log(`throughput: ${fmt(MESSAGES)} telemetry messages x 5 rules, ${DEVICES} devices, batches of ${BATCH} per tick, median of ${ROUNDS} rounds (switch chain: a tenth of the messages)`);
+  console.log(
+    `throughput: ${fmt(MESSAGES)} telemetry messages x 5 rules, ${DEVICES} devices, batches of ${BATCH} per tick, median of ${ROUNDS} rounds (switch chain: a tenth of the messages)`,
+  );
   report({ name: 'm2m-rule node (msgs/s)', value: ours, unit: 'msgs/s', baseline: median(results.fn), baselineName: 'function node' });
   report({ name: 'm2m-rule node (msgs/s)', value: ours, unit: 'msgs/s', baseline: median(results.sw), baselineName: '5 x switch -> filter' });
   await helper.unload();
@@ -214,8 +243,22 @@ async function memory(): Promise<void> {
   const afterFn = memoryInUse();
   const perFnState = (afterFn - beforeFn) / states;
   console.log(`memory: ${DEVICES} devices x ${rules.length} rules, heap + array buffers after a full collection`);
-  report({ name: 'heap per device-rule state (bytes)', value: bytes / states, unit: 'B', baseline: perFnState, baselineName: 'function-node state', higherIsBetter: false });
-  report({ name: 'heap per device-rule state (bytes)', value: bytes / states, unit: 'B', baseline: bytesBeforeSplit / states, baselineName: 'engine before the split', higherIsBetter: false });
+  report({
+    name: 'heap per device-rule state (bytes)',
+    value: bytes / states,
+    unit: 'B',
+    baseline: perFnState,
+    baselineName: 'function-node state',
+    higherIsBetter: false,
+  });
+  report({
+    name: 'heap per device-rule state (bytes)',
+    value: bytes / states,
+    unit: 'B',
+    baseline: bytesBeforeSplit / states,
+    baselineName: 'engine before the split',
+    higherIsBetter: false,
+  });
   console.log(`  (engine state for ${DEVICES} devices: ${fmt(bytes / 1024)} KiB; aim < 200 B per device-rule)`);
   void state;
 }
@@ -238,8 +281,7 @@ function engineBeforeAndAfterSplit(): void {
   const samples = Array.from({ length: count }, (_, i) => reading(i));
   const engines: Record<'split' | 'before', EngineUnderTest> = { split: new RuleEngine({ rules }), before: new EngineBeforeSplit({ rules }) };
   const msg = {};
-  const run = (engine: EngineUnderTest, turn: number): number =>
-    samplesPerCpuSecond(count, (i) => engine.process(ids[(turn + i) % DEVICES], samples[i], msg));
+  const run = (engine: EngineUnderTest, turn: number): number => samplesPerCpuSecond(count, (i) => engine.process(ids[(turn + i) % DEVICES], samples[i], msg));
   const results = { split: [] as number[], before: [] as number[] };
   for (let turn = 0; turn < turns; turn++) {
     const order = turn % 2 === 0 ? (['split', 'before'] as const) : (['before', 'split'] as const);
@@ -248,7 +290,13 @@ function engineBeforeAndAfterSplit(): void {
   // the first turns warm both engines up
   const settled = (values: number[]): number => median(values.slice(4));
   console.log(`engine alone: ${fmt(count)} samples x 5 rules per turn, ${DEVICES} devices, median of ${turns - 4} turns in alternating order, per CPU second`);
-  report({ name: 'RuleEngine.process, split (samples/s)', value: settled(results.split), unit: 'samples/s', baseline: settled(results.before), baselineName: 'before the split' });
+  report({
+    name: 'RuleEngine.process, split (samples/s)',
+    value: settled(results.split),
+    unit: 'samples/s',
+    baseline: settled(results.before),
+    baselineName: 'before the split',
+  });
   engines.split.close();
   engines.before.close();
 }
@@ -338,8 +386,16 @@ async function expressionThroughput(): Promise<void> {
       results[which].push(await drive(MESSAGES, (i) => node.receive(message(i)), settle, offset));
     }
   }
-  console.log(`expression rules: ${fmt(MESSAGES)} telemetry messages x 5 rules (3 five-minute averages, 1 level rule), ${DEVICES} devices, median of ${ROUNDS} rounds; alarm events: m2m-rule ${decisions.rule}, function node ${decisions.fn}`);
-  report({ name: 'm2m-rule expressions (msgs/s)', value: median(results.rule), unit: 'msgs/s', baseline: median(results.fn), baselineName: 'function node, same decisions' });
+  console.log(
+    `expression rules: ${fmt(MESSAGES)} telemetry messages x 5 rules (3 five-minute averages, 1 level rule), ${DEVICES} devices, median of ${ROUNDS} rounds; alarm events: m2m-rule ${decisions.rule}, function node ${decisions.fn}`,
+  );
+  report({
+    name: 'm2m-rule expressions (msgs/s)',
+    value: median(results.rule),
+    unit: 'msgs/s',
+    baseline: median(results.fn),
+    baselineName: 'function node, same decisions',
+  });
   await helper.unload();
 }
 
@@ -351,14 +407,25 @@ function expressionMemory(): void {
     ['a 60-sample window', '60 samples'],
     ['a 5-minute window', '5m'],
   ] as const) {
-    const rules = compileRules(metrics.map((m, i) => ({ name: `r${i}`, condition: 'expression', metric: '', severity: 'major', raise: { expr: `avg(${m}, ${window}) > 1000` } }) as RuleDefinition));
+    const rules = compileRules(
+      metrics.map(
+        (m, i) => ({ name: `r${i}`, condition: 'expression', metric: '', severity: 'major', raise: { expr: `avg(${m}, ${window}) > 1000` } }) as RuleDefinition,
+      ),
+    );
     const measured: number[] = [];
     for (let round = 0; round < 4; round++) measured.push(engineBytes(() => new RuleEngine({ rules }), ids));
     const perState = median(measured) / (DEVICES * rules.length);
     const threshold = compileRules(RULES);
     const plain: number[] = [];
     for (let round = 0; round < 4; round++) plain.push(engineBytes(() => new RuleEngine({ rules: threshold }), ids));
-    report({ name: `heap per device-rule, avg over ${label} (bytes)`, value: perState, unit: 'B', baseline: median(plain) / (DEVICES * threshold.length), baselineName: 'threshold rule', higherIsBetter: false });
+    report({
+      name: `heap per device-rule, avg over ${label} (bytes)`,
+      value: perState,
+      unit: 'B',
+      baseline: median(plain) / (DEVICES * threshold.length),
+      baselineName: 'threshold rule',
+      higherIsBetter: false,
+    });
   }
 }
 

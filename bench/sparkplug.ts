@@ -14,13 +14,24 @@ const NOW = 1_700_000_000_000;
 const METRICS = 10;
 
 const TYPES = ['Double', 'Float', 'Int32', 'UInt32', 'Int64', 'Boolean', 'String', 'Double', 'UInt16', 'Double'];
-const value = (type: string, i: number): number | boolean | string => (type === 'Boolean' ? i % 2 === 0 : type === 'String' ? `s${i}` : type.startsWith('U') ? i : type === 'Double' || type === 'Float' ? i + 0.5 : -i);
+const value = (type: string, i: number): number | boolean | string =>
+  type === 'Boolean' ? i % 2 === 0 : type === 'String' ? `s${i}` : type.startsWith('U') ? i : type === 'Double' || type === 'Float' ? i + 0.5 : -i;
 
 function birth(): Buffer {
-  return Buffer.from(tahu.encodePayload({ timestamp: NOW, seq: 0, metrics: TYPES.map((type, i) => ({ name: `metric-${i}`, alias: i + 1, type, value: value(type, 0) })) as TahuMetrics }));
+  return Buffer.from(
+    tahu.encodePayload({
+      timestamp: NOW,
+      seq: 0,
+      metrics: TYPES.map((type, i) => ({ name: `metric-${i}`, alias: i + 1, type, value: value(type, 0) })) as TahuMetrics,
+    }),
+  );
 }
 /** 256 DDATA payloads, seq 0-255, every metric by alias only (as an edge node sends them after its birth). */
-const DDATA = Array.from({ length: 256 }, (_, seq) => Buffer.from(tahu.encodePayload({ timestamp: NOW + seq, seq, metrics: TYPES.map((type, i) => ({ alias: i + 1, type, value: value(type, seq) })) as TahuMetrics })));
+const DDATA = Array.from({ length: 256 }, (_, seq) =>
+  Buffer.from(
+    tahu.encodePayload({ timestamp: NOW + seq, seq, metrics: TYPES.map((type, i) => ({ alias: i + 1, type, value: value(type, seq) })) as TahuMetrics }),
+  ),
+);
 
 function bornHost(): SparkplugHost {
   const host = new SparkplugHost();
@@ -52,8 +63,22 @@ function throughput(): void {
   }
   const decodeMedian = median(decodeOnly);
   console.log(`DDATA of ${METRICS} metrics by alias, ${RUNS} messages x ${ROUNDS} rounds (medians):`);
-  report({ name: 'host: decode + seq + alias + values', value: median(resolved), unit: 'msgs/s', baseline: decodeMedian, baselineName: 'decode alone', higherIsBetter: true });
-  report({ name: 'decode alone (the pack, protobufjs)', value: decodeMedian, unit: 'msgs/s', baseline: median(tahuOnly), baselineName: 'Tahu decodePayload', higherIsBetter: true });
+  report({
+    name: 'host: decode + seq + alias + values',
+    value: median(resolved),
+    unit: 'msgs/s',
+    baseline: decodeMedian,
+    baselineName: 'decode alone',
+    higherIsBetter: true,
+  });
+  report({
+    name: 'decode alone (the pack, protobufjs)',
+    value: decodeMedian,
+    unit: 'msgs/s',
+    baseline: median(tahuOnly),
+    baselineName: 'Tahu decodePayload',
+    higherIsBetter: true,
+  });
   report({ name: 'metrics resolved by the host', value: median(resolved) * METRICS, unit: 'metrics/s' });
 }
 

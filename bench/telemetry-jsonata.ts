@@ -12,10 +12,29 @@ const PAYLOAD = JSON.stringify({ ts: 1_700_000_000_000, sensors: { temp: 21.5, h
 function flow(type: 'path' | 'jsonata'): FlowNode[] {
   const rows =
     type === 'path'
-      ? [{ metric: 'temp', path: 'sensors.temp', type }, { metric: 'hum', path: 'sensors.hum', type }, { metric: 'mv', path: 'battery.mv', type }]
-      : [{ metric: 'temp', path: 'payload.sensors.temp', type }, { metric: 'hum', path: 'payload.sensors.hum', type }, { metric: 'mv', path: 'payload.battery.mv', type }];
+      ? [
+          { metric: 'temp', path: 'sensors.temp', type },
+          { metric: 'hum', path: 'sensors.hum', type },
+          { metric: 'mv', path: 'battery.mv', type },
+        ]
+      : [
+          { metric: 'temp', path: 'payload.sensors.temp', type },
+          { metric: 'hum', path: 'payload.sensors.hum', type },
+          { metric: 'mv', path: 'payload.battery.mv', type },
+        ];
   return [
-    { id: 'entry', type: 'm2m-telemetry', z: 'f1', version: 2, format: 'json', deviceIdFrom: 'fixed', fixedDeviceId: 'b1', timestampPath: 'ts', mapping: rows, wires: [['sink'], []] },
+    {
+      id: 'entry',
+      type: 'm2m-telemetry',
+      z: 'f1',
+      version: 2,
+      format: 'json',
+      deviceIdFrom: 'fixed',
+      fixedDeviceId: 'b1',
+      timestampPath: 'ts',
+      mapping: rows,
+      wires: [['sink'], []],
+    },
     { id: 'sink', type: 'helper', z: 'f1' },
     { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'f1' },

@@ -43,7 +43,11 @@ const SENML_TEXT = JSON.stringify([
 ]);
 const SENML_RECORDS = 7;
 const SENML_CBOR = Buffer.from(
-  cborEncode((JSON.parse(SENML_TEXT) as Record<string, unknown>[]).map((r) => new Map(Object.entries(r).map(([k, v]) => [({ bver: -1, bn: -2, bt: -3, bu: -4, n: 0, u: 1, v: 2, t: 6 } as Record<string, number>)[k], v])))),
+  cborEncode(
+    (JSON.parse(SENML_TEXT) as Record<string, unknown>[]).map(
+      (r) => new Map(Object.entries(r).map(([k, v]) => [({ bver: -1, bn: -2, bt: -3, bu: -4, n: 0, u: 1, v: 2, t: 6 } as Record<string, number>)[k], v])),
+    ),
+  ),
 );
 const LPP_FRAME = Buffer.from('03670110056700FF0671 04D2FB2E0000 01 88 06765F F2960A 0003E8'.replace(/\s/g, ''), 'hex');
 const LPP_ENTRIES = 4;
@@ -56,12 +60,42 @@ const BINARY_SPEC: BinaryFieldSpec[] = [
 ];
 const BINARY_FRAME = Buffer.from('fb2e5145bc0100100e01', 'hex');
 const KV_TEXT = 't=21.5,h=40,p=1013.2,door=false';
-const SPARKPLUG_BIRTH = Buffer.from(sparkplug.encodePayload({ seq: 0, timestamp: NOW, metrics: [{ name: 'temp', alias: 1, type: 'Double', value: 20 }, { name: 'rpm', alias: 2, type: 'Int32', value: 1500 }, { name: 'on', alias: 3, type: 'Boolean', value: true }] }));
+const SPARKPLUG_BIRTH = Buffer.from(
+  sparkplug.encodePayload({
+    seq: 0,
+    timestamp: NOW,
+    metrics: [
+      { name: 'temp', alias: 1, type: 'Double', value: 20 },
+      { name: 'rpm', alias: 2, type: 'Int32', value: 1500 },
+      { name: 'on', alias: 3, type: 'Boolean', value: true },
+    ],
+  }),
+);
 const sparkplugData = (seq: number): Buffer =>
-  Buffer.from(sparkplug.encodePayload({ seq, timestamp: NOW, metrics: [{ alias: 1, type: 'Double', value: 21.5 }, { alias: 2, type: 'Int32', value: 1490 }, { alias: 3, type: 'Boolean', value: false }] as never }));
+  Buffer.from(
+    sparkplug.encodePayload({
+      seq,
+      timestamp: NOW,
+      metrics: [
+        { alias: 1, type: 'Double', value: 21.5 },
+        { alias: 2, type: 'Int32', value: 1490 },
+        { alias: 3, type: 'Boolean', value: false },
+      ] as never,
+    }),
+  );
 const SPARKPLUG_DATA = Array.from({ length: 256 }, (_, seq) => sparkplugData(seq));
-const TTN_TEXT = JSON.stringify({ end_device_ids: { device_id: 'dev1' }, received_at: '2020-02-12T15:15:46.014773143Z', uplink_message: { f_cnt: 1, frm_payload: 'gkHe', decoded_payload: { temperature: 1.0, luminosity: 0.64 } } });
-const CHIRPSTACK_TEXT = JSON.stringify({ time: '2022-07-18T09:34:15.775023242+00:00', deviceInfo: { devEui: '0101010101010101', deviceName: 'Test device' }, fPort: 1, data: 'qg==', object: { temperature: 21.5, humidity: 40 } });
+const TTN_TEXT = JSON.stringify({
+  end_device_ids: { device_id: 'dev1' },
+  received_at: '2020-02-12T15:15:46.014773143Z',
+  uplink_message: { f_cnt: 1, frm_payload: 'gkHe', decoded_payload: { temperature: 1.0, luminosity: 0.64 } },
+});
+const CHIRPSTACK_TEXT = JSON.stringify({
+  time: '2022-07-18T09:34:15.775023242+00:00',
+  deviceInfo: { devEui: '0101010101010101', deviceName: 'Test device' },
+  fPort: 1,
+  data: 'qg==',
+  object: { temperature: 21.5, humidity: 40 },
+});
 
 interface FormatCase {
   format: string;
@@ -76,7 +110,11 @@ interface FormatCase {
   outputs?: number;
 }
 
-const jsonOptions = compileJsonOptions({ mapping: ['temp', 'pressure', 'flow', 'on'].map((m) => ({ metric: m, path: compilePath(m, m) })), timestampPath: compilePath('ts', 'ts'), idPath: compilePath('id', 'id') });
+const jsonOptions = compileJsonOptions({
+  mapping: ['temp', 'pressure', 'flow', 'on'].map((m) => ({ metric: m, path: compilePath(m, m) })),
+  timestampPath: compilePath('ts', 'ts'),
+  idPath: compilePath('id', 'id'),
+});
 const frame = compileFrame(BINARY_SPEC);
 const sparkplugDecoder = new TelemetryDecoder({ format: 'sparkplug' });
 sparkplugDecoder.decode({ topic: 'spBv1.0/g/NBIRTH/n1', payload: SPARKPLUG_BIRTH, now: NOW });
@@ -87,7 +125,13 @@ const chirpstackDecoder = new TelemetryDecoder({ format: 'chirpstack' });
 const CASES: FormatCase[] = [
   {
     format: 'json',
-    config: { format: 'json', mapping: ['temp', 'pressure', 'flow', 'on'].map((m) => ({ metric: m, path: m })), timestampPath: 'ts', deviceIdFrom: 'path', deviceIdPath: 'id' },
+    config: {
+      format: 'json',
+      mapping: ['temp', 'pressure', 'flow', 'on'].map((m) => ({ metric: m, path: m })),
+      timestampPath: 'ts',
+      deviceIdFrom: 'path',
+      deviceIdPath: 'id',
+    },
     records: 1,
     recordName: 'objects',
     codec: () => decodeJson(JSON.parse(JSON_TEXT), NOW, DEFAULT_LIMITS, jsonOptions),
@@ -167,7 +211,13 @@ function codecBench(): void {
   for (const c of CASES) {
     c.codec(0);
     const payloads = best(() => opsPerSecond(CODEC_RUNS, c.codec));
-    report({ name: `${c.format} codec: ${c.recordName}`, value: payloads * c.records, unit: 'records/s', baseline: parseOnly, baselineName: 'JSON.parse payloads' });
+    report({
+      name: `${c.format} codec: ${c.recordName}`,
+      value: payloads * c.records,
+      unit: 'records/s',
+      baseline: parseOnly,
+      baselineName: 'JSON.parse payloads',
+    });
   }
   // Our SenML-CBOR reader beside cbor-x (the decoder it replaced; now only a dev dependency) on the same bytes.
   const cborx = best(() => opsPerSecond(CODEC_RUNS, () => cborxDecode(SENML_CBOR)));
@@ -248,7 +298,14 @@ async function nodeBench(): Promise<void> {
     const outputs = c.outputs ?? 1;
     const rate = Math.max(await flowRate(flow, modules, c.message, NODE_MSGS, outputs), await flowRate(flow, modules, c.message, NODE_MSGS, outputs));
     report({ name: `m2m-telemetry ${c.format} (input msgs)`, value: rate, unit: 'msgs/s', baseline: functionRate, baselineName: 'function node' });
-    if (outputs > 1) report({ name: `m2m-telemetry ${c.format} (telemetry msgs out)`, value: rate * outputs, unit: 'msgs/s', baseline: functionRate, baselineName: 'function node' });
+    if (outputs > 1)
+      report({
+        name: `m2m-telemetry ${c.format} (telemetry msgs out)`,
+        value: rate * outputs,
+        unit: 'msgs/s',
+        baseline: functionRate,
+        baselineName: 'function node',
+      });
   }
 }
 

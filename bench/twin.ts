@@ -17,7 +17,18 @@ function setpoint(round: number, i: number): Record<string, unknown> {
 }
 
 function tenKeys(i: number): Record<string, unknown> {
-  return { setpoint: 20 + (i % 5), mode: 'heat', fan: i % 3, hysteresis: 0.5, minOn: 120, maxOn: 3600, display: 'on', lock: false, schedule: 'weekday', offset: -0.5 };
+  return {
+    setpoint: 20 + (i % 5),
+    mode: 'heat',
+    fan: i % 3,
+    hysteresis: 0.5,
+    minOn: 120,
+    maxOn: 3600,
+    display: 'on',
+    lock: false,
+    schedule: 'weekday',
+    offset: -0.5,
+  };
 }
 
 async function registryWithDevices(): Promise<DeviceRegistry> {
@@ -78,17 +89,26 @@ async function main(): Promise<void> {
   const heapTwins = await TwinService.open(fresh);
   const before = heapUsed();
   for (let i = 0; i < DEVICES; i += WINDOW) {
-    await Promise.all(ids.slice(i, i + WINDOW).map(async (id, k) => {
-      await heapTwins.desire(id, tenKeys(i + k));
-      await heapTwins.report(id, tenKeys(i + k + 1));
-    }));
+    await Promise.all(
+      ids.slice(i, i + WINDOW).map(async (id, k) => {
+        await heapTwins.desire(id, tenKeys(i + k));
+        await heapTwins.report(id, tenKeys(i + k + 1));
+      }),
+    );
   }
   const twinBytes = (heapUsed() - before) / DEVICES;
   const plainBefore = heapUsed();
   const plain = new Map<string, { desired: Record<string, unknown>; reported: Record<string, unknown> }>();
   for (let i = 0; i < DEVICES; i++) plain.set(ids[i], { desired: tenKeys(i), reported: tenKeys(i + 1) });
   const plainBytes = (heapUsed() - plainBefore) / DEVICES;
-  report({ name: 'heap per twin (10 desired + 10 reported keys)', value: twinBytes, unit: 'bytes', baseline: plainBytes, baselineName: 'Map of the same objects', higherIsBetter: false });
+  report({
+    name: 'heap per twin (10 desired + 10 reported keys)',
+    value: twinBytes,
+    unit: 'bytes',
+    baseline: plainBytes,
+    baselineName: 'Map of the same objects',
+    higherIsBetter: false,
+  });
   if (plain.size !== DEVICES) throw new Error('unreachable: keeps the baseline alive until measured');
   heapTwins.close();
   await fresh.close();

@@ -43,14 +43,14 @@ export const ERROR_CODES = {
   STATE_FULL: 'the rule state holds the most devices it may, all with alarms, delays or shelving',
   // Commands
   INVALID_COMMAND: 'msg.command is missing or not a usable command name',
-  UNKNOWN_COMMAND: "the device type has no such command",
+  UNKNOWN_COMMAND: 'the device type has no such command',
   DUPLICATE_COMMAND: 'a command with this id is already in progress',
   QUEUE_FULL: "the offline device's command queue is full",
   BAD_REPLY: 'a reply into m2m-command is not JSON or names no command',
   BAD_COMMAND: 'a command into m2m-simulator is not JSON { id, command, params }',
   CLOSED: 'the node was closed while the message waited',
   // Twin
-  TWIN_TOO_LARGE: "a twin document would be over the size cap",
+  TWIN_TOO_LARGE: 'a twin document would be over the size cap',
   // Jobs
   INVALID_JOB: 'a job document is malformed, or a rate, percentage, retry count or duration is out of range; msg.m2mError.field names it',
   EMPTY_TARGET: "a job's target names no device, or no device matches it; nothing was started",
@@ -58,7 +58,8 @@ export const ERROR_CODES = {
   JOB_EXISTS: 'a job with this jobId exists already',
   JOB_ENDED: 'pause, resume or cancel of a job that has already ended',
   // Provisioning answers (m2m-provision's status to the device, not Catch nodes)
-  NOT_AUTHORIZED: 'provisioning: a wrong secret, an unknown key, or a device that may not enrol (exists, has a credential, is not pre-provisioned); one answer for all',
+  NOT_AUTHORIZED:
+    'provisioning: a wrong secret, an unknown key, or a device that may not enrol (exists, has a credential, is not pre-provisioned); one answer for all',
   BAD_REQUEST: 'provisioning: the request is not JSON or lacks a field; nothing changed',
   RATE_LIMITED: 'provisioning: the key made more requests than its rate; retry after retryAfterMs',
   // Admin API (HTTP answers, not Catch nodes)
@@ -97,7 +98,12 @@ export function errorMessage(err: unknown): string {
 export function describeValue(value: unknown, max = 60): string {
   let text: string;
   try {
-    text = typeof value === 'bigint' ? `${value}n` : typeof value === 'symbol' || typeof value === 'function' ? String(value) : (JSON.stringify(value) ?? String(value));
+    text =
+      typeof value === 'bigint'
+        ? `${value}n`
+        : typeof value === 'symbol' || typeof value === 'function'
+          ? String(value)
+          : (JSON.stringify(value) ?? String(value));
   } catch {
     text = Array.isArray(value) ? 'an array' : typeof value;
   }

@@ -141,10 +141,7 @@ class Parser {
 // ---- the NFA ----
 
 type State =
-  | { kind: 'char'; test: CharTest; next: number }
-  | { kind: 'assert'; assert: AssertKind; next: number }
-  | { kind: 'split'; next: number[] }
-  | { kind: 'match' };
+  { kind: 'char'; test: CharTest; next: number } | { kind: 'assert'; assert: AssertKind; next: number } | { kind: 'split'; next: number[] } | { kind: 'match' };
 
 class Builder {
   readonly states: State[] = [{ kind: 'match' }];
@@ -252,7 +249,7 @@ class Matcher implements LinearRegExp {
     const first = input.length > 0 ? (input.codePointAt(0) as number) : -1;
     let state = this.initial(first);
     let after = first;
-    for (let pos = 0; pos < input.length; ) {
+    for (let pos = 0; pos < input.length;) {
       if (state.match) return true;
       if (state.states.length === 0 && this.anchored) return false;
       const cp = after;

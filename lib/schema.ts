@@ -43,7 +43,11 @@ function checkedPattern(pattern: string, path: string): LinearRegExp {
     return remember(patterns, pattern, compileLinear(pattern));
   } catch (err) {
     if (err instanceof UnsupportedPattern) {
-      throw new M2MError('UNSAFE_PATTERN', `${path}: the pattern ${JSON.stringify(pattern)} is refused because ${err.message}. Patterns run in time linear in the value; rewrite it without these constructs, or check the value in a function node`, { field: path });
+      throw new M2MError(
+        'UNSAFE_PATTERN',
+        `${path}: the pattern ${JSON.stringify(pattern)} is refused because ${err.message}. Patterns run in time linear in the value; rewrite it without these constructs, or check the value in a function node`,
+        { field: path },
+      );
     }
     throw new M2MError('INVALID_SCHEMA', `${path}: ${JSON.stringify(pattern)} is not a valid regular expression (${(err as Error).message})`, { field: path });
   }
@@ -73,7 +77,11 @@ function checkSchemaShape(schema: JsonSchema, field: string): void {
     const entries: Array<[string | number, unknown]> = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
     size += entries.length;
     if (size > MAX_SCHEMA_SIZE) {
-      throw new M2MError('INVALID_SCHEMA', `${field} is too large: more than ${MAX_SCHEMA_SIZE} keywords, properties and items; split it between device types or simplify it`, { field });
+      throw new M2MError(
+        'INVALID_SCHEMA',
+        `${field} is too large: more than ${MAX_SCHEMA_SIZE} keywords, properties and items; split it between device types or simplify it`,
+        { field },
+      );
     }
     for (const [key, child] of entries) {
       const at = childPath(path, key);

@@ -149,7 +149,8 @@ export function syncDemoFlows(flows: FlowNode[], broker: DemoBroker): { flows: F
     if (!example || example.type !== node.type) return node;
     let next = node;
     if (node.type === 'mqtt-broker') next = pointedAt(broker, node, example);
-    else if (node.type === 'change' && Array.isArray(node.rules)) next = { ...node, rules: node.rules.map((rule: unknown) => withShippedWebhookUrl(rule, example)) };
+    else if (node.type === 'change' && Array.isArray(node.rules))
+      next = { ...node, rules: node.rules.map((rule: unknown) => withShippedWebhookUrl(rule, example)) };
     if (JSON.stringify(next) !== JSON.stringify(node)) changed.push(node.id);
     return next;
   });

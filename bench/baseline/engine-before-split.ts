@@ -169,7 +169,9 @@ export class RuleEngine {
       this.missing[r] = -1;
       const x = typeof raw === 'number' ? raw : typeof raw === 'boolean' ? (raw ? 1 : 0) : NaN;
       if (!Number.isFinite(x)) {
-        throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${rule.metric}": value ${describe(raw)} is not a number`, { field: `payload.${rule.metric}` });
+        throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${rule.metric}": value ${describe(raw)} is not a number`, {
+          field: `payload.${rule.metric}`,
+        });
       }
       this.xs[r] = x;
       this.lo[r] = this.threshold(rule, rule.raise, rule.raise.lo, id, msg);
@@ -198,7 +200,10 @@ export class RuleEngine {
     let rules: readonly CompiledRule[] = this.rules;
     if (ruleName !== undefined && ruleName !== null && ruleName !== '') {
       const rule = typeof ruleName === 'string' ? this.byName.get(ruleName) : undefined;
-      if (!rule) throw new M2MError('INVALID_CONTROL', `${op}: msg.rule ${describe(ruleName)} is not a rule of this node (${[...this.byName.keys()].join(', ')})`, { field: 'rule' });
+      if (!rule)
+        throw new M2MError('INVALID_CONTROL', `${op}: msg.rule ${describe(ruleName)} is not a rule of this node (${[...this.byName.keys()].join(', ')})`, {
+          field: 'rule',
+        });
       rules = [rule];
     }
     const now = this.now();
@@ -622,9 +627,13 @@ export class RuleEngine {
     if (src.kind === 'num') return src.num;
     const value = resolveThreshold(src, id, msg, this.lookup);
     if (Number.isNaN(value)) {
-      throw new M2MError('NO_THRESHOLD', `rule "${rule.name}" metric "${rule.metric}": threshold ${src.describe} of ${cond.op} is missing or not a number for device ${id}`, {
-        field: src.kind === 'msg' ? src.path.join('.') : `attributes.${src.path[0]}`,
-      });
+      throw new M2MError(
+        'NO_THRESHOLD',
+        `rule "${rule.name}" metric "${rule.metric}": threshold ${src.describe} of ${cond.op} is missing or not a number for device ${id}`,
+        {
+          field: src.kind === 'msg' ? src.path.join('.') : `attributes.${src.path[0]}`,
+        },
+      );
     }
     return value;
   }
@@ -652,7 +661,9 @@ export class RuleEngine {
   private countMissing(slot: number, r: number, id: string, rule: CompiledRule, payload: Record<string, unknown>): void {
     if (!this.inScope(slot, r, id, rule) || ++this.missing[r] < MISSING_METRIC_HINT_AFTER) return;
     this.missing[r] = -1;
-    const carried = Object.keys(payload).slice(0, 8).map((m) => JSON.stringify(m.slice(0, 40)));
+    const carried = Object.keys(payload)
+      .slice(0, 8)
+      .map((m) => JSON.stringify(m.slice(0, 40)));
     this.onHint(
       `rule "${rule.name}": none of the first ${MISSING_METRIC_HINT_AFTER} messages carried metric "${rule.metric}" (the last one had ${carried.join(', ') || 'no metrics'}); check the rule's metric name`,
     );
@@ -674,7 +685,9 @@ export class RuleEngine {
   private allocate(id: string, now: number): number {
     if (this.slotOf.size >= this.maxDevices) this.evictIdle();
     if (this.slotOf.size >= this.maxDevices) {
-      throw new M2MError('STATE_FULL', `rule state holds ${this.maxDevices} devices, all with alarms, delays or shelving; device ${id} is not tracked`, { field: 'deviceId' });
+      throw new M2MError('STATE_FULL', `rule state holds ${this.maxDevices} devices, all with alarms, delays or shelving; device ${id} is not tracked`, {
+        field: 'deviceId',
+      });
     }
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
@@ -750,7 +763,8 @@ export class RuleEngine {
     this.lastSeen = new Float64Array(0);
     this.flags = new Uint16Array(0);
     this.count = new Uint16Array(0);
-    for (const column of ['deadline', 'raisedAt', 'value', 'thrLo', 'thrHi', 'shelvedUntil', 'seenAt', 'prevTs', 'scheduledAt'] as const) this[column] = new Float64Array(0);
+    for (const column of ['deadline', 'raisedAt', 'value', 'thrLo', 'thrHi', 'shelvedUntil', 'seenAt', 'prevTs', 'scheduledAt'] as const)
+      this[column] = new Float64Array(0);
     this.grow(slots);
     this.timers.clear();
     this.ids = [];

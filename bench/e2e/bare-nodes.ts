@@ -28,7 +28,20 @@ export = function (RED: NodeAPI): void {
       for (const d of devices.values()) {
         if (!d.staleActive && now - d.tempAt > 10_000) {
           d.staleActive = true;
-          node.send({ topic: `alarm/${d.id}/sensor-stale`, deviceId: d.id, payload: { deviceId: d.id, rule: 'sensor-stale', event: 'raised', severity: 'warning', value: null, threshold: 10, ts: now, text: `${d.id} sensor stale raised (warning): no temperature for 10 s` } });
+          node.send({
+            topic: `alarm/${d.id}/sensor-stale`,
+            deviceId: d.id,
+            payload: {
+              deviceId: d.id,
+              rule: 'sensor-stale',
+              event: 'raised',
+              severity: 'warning',
+              value: null,
+              threshold: 10,
+              ts: now,
+              text: `${d.id} sensor stale raised (warning): no temperature for 10 s`,
+            },
+          });
         }
       }
     }, 1000);
@@ -38,7 +51,20 @@ export = function (RED: NodeAPI): void {
       const now = Date.now();
       let d = devices.get(id);
       if (d === undefined) {
-        d = { id, type: 'machine', registeredAt: now, lastSeen: now, online: true, run: 0, active: false, tempAt: now, staleActive: false, vib: undefined, vibAt: 0, vibActive: false };
+        d = {
+          id,
+          type: 'machine',
+          registeredAt: now,
+          lastSeen: now,
+          online: true,
+          run: 0,
+          active: false,
+          tempAt: now,
+          staleActive: false,
+          vib: undefined,
+          vibAt: 0,
+          vibActive: false,
+        };
         devices.set(id, d);
       }
       d.lastSeen = now;

@@ -26,7 +26,12 @@ const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
 for (const [id, us] of self) {
   const { functionName, url, lineNumber } = (byId.get(id) as ProfileNode).callFrame;
-  const where = url ? url.replace(/^file:\/\//, '').replace(/.*node_modules\//, '~/').replace(path.join(__dirname, '../..') + '/', '') : '(native)';
+  const where = url
+    ? url
+        .replace(/^file:\/\//, '')
+        .replace(/.*node_modules\//, '~/')
+        .replace(path.join(__dirname, '../..') + '/', '')
+    : '(native)';
   const fn = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
   byFile.set(where, (byFile.get(where) ?? 0) + us);

@@ -33,8 +33,16 @@ const ROUNDS = Number(option('rounds') ?? (QUICK ? 1 : 3));
 const BEFORE = option('before');
 const SELECTED = (option('sides')?.split(',') ?? (BEFORE ? ['pack', 'before', ...SIDES.slice(1)] : SIDES)) as Side[];
 const PLAN = QUICK
-  ? [{ name: 'warmup', perDevice: 5 }, { name: 'full', perDevice: 20 }, { name: 'fixed', perDevice: 20, rate: FIXED_RATE }]
-  : [{ name: 'warmup', perDevice: 20 }, { name: 'full', perDevice: 100 }, { name: 'fixed', perDevice: 100, rate: FIXED_RATE }];
+  ? [
+      { name: 'warmup', perDevice: 5 },
+      { name: 'full', perDevice: 20 },
+      { name: 'fixed', perDevice: 20, rate: FIXED_RATE },
+    ]
+  : [
+      { name: 'warmup', perDevice: 20 },
+      { name: 'full', perDevice: 100 },
+      { name: 'fixed', perDevice: 100, rate: FIXED_RATE },
+    ];
 const PUBLISHERS = 2;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 const PROFILE_DIR = path.join(os.tmpdir(), 'm2m-bench-e2e-profiles');
@@ -53,10 +61,17 @@ function buildRev(rev: string, out: string): void {
   fs.rmSync(source, { recursive: true, force: true });
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(source, { recursive: true });
-  const archive = execFileSync('git', ['archive', '--format=tar', rev, 'lib', 'nodes', 'tsconfig.json', 'tsconfig.build.json'], { cwd: ROOT, maxBuffer: 1 << 28 });
+  const archive = execFileSync('git', ['archive', '--format=tar', rev, 'lib', 'nodes', 'tsconfig.json', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    maxBuffer: 1 << 28,
+  });
   execFileSync('tar', ['-x', '-C', source], { input: archive });
   try {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(source, 'tsconfig.build.json'), '--outDir', out, '--declaration', 'false'], { cwd: source, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', path.join(source, 'tsconfig.build.json'), '--outDir', out, '--declaration', 'false'],
+      { cwd: source, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
   } catch {
     // emitted all the same
   }
@@ -75,7 +90,9 @@ function build(): void {
   fs.mkdirSync(path.join(BUILD, 'bench/e2e'), { recursive: true });
   for (const file of CHILD_FILES) {
     const source = fs.readFileSync(path.join(__dirname, `${file}.ts`), 'utf8');
-    const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } });
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    });
     fs.writeFileSync(path.join(BUILD, 'bench/e2e', `${file}.js`), outputText);
   }
 }
@@ -99,7 +116,10 @@ async function startMosquitto(): Promise<{ port: number; stop(): void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'm2m-bench-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
   // no queue limit: a side slower than the publishers must get every message late, not lose it
-  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'max_queued_messages 0', 'persistence false', ''].join('\n'));
+  fs.writeFileSync(
+    conf,
+    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true', 'max_queued_messages 0', 'persistence false', ''].join('\n'),
+  );
   const proc = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -148,7 +168,15 @@ async function startNodeRed(side: Side, brokerPort: number, round: number): Prom
   fs.writeFileSync(flowFile, JSON.stringify(sideFlow(side, brokerPort)));
   const execArgv: string[] = [];
   if (PROFILE) execArgv.push('--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `${side}-round${round}.cpuprofile`);
-  const child = fork(path.join(BUILD, 'bench/e2e/node-red-child.js'), [], { execArgv, env: { ...process.env, BENCH_FLOW_FILE: flowFile, ...(side === 'before' ? { BENCH_PACK_ROOT: BEFORE_BUILD } : side === 'pack' && PACK_REV ? { BENCH_PACK_ROOT: PACK_BUILD } : {}) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(BUILD, 'bench/e2e/node-red-child.js'), [], {
+    execArgv,
+    env: {
+      ...process.env,
+      BENCH_FLOW_FILE: flowFile,
+      ...(side === 'before' ? { BENCH_PACK_ROOT: BEFORE_BUILD } : side === 'pack' && PACK_REV ? { BENCH_PACK_ROOT: PACK_BUILD } : {}),
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.once('message', (m) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
     child.once('exit', (code) => reject(new Error(`Node-RED (${side}) exited with ${code} before it was ready`)));
@@ -233,7 +261,10 @@ class Watcher {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.onEmpty = undefined;
-        const missing = [...this.pending].filter(([, q]) => q.length > 0).slice(0, 5).map(([id, q]) => `${id} ${q[0].event} at ${q[0].value}`);
+        const missing = [...this.pending]
+          .filter(([, q]) => q.length > 0)
+          .slice(0, 5)
+          .map(([id, q]) => `${id} ${q[0].event} at ${q[0].value}`);
         reject(new Error(`${this.outstanding} expected alarms never came out (e.g. ${missing.join('; ')})`));
       }, timeoutMs);
       this.onEmpty = () => {
@@ -256,7 +287,7 @@ async function publish(phase: Phase, publishers: MqttClient[], watcher: Watcher)
   // count is a multiple of the publisher count; the sentinel's two readings go through one client
   const clientOf = (i: number): MqttClient => publishers[i >= readings.length - 2 ? 0 : i % publishers.length];
   if (phase.rate === undefined) {
-    for (let i = 0; i < readings.length; ) {
+    for (let i = 0; i < readings.length;) {
       const end = Math.min(readings.length, i + 500);
       for (; i < end; i++) sendVia(i);
       await Promise.all(publishers.map((c) => publishAsync(c, 'bench/flush', '')));
@@ -360,16 +391,36 @@ function printPhase(name: string, rounds: Array<Partial<Record<Side, SideResult>
   const col = (values: number[], digits: number): string => summary(values, digits).padStart(26);
   const fixed = name === 'fixed';
   console.log(`\n${name === 'full' ? 'full rate' : `fixed ${fmt(FIXED_RATE)} msgs/s`}, ${fmt(rounds.length)} round(s); median [range]`);
-  console.log(`${'side'.padEnd(8)}${'msgs/s'.padStart(26)}${'CPU µs/msg'.padStart(26)}${'p50 ms'.padStart(26)}${'p99 ms'.padStart(26)}${'CPU / floor'.padStart(26)}${'CPU / core'.padStart(26)}${(fixed ? 'p99 / floor' : '').padStart(26)}${BEFORE ? 'CPU / before'.padStart(26) : ''}`);
+  console.log(
+    `${'side'.padEnd(8)}${'msgs/s'.padStart(26)}${'CPU µs/msg'.padStart(26)}${'p50 ms'.padStart(26)}${'p99 ms'.padStart(26)}${'CPU / floor'.padStart(26)}${'CPU / core'.padStart(26)}${(fixed ? 'p99 / floor' : '').padStart(26)}${BEFORE ? 'CPU / before'.padStart(26) : ''}`,
+  );
   for (const side of sides) {
     const of = (r: Partial<Record<Side, SideResult>>, s: Side): PhaseResult => (r[s] as SideResult).phases[name];
-    const ratio = (base: Side, key: keyof PhaseResult): string => (rounds.every((r) => r[base]) ? col(rounds.map((r) => of(r, side)[key] / of(r, base)[key]), 2) : ''.padStart(26));
+    const ratio = (base: Side, key: keyof PhaseResult): string =>
+      rounds.every((r) => r[base])
+        ? col(
+            rounds.map((r) => of(r, side)[key] / of(r, base)[key]),
+            2,
+          )
+        : ''.padStart(26);
     console.log(
       side.padEnd(8) +
-        col(rounds.map((r) => of(r, side).msgsPerSecond), 0) +
-        col(rounds.map((r) => of(r, side).cpuMicrosPerMessage), 1) +
-        col(rounds.map((r) => of(r, side).p50), 2) +
-        col(rounds.map((r) => of(r, side).p99), 2) +
+        col(
+          rounds.map((r) => of(r, side).msgsPerSecond),
+          0,
+        ) +
+        col(
+          rounds.map((r) => of(r, side).cpuMicrosPerMessage),
+          1,
+        ) +
+        col(
+          rounds.map((r) => of(r, side).p50),
+          2,
+        ) +
+        col(
+          rounds.map((r) => of(r, side).p99),
+          2,
+        ) +
         ratio('floor', 'cpuMicrosPerMessage') +
         ratio('core', 'cpuMicrosPerMessage') +
         (fixed ? ratio('floor', 'p99') : ''.padStart(26)) +
@@ -386,7 +437,9 @@ async function main(): Promise<void> {
   const broker = await startMosquitto();
   const phases = buildPhases(DEVICES, PLAN);
   const expected = phases.map((p) => `${p.name} ${fmt(p.readings.length)} msgs, ${fmt(p.readings.filter((r) => r.transition).length)} alarms`);
-  console.log(`bench:e2e${QUICK ? ' (quick)' : ''}${BEFORE ? `, before = ${BEFORE}` : ''}${PACK_REV ? `, pack = ${PACK_REV}` : ''}: ${DEVICES} devices, Mosquitto on port ${broker.port}, ${PUBLISHERS} publishers; ${expected.join('; ')}`);
+  console.log(
+    `bench:e2e${QUICK ? ' (quick)' : ''}${BEFORE ? `, before = ${BEFORE}` : ''}${PACK_REV ? `, pack = ${PACK_REV}` : ''}: ${DEVICES} devices, Mosquitto on port ${broker.port}, ${PUBLISHERS} publishers; ${expected.join('; ')}`,
+  );
   const rounds: Array<Partial<Record<Side, SideResult>>> = [];
   let failed = false;
   try {
@@ -397,13 +450,23 @@ async function main(): Promise<void> {
       for (const side of order) {
         results[side] = await runSide(side, broker.port, phases, round);
         const full = (results[side] as SideResult).phases.full;
-        console.log(`round ${round + 1} ${side.padEnd(8)} full rate ${fmt(full.msgsPerSecond)} msgs/s, ${fmt(full.cpuMicrosPerMessage, 1)} µs/msg; peak RSS ${fmt((results[side] as SideResult).peakRssMb)} MB`);
+        console.log(
+          `round ${round + 1} ${side.padEnd(8)} full rate ${fmt(full.msgsPerSecond)} msgs/s, ${fmt(full.cpuMicrosPerMessage, 1)} µs/msg; peak RSS ${fmt((results[side] as SideResult).peakRssMb)} MB`,
+        );
       }
       rounds.push(results);
     }
     printPhase('full', rounds);
     printPhase('fixed', rounds);
-    console.log(`\npeak RSS MB: ${SELECTED.map((s) => `${s} ${summary(rounds.map((r) => (r[s] as SideResult).peakRssMb), 0)}`).join(', ')}`);
+    console.log(
+      `\npeak RSS MB: ${SELECTED.map(
+        (s) =>
+          `${s} ${summary(
+            rounds.map((r) => (r[s] as SideResult).peakRssMb),
+            0,
+          )}`,
+      ).join(', ')}`,
+    );
     if (PROFILE) console.log(`CPU profiles of the Node-RED processes: ${PROFILE_DIR}`);
   } catch (err) {
     failed = true;

@@ -51,9 +51,15 @@ export function buildPhases(devices: number, plan: Array<{ name: string; perDevi
       }
     }
     const sentinel = `end-${name}`;
-    for (let n = 0; n < 2; n++) readings.push({ deviceId: sentinel, topic: `bench/${sentinel}/telemetry`, payload: `{"temperature":90,"vibration":3.2,"n":${n}}`, n });
+    for (let n = 0; n < 2; n++)
+      readings.push({ deviceId: sentinel, topic: `bench/${sentinel}/telemetry`, payload: `{"temperature":90,"vibration":3.2,"n":${n}}`, n });
     for (const reading of readings) {
-      all.push({ deviceId: reading.deviceId, temperature: (JSON.parse(reading.payload) as { temperature: number }).temperature, msgid: String(all.length), reading });
+      all.push({
+        deviceId: reading.deviceId,
+        temperature: (JSON.parse(reading.payload) as { temperature: number }).temperature,
+        msgid: String(all.length),
+        reading,
+      });
     }
     phases.push({ name, readings, rate });
   }

@@ -34,7 +34,11 @@ function duration(value: unknown, field: string, fallback: number, allowZero: bo
   if (value === undefined || value === null || value === '') return fallback;
   const n = typeof value === 'string' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0) || n > MAX_DURATION_MS) {
-    throw new M2MError('INVALID_FIELD', `msg.${field} must be a number of milliseconds${allowZero ? ' (0 for none)' : ' above 0'} up to 7 days, got ${describeValue(value)}`, { field });
+    throw new M2MError(
+      'INVALID_FIELD',
+      `msg.${field} must be a number of milliseconds${allowZero ? ' (0 for none)' : ' above 0'} up to 7 days, got ${describeValue(value)}`,
+      { field },
+    );
   }
   return Math.round(n);
 }
@@ -67,7 +71,8 @@ export function checkCommandId(id: unknown): string | undefined {
 export function checkParams(params: unknown): unknown {
   if (params === undefined || params === null || params === '') return {};
   if (typeof params !== 'object') {
-    if (typeof params === 'number' && !Number.isFinite(params)) throw new M2MError('INVALID_FIELD', 'msg.payload must be a finite number', { field: 'payload' });
+    if (typeof params === 'number' && !Number.isFinite(params))
+      throw new M2MError('INVALID_FIELD', 'msg.payload must be a finite number', { field: 'payload' });
     if (typeof params === 'string' || typeof params === 'number' || typeof params === 'boolean') return params;
     throw new M2MError('INVALID_FIELD', `msg.payload (the parameters) must be JSON, got ${typeof params}`, { field: 'payload' });
   }

@@ -47,8 +47,16 @@ export class KeptOutcomes {
   async keep(record: CommandRecord, status: FinalStatus, response: unknown, error: string | null): Promise<void> {
     if (this.keepMs <= 0 || this.limit <= 0) return this.store.delete(record.id);
     const outcome: KeptOutcome = {
-      v: OUTCOME_RECORD_VERSION, id: record.id, deviceId: record.deviceId, command: record.command, status,
-      response: response === undefined ? null : response, error, attempts: record.attempts, createdAt: record.createdAt, endedAt: Date.now(),
+      v: OUTCOME_RECORD_VERSION,
+      id: record.id,
+      deviceId: record.deviceId,
+      command: record.command,
+      status,
+      response: response === undefined ? null : response,
+      error,
+      attempts: record.attempts,
+      createdAt: record.createdAt,
+      endedAt: Date.now(),
     };
     this.kept.delete(record.id);
     this.kept.set(record.id, outcome);
@@ -62,8 +70,15 @@ export class KeptOutcomes {
   restore(key: string, value: unknown): boolean {
     if (!KeptOutcomes.isKey(key)) return false;
     const id = key.slice(OUTCOME_PREFIX.length);
-    if (isPlainObject(value) && value.v === OUTCOME_RECORD_VERSION && value.id === id && FINAL.includes(value.status as FinalStatus) &&
-      typeof value.deviceId === 'string' && typeof value.command === 'string' && typeof value.endedAt === 'number') {
+    if (
+      isPlainObject(value) &&
+      value.v === OUTCOME_RECORD_VERSION &&
+      value.id === id &&
+      FINAL.includes(value.status as FinalStatus) &&
+      typeof value.deviceId === 'string' &&
+      typeof value.command === 'string' &&
+      typeof value.endedAt === 'number'
+    ) {
       this.kept.set(id, value as unknown as KeptOutcome);
     } else {
       void this.store.delete(key).catch(() => undefined); // an outcome is a convenience: one this version cannot read is dropped
@@ -84,8 +99,15 @@ export class KeptOutcomes {
   static event(outcome: KeptOutcome): StatusEvent {
     const ts = Date.now();
     return {
-      id: outcome.id, deviceId: outcome.deviceId, command: outcome.command, status: outcome.status, attempts: outcome.attempts,
-      response: outcome.response, error: outcome.error, latencyMs: outcome.endedAt - outcome.createdAt, ts,
+      id: outcome.id,
+      deviceId: outcome.deviceId,
+      command: outcome.command,
+      status: outcome.status,
+      attempts: outcome.attempts,
+      response: outcome.response,
+      error: outcome.error,
+      latencyMs: outcome.endedAt - outcome.createdAt,
+      ts,
     };
   }
 

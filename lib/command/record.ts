@@ -23,7 +23,8 @@ export type ReadRecord = { record: CommandRecord; steppedUp: boolean } | { unrea
 export function readCommandRecord(key: string, value: unknown): ReadRecord {
   if (!isPlainObject(value)) return { unreadable: 'not an object' };
   const version = value.v === undefined ? 1 : value.v;
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) return { unreadable: `format version ${JSON.stringify(version)} is not a version` };
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
+    return { unreadable: `format version ${JSON.stringify(version)} is not a version` };
   if (version > COMMAND_RECORD_VERSION) {
     throw new M2MError(
       'STORE_TOO_NEW',
@@ -40,9 +41,17 @@ export function readCommandRecord(key: string, value: unknown): ReadRecord {
 function isCommandRecord(value: Record<string, unknown>): value is Record<string, unknown> & CommandRecord {
   const r = value as Partial<CommandRecord>;
   return (
-    typeof r.id === 'string' && typeof r.deviceId === 'string' && typeof r.command === 'string' && typeof r.createdAt === 'number' &&
-    typeof r.timeoutMs === 'number' && typeof r.attempts === 'number' && typeof r.dueAt === 'number' && typeof r.token === 'string' &&
-    typeof r.seq === 'number' && typeof r.expiresAt === 'number' && typeof r.retries === 'number' &&
+    typeof r.id === 'string' &&
+    typeof r.deviceId === 'string' &&
+    typeof r.command === 'string' &&
+    typeof r.createdAt === 'number' &&
+    typeof r.timeoutMs === 'number' &&
+    typeof r.attempts === 'number' &&
+    typeof r.dueAt === 'number' &&
+    typeof r.token === 'string' &&
+    typeof r.seq === 'number' &&
+    typeof r.expiresAt === 'number' &&
+    typeof r.retries === 'number' &&
     (r.phase === 'queued' || r.phase === 'sent' || r.phase === 'backoff')
   );
 }

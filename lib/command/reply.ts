@@ -66,12 +66,17 @@ export function parseReply(input: ReplyInput): ParsedReply {
   const fromPayload = object && (typeof object.id === 'string' || typeof object.id === 'number') ? String(object.id) : undefined;
   const id = correlation?.id ?? fromPayload;
   if (!id) {
-    throw new M2MError('BAD_REPLY', `reply on ${String(input.topic ?? '(no topic)')} has no command id: expected msg.correlationData or payload.id`, { field: 'payload' });
+    throw new M2MError('BAD_REPLY', `reply on ${String(input.topic ?? '(no topic)')} has no command id: expected msg.correlationData or payload.id`, {
+      field: 'payload',
+    });
   }
   const token = correlation?.token;
   if (!object) return { id, token, ok: true, response: body, error: null };
   const status = object.status;
-  const ok = status === undefined || status === null ? object.error === undefined || object.error === null : status === true || SUCCESS.has(String(status).toLowerCase());
+  const ok =
+    status === undefined || status === null
+      ? object.error === undefined || object.error === null
+      : status === true || SUCCESS.has(String(status).toLowerCase());
   const response = 'result' in object ? object.result : fromPayload !== undefined ? null : body;
   return { id, token, ok, response: response ?? null, error: ok ? null : errorText(object.error ?? object.result ?? status) };
 }

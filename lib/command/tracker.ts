@@ -155,7 +155,16 @@ export class CommandTracker {
   inProgress(): PendingInfo[] {
     return [...this.active.values()]
       .sort((a, b) => a.createdAt - b.createdAt || a.seq - b.seq)
-      .map((r) => ({ id: r.id, deviceId: r.deviceId, command: r.command, params: r.params, phase: r.phase, attempts: r.attempts, createdAt: r.createdAt, expiresAt: r.expiresAt }));
+      .map((r) => ({
+        id: r.id,
+        deviceId: r.deviceId,
+        command: r.command,
+        params: r.params,
+        phase: r.phase,
+        attempts: r.attempts,
+        createdAt: r.createdAt,
+        expiresAt: r.expiresAt,
+      }));
   }
 
   /**
@@ -189,7 +198,9 @@ export class CommandTracker {
       throw new M2MError('DUPLICATE_COMMAND', `command ${chosenId} is already in progress`, { field: 'commandId' });
     }
     if (chosenId !== undefined && this.keptAside.has(chosenId)) {
-      throw new M2MError('DUPLICATE_COMMAND', `command id ${chosenId} belongs to a stored command record this version could not read; choose another id`, { field: 'commandId' });
+      throw new M2MError('DUPLICATE_COMMAND', `command id ${chosenId} belongs to a stored command record this version could not read; choose another id`, {
+        field: 'commandId',
+      });
     }
     const params = checkParams(input.params);
     const now = Date.now();
@@ -197,15 +208,30 @@ export class CommandTracker {
     const id = chosenId ?? randomToken();
     const ttlMs = options.ttlMs || this.sleepy.maxWaitMs(deviceId);
     const record: CommandRecord = {
-      v: COMMAND_RECORD_VERSION, id, seq, deviceId, command, params, createdAt: now, expiresAt: ttlMs > 0 ? now + ttlMs : 0,
-      timeoutMs: options.timeoutMs, retries: options.retries, attempts: 0, phase: 'sent', dueAt: 0, queuedReported: false,
+      v: COMMAND_RECORD_VERSION,
+      id,
+      seq,
+      deviceId,
+      command,
+      params,
+      createdAt: now,
+      expiresAt: ttlMs > 0 ? now + ttlMs : 0,
+      timeoutMs: options.timeoutMs,
+      retries: options.retries,
+      attempts: 0,
+      phase: 'sent',
+      dueAt: 0,
+      queuedReported: false,
       token: randomToken(),
     };
     const refusal = this.refusal(deviceId, command, params);
     if (refusal) return this.reject(record, refusal);
     if (this.mustQueue(deviceId)) {
       if ((this.queues.get(deviceId)?.length ?? 0) >= this.queueLimit) {
-        return this.reject(record, new M2MError('QUEUE_FULL', `device ${deviceId} is offline and already has ${this.queueLimit} commands queued`, { field: 'deviceId' }));
+        return this.reject(
+          record,
+          new M2MError('QUEUE_FULL', `device ${deviceId} is offline and already has ${this.queueLimit} commands queued`, { field: 'deviceId' }),
+        );
       }
       this.active.set(id, record);
       this.enqueue(record);
@@ -315,7 +341,9 @@ export class CommandTracker {
     if (!commands || Object.keys(commands).length === 0) return undefined;
     const definition = Object.prototype.hasOwnProperty.call(commands, command) ? commands[command] : undefined;
     if (!definition) {
-      return new M2MError('UNKNOWN_COMMAND', `device type ${device.type} has no command "${command}"; known: ${Object.keys(commands).join(', ')}`, { field: 'command' });
+      return new M2MError('UNKNOWN_COMMAND', `device type ${device.type} has no command "${command}"; known: ${Object.keys(commands).join(', ')}`, {
+        field: 'command',
+      });
     }
     if (definition.paramsSchema !== undefined) {
       try {
@@ -455,8 +483,15 @@ export class CommandTracker {
   private emit(record: CommandRecord, status: CommandStatus, response: unknown, error: string | null): StatusEvent {
     const ts = Date.now();
     const event: StatusEvent = {
-      id: record.id, deviceId: record.deviceId, command: record.command, status, attempts: record.attempts,
-      response, error, latencyMs: ts - record.createdAt, ts,
+      id: record.id,
+      deviceId: record.deviceId,
+      command: record.command,
+      status,
+      attempts: record.attempts,
+      response,
+      error,
+      latencyMs: ts - record.createdAt,
+      ts,
     };
     this.options.onStatus(event);
     return event;
@@ -522,7 +557,8 @@ export class CommandTracker {
         this.arm(record, record.dueAt - now);
       }
     }
-    if (this.registry) for (const deviceId of [...this.queues.keys()]) if (this.registry.isOnline(deviceId) && !this.sleepy.asleep(deviceId)) this.flush(deviceId);
+    if (this.registry)
+      for (const deviceId of [...this.queues.keys()]) if (this.registry.isOnline(deviceId) && !this.sleepy.asleep(deviceId)) this.flush(deviceId);
   }
 }
 

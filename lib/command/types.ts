@@ -82,7 +82,9 @@ export interface DeviceEventLike {
 /** The part of the device registry the tracker needs: presence, device types, events. */
 export interface CommandRegistry {
   get(id: string): { type: string; lastSeen?: number | null } | undefined;
-  getType(name: string): { commands?: Record<string, { paramsSchema?: JsonSchema }>; sleepy?: boolean; listenWindowMs?: number; maxWaitMs?: number } | undefined;
+  getType(
+    name: string,
+  ): { commands?: Record<string, { paramsSchema?: JsonSchema }>; sleepy?: boolean; listenWindowMs?: number; maxWaitMs?: number } | undefined;
   isOnline(id: string): boolean;
   /** Every uplink of a known device, for sleepy devices' queues. */
   onSeen?(listener: (deviceId: string) => void): () => void;

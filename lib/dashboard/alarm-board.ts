@@ -73,7 +73,9 @@ export class AlarmBoard {
 
   private applyOne(payload: unknown, now: number, listed: boolean): AlarmRow[] {
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
-      throw new M2MError('INVALID_PAYLOAD', 'ui-m2m-alarms takes the alarm events of m2m-rule: msg.payload must be an alarm event object', { field: 'payload' });
+      throw new M2MError('INVALID_PAYLOAD', 'ui-m2m-alarms takes the alarm events of m2m-rule: msg.payload must be an alarm event object', {
+        field: 'payload',
+      });
     }
     const fields = payload as Fields;
     const deviceId = text(fields, 'deviceId', true);
@@ -93,7 +95,8 @@ export class AlarmBoard {
       return [];
     }
     const acknowledged = fields.acknowledged === true;
-    const shelved = typeof fields.shelved === 'boolean' ? fields.shelved : event === 'shelved' ? true : event === 'unshelved' ? false : (before?.state === 'shelved');
+    const shelved =
+      typeof fields.shelved === 'boolean' ? fields.shelved : event === 'shelved' ? true : event === 'unshelved' ? false : before?.state === 'shelved';
     const row: AlarmRow = {
       key,
       deviceId,
@@ -139,7 +142,8 @@ export function alarmControl(request: Fields, shelveSeconds: number, by: string)
   if (request.rule !== undefined) out.rule = text(request, 'rule', true);
   if (op === 'shelve') {
     const seconds = request.duration === undefined ? shelveSeconds : request.duration;
-    if (typeof seconds !== 'number' || !(seconds > 0)) throw new M2MError('INVALID_PAYLOAD', 'shelve needs a duration in seconds above 0', { field: 'duration' });
+    if (typeof seconds !== 'number' || !(seconds > 0))
+      throw new M2MError('INVALID_PAYLOAD', 'shelve needs a duration in seconds above 0', { field: 'duration' });
     out.duration = seconds;
   }
   return out;

@@ -74,6 +74,14 @@ export class DeviceBoard {
     const id = checkDeviceId(msg.deviceId);
     const seen = typeof msg.timestamp === 'number' && Number.isFinite(msg.timestamp) ? msg.timestamp : now;
     const before = this.rows.get(id);
-    this.rows.put({ key: id, id, name: before?.name ?? '', type: before?.type ?? '', tags: before?.tags ?? [], online: true, lastSeen: Math.max(seen, before?.lastSeen ?? 0) });
+    this.rows.put({
+      key: id,
+      id,
+      name: before?.name ?? '',
+      type: before?.type ?? '',
+      tags: before?.tags ?? [],
+      online: true,
+      lastSeen: Math.max(seen, before?.lastSeen ?? 0),
+    });
   }
 }

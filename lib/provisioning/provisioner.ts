@@ -66,14 +66,20 @@ export class Provisioner {
       throw new M2MError('INVALID_CONFIG', `policy must be one of ${PROVISION_POLICIES.join(', ')}`, { field: 'policy' });
     }
     const { perSecond, burst } = options.rateLimit;
-    if (!(perSecond > 0) || !(burst >= 1)) throw new M2MError('INVALID_CONFIG', 'the rate limit needs a rate above 0 and a burst of 1 or more', { field: 'rateLimit' });
+    if (!(perSecond > 0) || !(burst >= 1))
+      throw new M2MError('INVALID_CONFIG', 'the rate limit needs a rate above 0 and a burst of 1 or more', { field: 'rateLimit' });
     for (const profile of options.profiles) {
-      if (typeof profile.key !== 'string' || profile.key === '') throw new M2MError('INVALID_CONFIG', 'every provisioning profile needs a key', { field: 'profiles' });
-      if (this.profiles.has(profile.key)) throw new M2MError('INVALID_CONFIG', `provisioning key ${JSON.stringify(profile.key)} is given twice`, { field: 'profiles' });
+      if (typeof profile.key !== 'string' || profile.key === '')
+        throw new M2MError('INVALID_CONFIG', 'every provisioning profile needs a key', { field: 'profiles' });
+      if (this.profiles.has(profile.key))
+        throw new M2MError('INVALID_CONFIG', `provisioning key ${JSON.stringify(profile.key)} is given twice`, { field: 'profiles' });
       if (typeof profile.secret !== 'string' || profile.secret.length < 8) {
-        throw new M2MError('INVALID_CONFIG', `the secret of provisioning key ${JSON.stringify(profile.key)} must be at least 8 characters`, { field: 'secrets' });
+        throw new M2MError('INVALID_CONFIG', `the secret of provisioning key ${JSON.stringify(profile.key)} must be at least 8 characters`, {
+          field: 'secrets',
+        });
       }
-      if (typeof profile.deviceType !== 'string') throw new M2MError('INVALID_CONFIG', `provisioning key ${JSON.stringify(profile.key)} needs a device type`, { field: 'profiles' });
+      if (typeof profile.deviceType !== 'string')
+        throw new M2MError('INVALID_CONFIG', `provisioning key ${JSON.stringify(profile.key)} needs a device type`, { field: 'profiles' });
       this.profiles.set(profile.key, { secretHash: hashToken(profile.secret), deviceType: profile.deviceType });
     }
     this.limiter = new KeyRateLimiter(options.rateLimit);
@@ -103,7 +109,12 @@ export class Provisioner {
     }
   }
 
-  private async enrol(deviceId: string, profile: KeptProfile, attributes: Record<string, unknown> | undefined, provisionKey: string): Promise<ProvisionOutcome> {
+  private async enrol(
+    deviceId: string,
+    profile: KeptProfile,
+    attributes: Record<string, unknown> | undefined,
+    provisionKey: string,
+  ): Promise<ProvisionOutcome> {
     const registry = this.options.registry;
     await registry.ready();
     const existing = registry.get(deviceId);
@@ -120,7 +131,8 @@ export class Provisioner {
         : await registry.register({ id: deviceId, name: deviceId, type: profile.deviceType || undefined, attributes }, { issueToken: true });
     } catch (err) {
       // registered meanwhile by another instance sharing the store: a replay as far as this request goes
-      if (err instanceof M2MError && (err.code === 'DEVICE_EXISTS' || err.code === 'VERSION_CONFLICT')) return this.refuse('device-exists', provisionKey, deviceId);
+      if (err instanceof M2MError && (err.code === 'DEVICE_EXISTS' || err.code === 'VERSION_CONFLICT'))
+        return this.refuse('device-exists', provisionKey, deviceId);
       if (err instanceof M2MError && (err.code === 'SCHEMA_VALIDATION' || err.code === 'INVALID_FIELD' || err.code === 'HOSTILE_KEY')) {
         return { answer: { status: 'BAD_REQUEST', error: err.message, field: 'attributes' }, event: 'bad-request', deviceId, provisionKey };
       }

@@ -36,7 +36,12 @@ const MAX_FIELD_LENGTH = 512;
  * id being the topic level after the request topic (`provision/request/<clientId>`) or the request's `clientId`.
  * A client id must be a valid device id, so it cannot add a topic level or a wildcard. Undefined when none is known.
  */
-export function answerTarget(incoming: IncomingRequest, requestTopic: string, responsePrefix: string, body?: Record<string, unknown>): AnswerTarget | undefined {
+export function answerTarget(
+  incoming: IncomingRequest,
+  requestTopic: string,
+  responsePrefix: string,
+  body?: Record<string, unknown>,
+): AnswerTarget | undefined {
   const correlationData = incoming.correlationData instanceof Uint8Array ? Buffer.from(incoming.correlationData) : undefined;
   if (typeof incoming.responseTopic === 'string' && incoming.responseTopic !== '' && !/[+#\0]/.test(incoming.responseTopic)) {
     return correlationData ? { topic: incoming.responseTopic, correlationData } : { topic: incoming.responseTopic };
@@ -51,7 +56,8 @@ export function answerTarget(incoming: IncomingRequest, requestTopic: string, re
 export function requestBody(payload: unknown): Record<string, unknown> {
   let body = payload;
   if (typeof body === 'string' || body instanceof Uint8Array) {
-    if (body.length > MAX_REQUEST_BYTES) throw new M2MError('PAYLOAD_TOO_LARGE', `a provisioning request is at most ${MAX_REQUEST_BYTES} bytes, got ${body.length}`, { field: 'payload' });
+    if (body.length > MAX_REQUEST_BYTES)
+      throw new M2MError('PAYLOAD_TOO_LARGE', `a provisioning request is at most ${MAX_REQUEST_BYTES} bytes, got ${body.length}`, { field: 'payload' });
     const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
     try {
       body = JSON.parse(text);
@@ -59,7 +65,12 @@ export function requestBody(payload: unknown): Record<string, unknown> {
       throw new M2MError('INVALID_PAYLOAD', 'the provisioning request is not JSON', { field: 'payload' });
     }
   }
-  if (!isPlainObject(body)) throw new M2MError('INVALID_PAYLOAD', `the provisioning request must be a JSON object { provisionKey, provisionSecret, deviceName, attributes? }, got ${describeValue(body, 40)}`, { field: 'payload' });
+  if (!isPlainObject(body))
+    throw new M2MError(
+      'INVALID_PAYLOAD',
+      `the provisioning request must be a JSON object { provisionKey, provisionSecret, deviceName, attributes? }, got ${describeValue(body, 40)}`,
+      { field: 'payload' },
+    );
   return body;
 }
 

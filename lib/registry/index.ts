@@ -12,9 +12,7 @@ export { parseDeviceTypes } from './validate';
 export * from './types';
 
 export type StoreConfig =
-  | { kind: 'memory'; key?: string }
-  | { kind: 'file'; dir: string; compactAfter?: number }
-  | { kind: 'redis'; url: string; namespace?: string };
+  { kind: 'memory'; key?: string } | { kind: 'file'; dir: string; compactAfter?: number } | { kind: 'redis'; url: string; namespace?: string };
 
 export interface OpenRegistryOptions {
   name: string;

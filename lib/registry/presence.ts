@@ -23,9 +23,18 @@ export interface PresenceInput {
 }
 
 const WORDS: Record<string, PresenceState> = {
-  online: 'online', offline: 'offline', connected: 'online', disconnected: 'offline',
-  up: 'online', down: 'offline', true: 'online', false: 'offline', '1': 'online', '0': 'offline',
-  alive: 'online', dead: 'offline',
+  online: 'online',
+  offline: 'offline',
+  connected: 'online',
+  disconnected: 'offline',
+  up: 'online',
+  down: 'offline',
+  true: 'online',
+  false: 'offline',
+  '1': 'online',
+  '0': 'offline',
+  alive: 'online',
+  dead: 'offline',
 };
 
 // Mosquitto (log_dest topic, $SYS/broker/log/N): "New client connected from 10.0.0.5:50612 as th-7 (p2, c1, k60)."

@@ -112,7 +112,9 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
    */
   ready(): Promise<void> {
     if (!this.loaded && this.storeStatus?.state === 'waiting') {
-      return Promise.reject(new M2MError('STORE_UNAVAILABLE', `the registry's store is not reachable yet${this.storeStatus.error ? ` (${this.storeStatus.error})` : ''}; retrying`));
+      return Promise.reject(
+        new M2MError('STORE_UNAVAILABLE', `the registry's store is not reachable yet${this.storeStatus.error ? ` (${this.storeStatus.error})` : ''}; retrying`),
+      );
     }
     return this.loading;
   }
@@ -160,7 +162,10 @@ export class DeviceRegistry extends EventEmitter implements DeviceRegistryApi {
     return this.online.has(id);
   }
 
-  async register(input: DeviceInput, options: { upsert?: boolean; issueToken?: boolean } = {}): Promise<{ device: DeviceRecord; token?: string; created: boolean }> {
+  async register(
+    input: DeviceInput,
+    options: { upsert?: boolean; issueToken?: boolean } = {},
+  ): Promise<{ device: DeviceRecord; token?: string; created: boolean }> {
     const id = checkDeviceId(input?.id, 'deviceId');
     const existing = this.devices.get(id);
     if (existing && !options.upsert) {

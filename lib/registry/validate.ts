@@ -119,9 +119,13 @@ export function parseOfflineTimeout(value: unknown, defaultSeconds: number): num
   if (value === undefined || value === null) return defaultSeconds * 1000;
   const seconds = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_OFFLINE_TIMEOUT_S) {
-    throw new M2MError('INVALID_CONFIG', `offlineTimeout must be a number of seconds greater than 0 and at most ${MAX_OFFLINE_TIMEOUT_S}; got ${describe(value)}`, {
-      field: 'offlineTimeout',
-    });
+    throw new M2MError(
+      'INVALID_CONFIG',
+      `offlineTimeout must be a number of seconds greater than 0 and at most ${MAX_OFFLINE_TIMEOUT_S}; got ${describe(value)}`,
+      {
+        field: 'offlineTimeout',
+      },
+    );
   }
   return Math.max(1, Math.round(seconds * 1000));
 }

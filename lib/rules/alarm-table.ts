@@ -62,7 +62,9 @@ export class AlarmTable {
   allocate(id: string, now: number): number {
     if (this.slotOf.size >= this.maxDevices) this.evictIdle();
     if (this.slotOf.size >= this.maxDevices) {
-      throw new M2MError('STATE_FULL', `rule state holds ${this.maxDevices} devices, all with alarms, delays or shelving; device ${id} is not tracked`, { field: 'deviceId' });
+      throw new M2MError('STATE_FULL', `rule state holds ${this.maxDevices} devices, all with alarms, delays or shelving; device ${id} is not tracked`, {
+        field: 'deviceId',
+      });
     }
     let slot = this.freeSlots.pop();
     if (slot === undefined) {

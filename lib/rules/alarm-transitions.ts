@@ -33,7 +33,16 @@ export class AlarmTransitions {
   ) {}
 
   /** Feeds one rule's value of a sample to its device-rule `k`. */
-  apply(k: number, rule: CompiledRule, id: string, x: number, ts: number, now: number, thr: SampleThresholds, events: AlarmEvent[] | null): AlarmEvent[] | null {
+  apply(
+    k: number,
+    rule: CompiledRule,
+    id: string,
+    x: number,
+    ts: number,
+    now: number,
+    thr: SampleThresholds,
+    events: AlarmEvent[] | null,
+  ): AlarmEvent[] | null {
     const t = this.table;
     let f = t.flags[k];
     const r = rule.index;
@@ -256,7 +265,8 @@ export class AlarmTransitions {
     f = t.flags[k];
     if (f & PEND_CLEAR && now >= t.deadline[k]) events = this.clearAlarm(k, rule, id, now, events);
     f = t.flags[k];
-    if (f & ACTIVE && !(f & COND_CLEARED) && rule.autoClearMs > 0 && now >= t.raisedAt[k] + rule.autoClearMs) events = this.clearAlarm(k, rule, id, now, events);
+    if (f & ACTIVE && !(f & COND_CLEARED) && rule.autoClearMs > 0 && now >= t.raisedAt[k] + rule.autoClearMs)
+      events = this.clearAlarm(k, rule, id, now, events);
     f = t.flags[k];
     if (open && this.escalationWaits(f, rule) && now >= t.raisedAt[k] + rule.escalateMs) {
       t.flags[k] = f | ESCALATED;

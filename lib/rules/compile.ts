@@ -20,7 +20,20 @@ import {
 } from './types';
 
 /** The fields of an alarm event a text template may use. */
-export const TEXT_FIELDS = ['event', 'severity', 'deviceId', 'rule', 'metric', 'value', 'threshold', 'active', 'acknowledged', 'alarmId', 'raisedAt', 'ts'] as const;
+export const TEXT_FIELDS = [
+  'event',
+  'severity',
+  'deviceId',
+  'rule',
+  'metric',
+  'value',
+  'threshold',
+  'active',
+  'acknowledged',
+  'alarmId',
+  'raisedAt',
+  'ts',
+] as const;
 const EVENTS: readonly AlarmEventName[] = ['raised', 'cleared', 'acknowledged', 'escalated', 'deescalated', 'reminder', 'shelved', 'unshelved'];
 const WORDS: Record<CompareOp, string> = {
   '>': 'above',
@@ -130,7 +143,8 @@ function fail(rule: string, field: string, problem: string): never {
 function seconds(rule: string, field: string, raw: unknown): number {
   if (raw === undefined || raw === null || raw === '') return 0;
   const n = typeof raw === 'string' ? Number(raw) : raw;
-  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_SECONDS) fail(rule, field, `must be 0 to ${MAX_SECONDS} seconds, got ${JSON.stringify(raw)}`);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_SECONDS)
+    fail(rule, field, `must be 0 to ${MAX_SECONDS} seconds, got ${JSON.stringify(raw)}`);
   return Math.round(n * 1000);
 }
 
@@ -196,10 +210,22 @@ export function defaultTexts(raise: CompiledCondition, clear: CompiledCondition 
     cleared = `${head}: {{metric}} no longer ${rate} {{threshold}} per ${per}, now {{value}}`;
   } else {
     raised = `${head}: {{metric}} {{value}} ${WORDS[raise.op]} {{threshold}}`;
-    cleared = clear && clear.op !== 'nodata' ? `${head}: {{metric}} {{value}} ${WORDS[clear.op]} {{threshold}}` : `${head}: {{metric}} {{value}}, no longer ${WORDS[raise.op]} {{threshold}}`;
+    cleared =
+      clear && clear.op !== 'nodata'
+        ? `${head}: {{metric}} {{value}} ${WORDS[clear.op]} {{threshold}}`
+        : `${head}: {{metric}} {{value}}, no longer ${WORDS[raise.op]} {{threshold}}`;
   }
   const other = `${head} ({{severity}}): {{metric}} {{value}}`;
-  return { raised, cleared, acknowledged: other, escalated: other, deescalated: other, reminder: `${head}, still unacknowledged (${'{{severity}}'}): {{metric}} {{value}}`, shelved: `${head} ({{severity}})`, unshelved: `${head} ({{severity}})` };
+  return {
+    raised,
+    cleared,
+    acknowledged: other,
+    escalated: other,
+    deescalated: other,
+    reminder: `${head}, still unacknowledged (${'{{severity}}'}): {{metric}} {{value}}`,
+    shelved: `${head} ({{severity}})`,
+    unshelved: `${head} ({{severity}})`,
+  };
 }
 
 /** The default texts of an expression or level rule: the condition as written, and the value it compared. */
@@ -210,7 +236,11 @@ export function expressionTexts(raise: string, clear: string | null, levels: boo
     const level = `${head} ({{severity}}): ${raise} {{value}}, level {{threshold}}`;
     return { ...base, raised: level, escalated: level, deescalated: level, cleared: `${head}: ${raise} {{value}}, below every level` };
   }
-  return { ...base, raised: `${head}: ${raise}, now {{value}}`, cleared: clear ? `${head}: ${clear}, now {{value}}` : `${head}: no longer ${raise}, now {{value}}` };
+  return {
+    ...base,
+    raised: `${head}: ${raise}, now {{value}}`,
+    cleared: clear ? `${head}: ${clear}, now {{value}}` : `${head}: no longer ${raise}, now {{value}}`,
+  };
 }
 
 function texts(name: string, own: unknown, defaults: Record<AlarmEventName, string>): Record<AlarmEventName, Template> {
@@ -241,7 +271,10 @@ function expression(rule: string, field: string, source: unknown, type: 'bool' |
     };
   } catch (err) {
     if (err instanceof ExprError) {
-      throw new M2MError('INVALID_RULE', `rule "${rule}": ${field} ${err.problem} at position ${err.position + 1}: ${JSON.stringify(source)}`, { field, details: { position: err.position } });
+      throw new M2MError('INVALID_RULE', `rule "${rule}": ${field} ${err.problem} at position ${err.position + 1}: ${JSON.stringify(source)}`, {
+        field,
+        details: { position: err.position },
+      });
     }
     throw err;
   }
@@ -259,7 +292,11 @@ function levelList(rule: string, raw: unknown, up: boolean): CompiledLevel[] {
   for (let i = 1; i < levels.length; i++) {
     if (levels[i].severity === levels[i - 1].severity) fail(rule, 'levels', `name ${levels[i].severity} twice`);
     if (up ? levels[i].value <= levels[i - 1].value : levels[i].value >= levels[i - 1].value) {
-      fail(rule, 'levels', `must be ${up ? 'higher' : 'lower'} for each more severe level (${levels[i - 1].severity} ${levels[i - 1].value}, ${levels[i].severity} ${levels[i].value})`);
+      fail(
+        rule,
+        'levels',
+        `must be ${up ? 'higher' : 'lower'} for each more severe level (${levels[i - 1].severity} ${levels[i - 1].value}, ${levels[i].severity} ${levels[i].value})`,
+      );
     }
   }
   return levels;
@@ -284,7 +321,8 @@ export function compileRule(def: RuleDefinition, index: number, scope = new Rule
   if (kind !== 'threshold' && kind !== 'expression') fail(name, 'condition', `must be threshold or expression, got ${JSON.stringify(def.condition)}`);
   const hasLevels = def.levels !== undefined && def.levels !== null && !(Array.isArray(def.levels) && def.levels.length === 0);
   const levelsUp = (def.levelDirection ?? 'above') !== 'below';
-  if (def.levelDirection !== undefined && def.levelDirection !== 'above' && def.levelDirection !== 'below') fail(name, 'levelDirection', 'must be above or below');
+  if (def.levelDirection !== undefined && def.levelDirection !== 'above' && def.levelDirection !== 'below')
+    fail(name, 'levelDirection', 'must be above or below');
   const levels = hasLevels ? levelList(name, def.levels, levelsUp) : null;
   if (typeof def.raise !== 'object' || def.raise === null) fail(name, 'raise', 'condition is missing');
   let raiseExpr: RuleExpression | null = null;
@@ -312,11 +350,13 @@ export function compileRule(def: RuleDefinition, index: number, scope = new Rule
   const escalateMs = seconds(name, 'escalateAfter', def.escalateAfter);
   const escalateTo = escalateMs > 0 ? severity(name, 'escalateTo', def.escalateTo) : sev;
   const top = levels ? levels[levels.length - 1].severity : sev;
-  if (escalateMs > 0 && SEVERITIES.indexOf(escalateTo) <= SEVERITIES.indexOf(levels ? sev : top)) fail(name, 'escalateTo', `(${escalateTo}) must be above the severity (${sev})`);
+  if (escalateMs > 0 && SEVERITIES.indexOf(escalateTo) <= SEVERITIES.indexOf(levels ? sev : top))
+    fail(name, 'escalateTo', `(${escalateTo}) must be above the severity (${sev})`);
   const escalateWhen = def.escalateWhen ?? 'active';
   if (escalateWhen !== 'active' && escalateWhen !== 'unacknowledged') fail(name, 'escalateWhen', 'must be active or unacknowledged');
   const samples = def.raiseSamples === undefined || (def.raiseSamples as unknown) === '' ? 1 : Number(def.raiseSamples);
-  if (!Number.isInteger(samples) || samples < 1 || samples > 65535) fail(name, 'raiseSamples', `must be a whole number from 1 to 65535, got ${JSON.stringify(def.raiseSamples)}`);
+  if (!Number.isInteger(samples) || samples < 1 || samples > 65535)
+    fail(name, 'raiseSamples', `must be a whole number from 1 to 65535, got ${JSON.stringify(def.raiseSamples)}`);
   const scopeKind = def.scope ?? 'all';
   if (scopeKind !== 'all' && scopeKind !== 'type' && scopeKind !== 'tag') fail(name, 'scope', `must be all, type or tag`);
   if (scopeKind !== 'all' && (typeof def.scopeValue !== 'string' || def.scopeValue === '')) fail(name, 'scopeValue', `must name the device ${scopeKind}`);
@@ -328,8 +368,14 @@ export function compileRule(def: RuleDefinition, index: number, scope = new Rule
   if (missing !== 'wait' && missing !== 'last') fail(name, 'missing', 'must be wait or last');
   if (missing === 'last' && raiseExpr) for (const m of [...raiseExpr.needs, ...(clearExpr?.needs ?? [])]) scope.lastKnown.add(m);
   const autoClearMs = seconds(name, 'autoClearAfter', def.autoClearAfter);
-  if (autoClearMs > 0 && (clear || clearExpr || levels || nodataMs > 0)) fail(name, 'autoClearAfter', 'is for rules without a clear condition (no clear condition, no levels, not no-data)');
-  const defaults = kind === 'expression' ? expressionTexts((raiseExpr as RuleExpression).source.trim(), clearExpr?.source.trim() ?? null, levels !== null) : levels ? expressionTexts(metric, null, true) : defaultTexts(raise, clear);
+  if (autoClearMs > 0 && (clear || clearExpr || levels || nodataMs > 0))
+    fail(name, 'autoClearAfter', 'is for rules without a clear condition (no clear condition, no levels, not no-data)');
+  const defaults =
+    kind === 'expression'
+      ? expressionTexts((raiseExpr as RuleExpression).source.trim(), clearExpr?.source.trim() ?? null, levels !== null)
+      : levels
+        ? expressionTexts(metric, null, true)
+        : defaultTexts(raise, clear);
   return {
     index,
     name,
@@ -377,7 +423,13 @@ export function compileRules(defs: unknown): CompiledRule[] {
 
 /** Whether any rule needs the registry (attribute thresholds or a type/tag scope). */
 export function needsRegistry(rules: readonly CompiledRule[]): boolean {
-  return rules.some((r) => r.scope !== 'all' || (r.raiseExpr?.attributes.length ?? 0) > 0 || (r.clearExpr?.attributes.length ?? 0) > 0 || [r.raise.lo, r.raise.hi, r.clear?.lo, r.clear?.hi].some((t) => t?.kind === 'attr'));
+  return rules.some(
+    (r) =>
+      r.scope !== 'all' ||
+      (r.raiseExpr?.attributes.length ?? 0) > 0 ||
+      (r.clearExpr?.attributes.length ?? 0) > 0 ||
+      [r.raise.lo, r.raise.hi, r.clear?.lo, r.clear?.hi].some((t) => t?.kind === 'attr'),
+  );
 }
 
 /** A threshold's value for this device and message, or NaN (with the reason from `thresholdProblem`). */

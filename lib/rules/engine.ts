@@ -114,7 +114,10 @@ export class RuleEngine {
     let rules: readonly CompiledRule[] = this.rules;
     if (ruleName !== undefined && ruleName !== null && ruleName !== '') {
       const rule = typeof ruleName === 'string' ? this.byName.get(ruleName) : undefined;
-      if (!rule) throw new M2MError('INVALID_CONTROL', `${op}: msg.rule ${describe(ruleName)} is not a rule of this node (${[...this.byName.keys()].join(', ')})`, { field: 'rule' });
+      if (!rule)
+        throw new M2MError('INVALID_CONTROL', `${op}: msg.rule ${describe(ruleName)} is not a rule of this node (${[...this.byName.keys()].join(', ')})`, {
+          field: 'rule',
+        });
       rules = [rule];
     }
     const now = this.now();

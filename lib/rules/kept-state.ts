@@ -88,9 +88,14 @@ async function readContext(context: NodeContextStore): Promise<{ entries: Record
   const entries = emptyRecord<unknown>();
   const saved = await call<unknown>((cb) => context.get(CONTEXT_KEY, cb));
   if (saved !== undefined) {
-    if (!isPlainObject(saved) || !isPlainObject(saved.entries)) throw new M2MError('STORE_CORRUPT', `the alarm state in context key ${CONTEXT_KEY} is not an object of entries; it is left as it is`, { field: 'store' });
+    if (!isPlainObject(saved) || !isPlainObject(saved.entries))
+      throw new M2MError('STORE_CORRUPT', `the alarm state in context key ${CONTEXT_KEY} is not an object of entries; it is left as it is`, { field: 'store' });
     if (typeof saved.v !== 'number' || saved.v > RULE_STATE_VERSION) {
-      throw new M2MError('STORE_TOO_NEW', `the alarm state in context key ${CONTEXT_KEY} has format ${JSON.stringify(saved.v)}; this version of the pack reads up to ${RULE_STATE_VERSION}. Upgrade the pack again; the state is left as it is`, { field: 'store' });
+      throw new M2MError(
+        'STORE_TOO_NEW',
+        `the alarm state in context key ${CONTEXT_KEY} has format ${JSON.stringify(saved.v)}; this version of the pack reads up to ${RULE_STATE_VERSION}. Upgrade the pack again; the state is left as it is`,
+        { field: 'store' },
+      );
     }
     for (const [key, value] of Object.entries(saved.entries)) entries[key] = value;
     return { entries, oldKeys: [] };

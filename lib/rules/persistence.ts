@@ -60,7 +60,8 @@ export class RulePersistence {
       if (read.steppedUp) this.dirty.add(id);
       restored++;
     }
-    if (unreadable.length) this.warn(`alarm state of ${unreadable.length} device(s) could not be read and is left as it is: ${unreadable.slice(0, 5).join(', ')}`);
+    if (unreadable.length)
+      this.warn(`alarm state of ${unreadable.length} device(s) could not be read and is left as it is: ${unreadable.slice(0, 5).join(', ')}`);
     // until the next clean close, a crash leaves last-seen times behind
     this.write(META_KEY, metaRecord(false));
     this.flush();

@@ -99,7 +99,8 @@ export class SampleReader implements SampleThresholds {
     this.clearCond = new Uint8Array(n);
     this.names = rules.find((r) => r.kind === 'expression')?.names;
     const names = this.names;
-    if (names && rules.some((r) => r.kind === 'expression' && r.names !== names)) throw new Error('the rules of one engine must come from one compileRules call');
+    if (names && rules.some((r) => r.kind === 'expression' && r.names !== names))
+      throw new Error('the rules of one engine must come from one compileRules call');
     const metrics = names?.metrics.length ?? 0;
     this.sample = new Float64Array(metrics);
     this.known = new Float64Array(metrics);
@@ -205,7 +206,9 @@ export class SampleReader implements SampleThresholds {
       const kind = this.kinds[m];
       if (kind === 2) {
         const name = rule.names.metrics[m];
-        throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${name}": value ${describe(this.raws[m])} is not a number`, { field: `payload.${name}` });
+        throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${name}": value ${describe(this.raws[m])} is not a number`, {
+          field: `payload.${name}`,
+        });
       }
       if (kind === 1) touched = true;
     }
@@ -247,7 +250,9 @@ export class SampleReader implements SampleThresholds {
       this.missing[r] = -1;
       const x = typeof raw === 'number' ? raw : typeof raw === 'boolean' ? (raw ? 1 : 0) : NaN;
       if (!Number.isFinite(x)) {
-        throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${rule.metric}": value ${describe(raw)} is not a number`, { field: `payload.${rule.metric}` });
+        throw new M2MError('NOT_A_NUMBER', `rule "${rule.name}" metric "${rule.metric}": value ${describe(raw)} is not a number`, {
+          field: `payload.${rule.metric}`,
+        });
       }
       this.values[r] = x;
       this.lo[r] = this.threshold(rule, rule.raise, rule.raise.lo, id, msg);
@@ -279,9 +284,13 @@ export class SampleReader implements SampleThresholds {
     if (src.kind === 'num') return src.num;
     const value = resolveThreshold(src, id, msg, this.lookup);
     if (Number.isNaN(value)) {
-      throw new M2MError('NO_THRESHOLD', `rule "${rule.name}" metric "${rule.metric}": threshold ${src.describe} of ${cond.op} is missing or not a number for device ${id}`, {
-        field: src.kind === 'msg' ? src.path.join('.') : `attributes.${src.path[0]}`,
-      });
+      throw new M2MError(
+        'NO_THRESHOLD',
+        `rule "${rule.name}" metric "${rule.metric}": threshold ${src.describe} of ${cond.op} is missing or not a number for device ${id}`,
+        {
+          field: src.kind === 'msg' ? src.path.join('.') : `attributes.${src.path[0]}`,
+        },
+      );
     }
     return value;
   }
@@ -310,7 +319,9 @@ export class SampleReader implements SampleThresholds {
   private countMissing(slot: number, r: number, id: string, rule: CompiledRule, payload: Record<string, unknown>): void {
     if (!this.inScope(slot, r, id, rule) || ++this.missing[r] < MISSING_METRIC_HINT_AFTER) return;
     this.missing[r] = -1;
-    const carried = Object.keys(payload).slice(0, 8).map((m) => JSON.stringify(m.slice(0, 40)));
+    const carried = Object.keys(payload)
+      .slice(0, 8)
+      .map((m) => JSON.stringify(m.slice(0, 40)));
     this.onHint(
       `rule "${rule.name}": none of the first ${MISSING_METRIC_HINT_AFTER} messages carried metric "${rule.metric}" (the last one had ${carried.join(', ') || 'no metrics'}); check the rule's metric name`,
     );

@@ -50,7 +50,15 @@ export class ActiveSchedule {
   constructor(readonly def: ScheduleDefinition) {
     const tz = def.tz || 'UTC';
     try {
-      this.format = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+      this.format = new Intl.DateTimeFormat('en-US', {
+        timeZone: tz,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+      });
     } catch {
       throw new ScheduleError('schedule.tz', `is not a time zone this Node.js knows: ${JSON.stringify(def.tz)}`);
     }
@@ -163,7 +171,8 @@ function cronField(text: string, [name, lo, hi, names]: (typeof CRON_FIELDS)[num
 
 function cronTest(cron: unknown): MinuteTest {
   const fields = typeof cron === 'string' ? cron.trim().split(/\s+/) : [];
-  if (fields.length !== 5) throw new ScheduleError('schedule.cron', `must have five fields (minute hour day-of-month month day-of-week), got ${JSON.stringify(cron)}`);
+  if (fields.length !== 5)
+    throw new ScheduleError('schedule.cron', `must have five fields (minute hour day-of-month month day-of-week), got ${JSON.stringify(cron)}`);
   const [minute, hour, dom, month, dow] = fields.map((f, i) => cronField(f, CRON_FIELDS[i]));
   if (dow[7]) dow[0] = true;
   const anyDom = fields[2] === '*';

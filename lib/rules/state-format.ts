@@ -41,9 +41,30 @@ export interface PersistedAlarm {
   nextReminder?: number;
 }
 
-export const ALARM_FLAGS = ['active', 'acknowledged', 'escalated', 'pendingRaise', 'pendingClear', 'shelved', 'conditionCleared', 'raisedWhileShelved', 'watching'] as const;
+export const ALARM_FLAGS = [
+  'active',
+  'acknowledged',
+  'escalated',
+  'pendingRaise',
+  'pendingClear',
+  'shelved',
+  'conditionCleared',
+  'raisedWhileShelved',
+  'watching',
+] as const;
 export type AlarmFlag = (typeof ALARM_FLAGS)[number];
-export const ALARM_NUMBERS = ['samples', 'deadline', 'raisedAt', 'value', 'thresholdLo', 'thresholdHi', 'shelvedUntil', 'lastSeen', 'level', 'nextReminder'] as const;
+export const ALARM_NUMBERS = [
+  'samples',
+  'deadline',
+  'raisedAt',
+  'value',
+  'thresholdLo',
+  'thresholdHi',
+  'shelvedUntil',
+  'lastSeen',
+  'level',
+  'nextReminder',
+] as const;
 export type AlarmNumber = (typeof ALARM_NUMBERS)[number];
 
 /** A device's windows and last known values (format 3): what expressions computed over its past samples. */
@@ -122,7 +143,8 @@ function readSeries(raw: Record<string, unknown>): PersistedSeries {
   const series: PersistedSeries = {};
   if (Array.isArray(raw.windows)) {
     series.windows = raw.windows.filter(
-      (w): w is PersistedWindow => isPlainObject(w) && typeof w.key === 'string' && Array.isArray(w.data) && w.data.every((n) => n === null || typeof n === 'number'),
+      (w): w is PersistedWindow =>
+        isPlainObject(w) && typeof w.key === 'string' && Array.isArray(w.data) && w.data.every((n) => n === null || typeof n === 'number'),
     );
   }
   if (isPlainObject(raw.last)) {
@@ -147,7 +169,8 @@ function readAlarm(entry: unknown): PersistedAlarm | undefined {
 function readV1(raw: Record<string, unknown>): ReadDevice {
   const alarms: PersistedAlarm[] = [];
   for (const [rule, values] of Object.entries(raw)) {
-    if (!Array.isArray(values) || values.length < 9 || typeof values[0] !== 'number') return { unreadable: `rule ${JSON.stringify(rule)} is not a format 1 entry` };
+    if (!Array.isArray(values) || values.length < 9 || typeof values[0] !== 'number')
+      return { unreadable: `rule ${JSON.stringify(rule)} is not a format 1 entry` };
     const alarm: PersistedAlarm = { rule };
     for (const [bit, flag] of V1_FLAGS) if (values[0] & bit) alarm[flag] = true;
     V1_NUMBERS.forEach((name, i) => {

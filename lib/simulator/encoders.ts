@@ -16,7 +16,8 @@ export function encodeJson(reading: Reading, ts: number): Record<string, number>
 /** RFC 8428 SenML (JSON): base name `<deviceId>:`, base time in seconds, one record a metric. */
 export function encodeSenml(deviceId: string, reading: Reading, ts: number, metrics: readonly MetricSpec[]): Array<Record<string, string | number>> {
   return metrics.map((m, i) => {
-    const record: Record<string, string | number> = i === 0 ? { bn: `${deviceId}:`, bt: ts / 1000, n: m.name, v: reading[m.name] } : { n: m.name, v: reading[m.name] };
+    const record: Record<string, string | number> =
+      i === 0 ? { bn: `${deviceId}:`, bt: ts / 1000, n: m.name, v: reading[m.name] } : { n: m.name, v: reading[m.name] };
     if (m.unit) record.u = m.unit;
     return record;
   });

@@ -45,7 +45,8 @@ export function checkMetrics(specs: unknown): MetricSpec[] {
   return specs.map((raw: Partial<MetricSpec>, i) => {
     const at = `metrics[${i}]`;
     const name = typeof raw?.name === 'string' ? raw.name.trim() : '';
-    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name) || isHostileKey(name)) throw new M2MError('INVALID_CONFIG', `${at}.name must be 1..64 of A-Z a-z 0-9 _ . : -`, { field: 'metrics' });
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name) || isHostileKey(name))
+      throw new M2MError('INVALID_CONFIG', `${at}.name must be 1..64 of A-Z a-z 0-9 _ . : -`, { field: 'metrics' });
     if (seen.has(name)) throw new M2MError('INVALID_CONFIG', `${at}.name "${name}" is used twice`, { field: 'metrics' });
     seen.add(name);
     const min = number(raw.min, `${at}.min`);
@@ -61,7 +62,12 @@ export function checkMetrics(specs: unknown): MetricSpec[] {
       throw new M2MError('INVALID_CONFIG', `${at}.spikeLength must be a whole number 1..1000`, { field: 'metrics' });
     }
     return {
-      name, min, max, spikeChance, spikeLength, lppType,
+      name,
+      min,
+      max,
+      spikeChance,
+      spikeLength,
+      lppType,
       noise: Math.abs(number(raw.noise, `${at}.noise`, 0)),
       drift: Math.abs(number(raw.drift, `${at}.drift`, 0)),
       spikeSize: Math.abs(number(raw.spikeSize, `${at}.spikeSize`, 0.5)),

@@ -102,11 +102,13 @@ export class DeviceSimulator {
     if (!Number.isInteger(count) || count < 1 || count > MAX_DEVICES) {
       throw new M2MError('INVALID_CONFIG', `devices must be a whole number 1..${MAX_DEVICES}`, { field: 'devices' });
     }
-    if (!Number.isFinite(options.intervalMs) || options.intervalMs < 0) throw new M2MError('INVALID_CONFIG', 'interval must be 0 or more', { field: 'interval' });
+    if (!Number.isFinite(options.intervalMs) || options.intervalMs < 0)
+      throw new M2MError('INVALID_CONFIG', 'interval must be 0 or more', { field: 'interval' });
     const ratio = options.failureRatio ?? 0;
     if (!(ratio >= 0 && ratio <= 1)) throw new M2MError('INVALID_CONFIG', 'failure ratio must be 0..1', { field: 'failureRatio' });
     this.format = options.format ?? 'json';
-    if (!SIMULATOR_FORMATS.includes(this.format)) throw new M2MError('INVALID_CONFIG', `format must be one of ${SIMULATOR_FORMATS.join(', ')}`, { field: 'format' });
+    if (!SIMULATOR_FORMATS.includes(this.format))
+      throw new M2MError('INVALID_CONFIG', `format must be one of ${SIMULATOR_FORMATS.join(', ')}`, { field: 'format' });
     const prefix = options.idPrefix ?? 'sim-';
     const width = Math.max(3, String(count).length);
     this.ids = Array.from({ length: count }, (_, i) => checkDeviceId(`${prefix}${String(i + 1).padStart(width, '0')}`, 'idPrefix'));
@@ -120,7 +122,11 @@ export class DeviceSimulator {
     this.topic = compileTemplate(options.topic ?? 'devices/{deviceId}/telemetry');
     this.replyTopic = compileTemplate(options.replyTopic ?? 'devices/{deviceId}/replies');
     this.reportTopic = compileTemplate(options.reportTopic ?? DEFAULT_REPORT_TOPIC);
-    this.provisioning = new ProvisioningClient({ requestTopic: options.provisionRequestTopic, responseTopic: options.provisionResponseTopic, publish: (m) => options.publish(m) });
+    this.provisioning = new ProvisioningClient({
+      requestTopic: options.provisionRequestTopic,
+      responseTopic: options.provisionResponseTopic,
+      publish: (m) => options.publish(m),
+    });
     this.commandPattern = templatePattern(options.commandTopic ?? 'devices/{deviceId}/commands/{command}');
   }
 
@@ -200,8 +206,11 @@ export class DeviceSimulator {
     const request = parseCommand(incoming.payload, topic);
     const correlation = incoming.correlationData instanceof Uint8Array ? Buffer.from(incoming.correlationData) : undefined;
     const responseTopic = typeof incoming.responseTopic === 'string' && incoming.responseTopic !== '' ? incoming.responseTopic : undefined;
-    if (request.id === undefined && !correlation) throw new M2MError('BAD_COMMAND', `command on ${topic} has no id and no correlation data`, { field: 'payload' });
-    const fails = this.options.fails ? this.options.fails(deviceId, request.command) : (this.options.failureRatio ?? 0) > 0 && this.random() < (this.options.failureRatio ?? 0);
+    if (request.id === undefined && !correlation)
+      throw new M2MError('BAD_COMMAND', `command on ${topic} has no id and no correlation data`, { field: 'payload' });
+    const fails = this.options.fails
+      ? this.options.fails(deviceId, request.command)
+      : (this.options.failureRatio ?? 0) > 0 && this.random() < (this.options.failureRatio ?? 0);
     const body: Record<string, unknown> = fails
       ? { status: 'error', error: `simulated failure of ${request.command}` }
       : { status: 'ok', result: { device: deviceId, command: request.command, done: true } };

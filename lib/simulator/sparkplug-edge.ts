@@ -96,7 +96,11 @@ export class SparkplugEdgeSimulator {
         this.birth();
       } else {
         this.online = false;
-        this.send(`spBv1.0/${this.options.group}/NDEATH/${this.options.node}`, this.options.node, encodeSparkplugPayload({ timestamp: this.now(), metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }] }));
+        this.send(
+          `spBv1.0/${this.options.group}/NDEATH/${this.options.node}`,
+          this.options.node,
+          encodeSparkplugPayload({ timestamp: this.now(), metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }] }),
+        );
       }
       return;
     }
@@ -140,7 +144,11 @@ export class SparkplugEdgeSimulator {
       { name: 'bdSeq', type: 'UInt64', value: this.bdSeq },
       { name: 'Node Control/Rebirth', type: 'Boolean', value: false },
     ];
-    this.send(`spBv1.0/${this.options.group}/NBIRTH/${this.options.node}`, this.options.node, encodeSparkplugPayload({ timestamp: this.now(), seq: this.nextSeq(), metrics }));
+    this.send(
+      `spBv1.0/${this.options.group}/NBIRTH/${this.options.node}`,
+      this.options.node,
+      encodeSparkplugPayload({ timestamp: this.now(), seq: this.nextSeq(), metrics }),
+    );
     for (const device of this.devices.values()) if (device.online) this.deviceBirth(device);
   }
 

@@ -72,7 +72,11 @@ export class SparkplugCommands {
       expected,
       confirmed: {},
       startedAt,
-      timer: setTimeout(() => this.finish(pending, 'timeout', `no ${type === 'NCMD' ? 'NDATA' : 'DDATA'} or birth brought the written value back within ${request.timeoutMs} ms`), request.timeoutMs),
+      timer: setTimeout(
+        () =>
+          this.finish(pending, 'timeout', `no ${type === 'NCMD' ? 'NDATA' : 'DDATA'} or birth brought the written value back within ${request.timeoutMs} ms`),
+        request.timeoutMs,
+      ),
     };
     const list = this.pending.get(request.deviceId) ?? [];
     list.push(pending);
@@ -87,10 +91,15 @@ export class SparkplugCommands {
   }
 
   /** The NCMD/DCMD for a write to an online edge node or device; throws M2MError when it cannot be encoded. */
-  encode(request: Pick<WriteRequest, 'deviceId' | 'command' | 'params'>, timestamp: number): { topic: string; payload: Buffer; expected: Map<string, string>; type: 'NCMD' | 'DCMD' } {
+  encode(
+    request: Pick<WriteRequest, 'deviceId' | 'command' | 'params'>,
+    timestamp: number,
+  ): { topic: string; payload: Buffer; expected: Map<string, string>; type: 'NCMD' | 'DCMD' } {
     const target = this.options.host.findById(request.deviceId);
     if (!target) {
-      throw new M2MError('DEVICE_NOT_FOUND', `${request.deviceId} is not an online Sparkplug edge node or device (group:node or group:node:device)`, { field: 'deviceId' });
+      throw new M2MError('DEVICE_NOT_FOUND', `${request.deviceId} is not an online Sparkplug edge node or device (group:node or group:node:device)`, {
+        field: 'deviceId',
+      });
     }
     const catalog = this.options.host.catalog(target.group, target.node, target.device);
     const writes = writesOf(request);
@@ -157,14 +166,27 @@ export class SparkplugCommands {
   private event(pending: PendingWrite, status: StatusEvent['status'], error: string | null): StatusEvent {
     const ts = this.now();
     const { id, deviceId, command } = pending.request;
-    return { id, deviceId, command, status, attempts: 1, response: status === 'succeeded' ? pending.confirmed : null, error, latencyMs: ts - pending.startedAt, ts };
+    return {
+      id,
+      deviceId,
+      command,
+      status,
+      attempts: 1,
+      response: status === 'succeeded' ? pending.confirmed : null,
+      error,
+      latencyMs: ts - pending.startedAt,
+      ts,
+    };
   }
 }
 
 /** The metrics a write sets: `{ metric: value }`, or the metric named by the command set to the payload. */
 export function writesOf(request: Pick<WriteRequest, 'command' | 'params'>): [string, unknown][] {
   const params = request.params;
-  const entries = params !== null && typeof params === 'object' && !Array.isArray(params) && !Buffer.isBuffer(params) ? Object.entries(params) : [[request.command, params] as [string, unknown]];
+  const entries =
+    params !== null && typeof params === 'object' && !Array.isArray(params) && !Buffer.isBuffer(params)
+      ? Object.entries(params)
+      : [[request.command, params] as [string, unknown]];
   if (entries.length === 0) throw new M2MError('INVALID_FIELD', 'msg.payload names no metric to write', { field: 'payload' });
   for (const [name] of entries) if (isHostileKey(name)) throw new M2MError('HOSTILE_KEY', `metric name "${name}" is not allowed`, { field: 'payload' });
   return entries;
@@ -174,13 +196,16 @@ export function writesOf(request: Pick<WriteRequest, 'command' | 'params'>): [st
 function encodable(info: MetricInfo, value: unknown, deviceId: string): MetricToEncode {
   const type = info.datatype === undefined ? undefined : NAMES[info.datatype];
   const refuse = (why: string): never => {
-    throw new M2MError('INVALID_FIELD', `${deviceId} metric "${info.name}" is ${datatypeName(info.datatype)}: ${why} (got ${describeValue(value)})`, { field: 'payload' });
+    throw new M2MError('INVALID_FIELD', `${deviceId} metric "${info.name}" is ${datatypeName(info.datatype)}: ${why} (got ${describeValue(value)})`, {
+      field: 'payload',
+    });
   };
   if (type === undefined || type === 'DataSet' || type === 'Template' || type === 'Bytes' || type === 'File') return refuse('not writable by a command');
   const base = { name: info.name, alias: info.alias, type };
   const range = INTEGER_RANGE[type];
   if (range) {
-    if (!(typeof value === 'number' && Number.isSafeInteger(value)) && !(typeof value === 'string' && /^-?\d{1,20}$/.test(value))) return refuse('needs an integer');
+    if (!(typeof value === 'number' && Number.isSafeInteger(value)) && !(typeof value === 'string' && /^-?\d{1,20}$/.test(value)))
+      return refuse('needs an integer');
     const n = BigInt(value);
     if (n < range[0] || n > range[1]) return refuse(`needs an integer from ${range[0]} to ${range[1]}`);
     return { ...base, value: typeof value === 'number' ? value : n };

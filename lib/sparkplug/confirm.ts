@@ -65,7 +65,8 @@ export class WriteConfirmations {
       const watches = this.byDevice.get(event.id);
       if (!watches) continue;
       if (event.kind === 'death') {
-        for (const id of watches.keys()) outcomes.push({ id, status: 'failed', response: null, error: `${event.id} went offline before the written value came back` });
+        for (const id of watches.keys())
+          outcomes.push({ id, status: 'failed', response: null, error: `${event.id} went offline before the written value came back` });
         this.byDevice.delete(event.id);
       } else if (event.kind === 'data') {
         for (const record of event.records) this.confirm(event.id, watches, record.values, outcomes);

@@ -46,7 +46,14 @@ export interface HistoricalValue {
 
 export type HostEvent =
   | (Scope & { kind: 'birth'; bdSeq?: number; seq?: number; timestamp: number; metrics: MetricInfo[] })
-  | (Scope & { kind: 'data'; seq?: number; timestamp: number; records: { timestamp: number; values: Record<string, SparkplugValue> }[]; historical: HistoricalValue[]; transient: string[] })
+  | (Scope & {
+      kind: 'data';
+      seq?: number;
+      timestamp: number;
+      records: { timestamp: number; values: Record<string, SparkplugValue> }[];
+      historical: HistoricalValue[];
+      transient: string[];
+    })
   | (Scope & { kind: 'death'; bdSeq?: number; timestamp: number; stale: string[]; reason?: string })
   | (Scope & { kind: 'ignored'; reason: string })
   | (Scope & { kind: 'rebirth'; topic: string; payload: Buffer; reason: string })
@@ -142,7 +149,9 @@ export class SparkplugHost {
     try {
       payload = decodeFullPayload(bytes);
     } catch (err) {
-      throw new M2MError('INVALID_PAYLOAD', `${topic.type} from ${topic.group}/${topic.node} is not a Sparkplug B protobuf: ${(err as Error).message}`, { field: 'payload' });
+      throw new M2MError('INVALID_PAYLOAD', `${topic.type} from ${topic.group}/${topic.node} is not a Sparkplug B protobuf: ${(err as Error).message}`, {
+        field: 'payload',
+      });
     }
     const events: HostEvent[] = [];
     const key = `${topic.group}/${topic.node}`;
@@ -204,7 +213,16 @@ export class SparkplugHost {
     }
     const events: HostEvent[] = [];
     for (const [name, device] of session.devices) {
-      if (device.born) events.push({ ...scope, device: name, id: registryId(scope.group, scope.node, name), kind: 'death', bdSeq, timestamp, stale: staleNames(device.catalog) });
+      if (device.born)
+        events.push({
+          ...scope,
+          device: name,
+          id: registryId(scope.group, scope.node, name),
+          kind: 'death',
+          bdSeq,
+          timestamp,
+          stale: staleNames(device.catalog),
+        });
     }
     events.push({ ...scope, kind: 'death', bdSeq, timestamp, stale: staleNames(session.catalog) });
     // released: an offline edge node keeps only its bdSeq, so a late will of the same session is still recognised
@@ -215,11 +233,25 @@ export class SparkplugHost {
     return events;
   }
 
-  private deviceBirth(session: EdgeNodeSession, name: string, scope: Scope, payload: FullPayload, timestamp: number, seq: number | undefined, events: HostEvent[]): void {
+  private deviceBirth(
+    session: EdgeNodeSession,
+    name: string,
+    scope: Scope,
+    payload: FullPayload,
+    timestamp: number,
+    seq: number | undefined,
+    events: HostEvent[],
+  ): void {
     const metrics = payload.metrics ?? [];
     let device = session.devices.get(name);
     if (!device && session.devices.size >= this.maxDevicesPerNode) {
-      events.push(problem(scope, 'TOO_MANY_DEVICES', `edge node ${scope.group}/${scope.node} already has ${session.devices.size} devices online, the cap; DBIRTH of ${name} refused`));
+      events.push(
+        problem(
+          scope,
+          'TOO_MANY_DEVICES',
+          `edge node ${scope.group}/${scope.node} already has ${session.devices.size} devices online, the cap; DBIRTH of ${name} refused`,
+        ),
+      );
       return;
     }
     if (metrics.length > this.maxMetrics) {
@@ -231,7 +263,14 @@ export class SparkplugHost {
     events.push(this.birth(scope, device.catalog, metrics, timestamp, events, { seq }));
   }
 
-  private birth(scope: Scope, catalog: Catalog, metrics: FullMetric[], timestamp: number, events: HostEvent[], extra: { bdSeq?: number; seq?: number }): HostEvent {
+  private birth(
+    scope: Scope,
+    catalog: Catalog,
+    metrics: FullMetric[],
+    timestamp: number,
+    events: HostEvent[],
+    extra: { bdSeq?: number; seq?: number },
+  ): HostEvent {
     const declared: MetricInfo[] = [];
     for (let i = 0; i < metrics.length; i++) {
       const metric = metrics[i];
@@ -312,7 +351,15 @@ export class SparkplugHost {
   }
 
   /** A metric as one or more named values: a Template instance becomes `Template/member`, recursively. */
-  private flatten(name: string, metric: FullMetric, datatype: number | undefined, payloadTime: number, scope: Scope, events: HostEvent[], depth: number): { name: string; datatype?: number; value?: SparkplugValue; timestamp: number; historical: boolean }[] {
+  private flatten(
+    name: string,
+    metric: FullMetric,
+    datatype: number | undefined,
+    payloadTime: number,
+    scope: Scope,
+    events: HostEvent[],
+    depth: number,
+  ): { name: string; datatype?: number; value?: SparkplugValue; timestamp: number; historical: boolean }[] {
     const timestamp = toNumber(metric.timestamp) ?? payloadTime;
     const historical = metric.isHistorical === true;
     if (datatype === DATATYPES.Template && !metric.isNull) {
@@ -329,7 +376,9 @@ export class SparkplugHost {
     }
     const value = readValue(metric, datatype);
     if (value === undefined && datatype !== undefined && !isControlMetric(name)) {
-      events.push(problem(scope, 'INVALID_PAYLOAD', `metric ${name} of ${scope.id} (${datatypeName(datatype)}) carries no value its datatype can be read from`));
+      events.push(
+        problem(scope, 'INVALID_PAYLOAD', `metric ${name} of ${scope.id} (${datatypeName(datatype)}) carries no value its datatype can be read from`),
+      );
     }
     return [{ name, datatype: datatype ?? inferredType(value), value, timestamp, historical }];
   }
@@ -338,7 +387,15 @@ export class SparkplugHost {
     if (session.rebirthAskedAt !== undefined && now - session.rebirthAskedAt < this.rebirthIntervalMs) return;
     session.rebirthAskedAt = now;
     const request = rebirthRequest(session.group, session.node, reason, now);
-    events.push({ group: scope.group, node: scope.node, id: registryId(scope.group, scope.node), kind: 'rebirth', topic: request.topic, payload: request.payload, reason });
+    events.push({
+      group: scope.group,
+      node: scope.node,
+      id: registryId(scope.group, scope.node),
+      kind: 'rebirth',
+      topic: request.topic,
+      payload: request.payload,
+      reason,
+    });
   }
 
   /** Gets or creates an edge node's session, forgetting the least recently heard one at the cap. */
@@ -367,7 +424,16 @@ function previousSessionDeaths(session: EdgeNodeSession, scope: Scope, timestamp
   for (const [name, device] of session.devices) {
     if (!device.born) continue;
     const reason = `a new NBIRTH of ${scope.group}/${scope.node} ended the session ${name} was born in`;
-    events.push({ group: scope.group, node: scope.node, device: name, id: registryId(scope.group, scope.node, name), kind: 'death', timestamp, stale: staleNames(device.catalog), reason });
+    events.push({
+      group: scope.group,
+      node: scope.node,
+      device: name,
+      id: registryId(scope.group, scope.node, name),
+      kind: 'death',
+      timestamp,
+      stale: staleNames(device.catalog),
+      reason,
+    });
   }
   return events;
 }

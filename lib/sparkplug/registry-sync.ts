@@ -30,7 +30,13 @@ export function catalogAttribute(event: Extract<HostEvent, { kind: 'birth' }>): 
   const describe = (withProperties: boolean): Record<string, unknown> => {
     const metrics: Record<string, unknown> = {};
     for (const m of event.metrics) metrics[m.name] = describeMetric(m, withProperties);
-    return { group: event.group, node: event.node, ...(event.device === undefined ? { bdSeq: event.bdSeq ?? null } : { device: event.device }), bornAt: event.timestamp, metrics };
+    return {
+      group: event.group,
+      node: event.node,
+      ...(event.device === undefined ? { bdSeq: event.bdSeq ?? null } : { device: event.device }),
+      bornAt: event.timestamp,
+      metrics,
+    };
   };
   const full = describe(true);
   return JSON.stringify(full).length <= CATALOG_BUDGET ? full : describe(false);

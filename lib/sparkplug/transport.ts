@@ -37,5 +37,7 @@ export function onHostEvents(hostId: string, listener: (events: readonly HostEve
 /** The host node exposes its transport as `sparkplug`. */
 export function sparkplugTransportOf(node: unknown): SparkplugTransport | undefined {
   const candidate = (node as { sparkplug?: unknown } | null)?.sparkplug;
-  return candidate !== null && typeof candidate === 'object' && typeof (candidate as SparkplugTransport).send === 'function' ? (candidate as SparkplugTransport) : undefined;
+  return candidate !== null && typeof candidate === 'object' && typeof (candidate as SparkplugTransport).send === 'function'
+    ? (candidate as SparkplugTransport)
+    : undefined;
 }

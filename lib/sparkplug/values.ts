@@ -97,14 +97,22 @@ function readArray(bytes: Buffer, datatype: number): ArrayValue | undefined {
 
 function arrayElement(bytes: Buffer, at: number, datatype: number): number | string {
   switch (datatype) {
-    case 22: return bytes.readInt8(at);
-    case 23: return bytes.readInt16LE(at);
-    case 24: return bytes.readInt32LE(at);
-    case 26: return bytes.readUInt8(at);
-    case 27: return bytes.readUInt16LE(at);
-    case 28: return bytes.readUInt32LE(at);
-    case 30: return bytes.readFloatLE(at);
-    case 31: return bytes.readDoubleLE(at);
+    case 22:
+      return bytes.readInt8(at);
+    case 23:
+      return bytes.readInt16LE(at);
+    case 24:
+      return bytes.readInt32LE(at);
+    case 26:
+      return bytes.readUInt8(at);
+    case 27:
+      return bytes.readUInt16LE(at);
+    case 28:
+      return bytes.readUInt32LE(at);
+    case 30:
+      return bytes.readFloatLE(at);
+    case 31:
+      return bytes.readDoubleLE(at);
     default: {
       const n = datatype === 25 ? bytes.readBigInt64LE(at) : bytes.readBigUInt64LE(at);
       return n >= -BigInt(Number.MAX_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();

@@ -69,7 +69,8 @@ interface LongLike {
   toString(): string;
 }
 
-const isLong = (value: object): value is LongLike => typeof (value as LongLike).high === 'number' && typeof (value as LongLike).low === 'number' && typeof (value as LongLike).unsigned === 'boolean';
+const isLong = (value: object): value is LongLike =>
+  typeof (value as LongLike).high === 'number' && typeof (value as LongLike).low === 'number' && typeof (value as LongLike).unsigned === 'boolean';
 const TWO_32 = 2 ** 32;
 
 function plain(value: unknown): unknown {

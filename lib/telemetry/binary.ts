@@ -23,12 +23,33 @@ export interface BinaryFieldSpec {
   unit?: string;
 }
 
-const enum Kind { Int8, UInt8, Int16, UInt16, Int32, UInt32, Int64, UInt64, Float32, Float64, Bits }
+const enum Kind {
+  Int8,
+  UInt8,
+  Int16,
+  UInt16,
+  Int32,
+  UInt32,
+  Int64,
+  UInt64,
+  Float32,
+  Float64,
+  Bits,
+}
 
 const SIZES: Record<BinaryType, number> = { int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, float32: 4, float64: 8, bits: 0 };
 const KINDS: Record<BinaryType, Kind> = {
-  int8: Kind.Int8, uint8: Kind.UInt8, int16: Kind.Int16, uint16: Kind.UInt16, int32: Kind.Int32, uint32: Kind.UInt32,
-  int64: Kind.Int64, uint64: Kind.UInt64, float32: Kind.Float32, float64: Kind.Float64, bits: Kind.Bits,
+  int8: Kind.Int8,
+  uint8: Kind.UInt8,
+  int16: Kind.Int16,
+  uint16: Kind.UInt16,
+  int32: Kind.Int32,
+  uint32: Kind.UInt32,
+  int64: Kind.Int64,
+  uint64: Kind.UInt64,
+  float32: Kind.Float32,
+  float64: Kind.Float64,
+  bits: Kind.Bits,
 };
 
 interface CompiledField {
@@ -107,11 +128,16 @@ function readBits(bytes: Buffer, f: CompiledField): number {
 export function decodeBinary(bytes: Buffer, now: number, frame: CompiledFrame): TelemetryRecord {
   if (bytes.length < frame.length) {
     const short = frame.fields.find((f) => f.end > bytes.length) as CompiledField;
-    fail(CODES.shortFrame, `frame is ${bytes.length} bytes; field "${short.name}" needs bytes ${short.at}..${short.end - 1}`, `byte ${Math.max(bytes.length, short.at)}`, {
-      field: short.name,
-      byteOffset: short.at,
-      frameLength: bytes.length,
-    });
+    fail(
+      CODES.shortFrame,
+      `frame is ${bytes.length} bytes; field "${short.name}" needs bytes ${short.at}..${short.end - 1}`,
+      `byte ${Math.max(bytes.length, short.at)}`,
+      {
+        field: short.name,
+        byteOffset: short.at,
+        frameLength: bytes.length,
+      },
+    );
   }
   const payload: Record<string, number | boolean> = {};
   const fields = frame.fields;
@@ -119,17 +145,38 @@ export function decodeBinary(bytes: Buffer, now: number, frame: CompiledFrame): 
     const f = fields[i];
     let raw: number;
     switch (f.kind) {
-      case Kind.Int8: raw = bytes.readInt8(f.at); break;
-      case Kind.UInt8: raw = bytes[f.at]; break;
-      case Kind.Int16: raw = f.little ? bytes.readInt16LE(f.at) : bytes.readInt16BE(f.at); break;
-      case Kind.UInt16: raw = f.little ? bytes.readUInt16LE(f.at) : bytes.readUInt16BE(f.at); break;
-      case Kind.Int32: raw = f.little ? bytes.readInt32LE(f.at) : bytes.readInt32BE(f.at); break;
-      case Kind.UInt32: raw = f.little ? bytes.readUInt32LE(f.at) : bytes.readUInt32BE(f.at); break;
-      case Kind.Int64: raw = Number(f.little ? bytes.readBigInt64LE(f.at) : bytes.readBigInt64BE(f.at)); break;
-      case Kind.UInt64: raw = Number(f.little ? bytes.readBigUInt64LE(f.at) : bytes.readBigUInt64BE(f.at)); break;
-      case Kind.Float32: raw = f.little ? bytes.readFloatLE(f.at) : bytes.readFloatBE(f.at); break;
-      case Kind.Float64: raw = f.little ? bytes.readDoubleLE(f.at) : bytes.readDoubleBE(f.at); break;
-      default: raw = readBits(bytes, f);
+      case Kind.Int8:
+        raw = bytes.readInt8(f.at);
+        break;
+      case Kind.UInt8:
+        raw = bytes[f.at];
+        break;
+      case Kind.Int16:
+        raw = f.little ? bytes.readInt16LE(f.at) : bytes.readInt16BE(f.at);
+        break;
+      case Kind.UInt16:
+        raw = f.little ? bytes.readUInt16LE(f.at) : bytes.readUInt16BE(f.at);
+        break;
+      case Kind.Int32:
+        raw = f.little ? bytes.readInt32LE(f.at) : bytes.readInt32BE(f.at);
+        break;
+      case Kind.UInt32:
+        raw = f.little ? bytes.readUInt32LE(f.at) : bytes.readUInt32BE(f.at);
+        break;
+      case Kind.Int64:
+        raw = Number(f.little ? bytes.readBigInt64LE(f.at) : bytes.readBigInt64BE(f.at));
+        break;
+      case Kind.UInt64:
+        raw = Number(f.little ? bytes.readBigUInt64LE(f.at) : bytes.readBigUInt64BE(f.at));
+        break;
+      case Kind.Float32:
+        raw = f.little ? bytes.readFloatLE(f.at) : bytes.readFloatBE(f.at);
+        break;
+      case Kind.Float64:
+        raw = f.little ? bytes.readDoubleLE(f.at) : bytes.readDoubleBE(f.at);
+        break;
+      default:
+        raw = readBits(bytes, f);
     }
     if (f.flag) {
       payload[f.name] = raw === 1;

@@ -72,7 +72,10 @@ export class CborReader {
       initial = this.byte();
     }
     if (initial >> 5 !== major) {
-      this.invalid(`${typeof what === 'number' ? `record ${what}` : what} must be a CBOR ${major === 4 ? 'array' : 'map'}, got major type ${initial >> 5}`, start);
+      this.invalid(
+        `${typeof what === 'number' ? `record ${what}` : what} must be a CBOR ${major === 4 ? 'array' : 'map'}, got major type ${initial >> 5}`,
+        start,
+      );
     }
     const info = initial & 0x1f;
     return info === INDEFINITE ? -1 : this.length(info, start);
@@ -199,9 +202,11 @@ export class CborReader {
       if (this.atBreak()) break;
       const at = this.pos;
       const initial = this.byte();
-      if (initial >> 5 !== major || (initial & 0x1f) === INDEFINITE) this.invalid('a chunk of an indefinite-length string must be a definite string of the same type', at);
+      if (initial >> 5 !== major || (initial & 0x1f) === INDEFINITE)
+        this.invalid('a chunk of an indefinite-length string must be a definite string of the same type', at);
       const length = this.length(initial & 0x1f, at);
-      if (major === 3) this.text(length, at); // each chunk must be valid UTF-8 on its own
+      if (major === 3)
+        this.text(length, at); // each chunk must be valid UTF-8 on its own
       else this.pos += length;
       parts.push(this.bytes.subarray(this.pos - length, this.pos));
       total += length;
@@ -282,7 +287,8 @@ export class CborReader {
         return this.value(depth);
       case TAG_MAP:
       case TAG_UINT8_ARRAY:
-        if (this.pos < this.bytes.length && this.bytes[this.pos] >> 5 !== (tag === TAG_MAP ? 5 : 2)) this.invalid(`tag ${tag} must mark a ${tag === TAG_MAP ? 'map' : 'byte string'}`, start);
+        if (this.pos < this.bytes.length && this.bytes[this.pos] >> 5 !== (tag === TAG_MAP ? 5 : 2))
+          this.invalid(`tag ${tag} must mark a ${tag === TAG_MAP ? 'map' : 'byte string'}`, start);
         return this.value(depth);
       case TAG_DECIMAL_FRACTION:
         return this.decimalFraction(depth, start);
@@ -332,7 +338,10 @@ export class CborReader {
       case INDEFINITE:
         return this.invalid('a break (0xff) outside an indefinite-length item', start);
       default:
-        return this.invalid(info >= 28 ? `reserved additional information ${info}` : `CBOR simple value ${info === 24 ? this.byte() : info} is not supported`, start);
+        return this.invalid(
+          info >= 28 ? `reserved additional information ${info}` : `CBOR simple value ${info === 24 ? this.byte() : info} is not supported`,
+          start,
+        );
     }
   }
 

@@ -85,7 +85,8 @@ export class TelemetryDecoder {
   readonly sparkplug = new SparkplugSession();
 
   constructor(config: TelemetryDecoderConfig) {
-    if (!isFormat(config.format)) fail(CODES.config, `format "${String(config.format)}" is not one of json, senml, lpp, binary, kv, sparkplug, ttn, chirpstack`, 'format');
+    if (!isFormat(config.format))
+      fail(CODES.config, `format "${String(config.format)}" is not one of json, senml, lpp, binary, kv, sparkplug, ttn, chirpstack`, 'format');
     this.format = config.format;
     this.limits = { ...DEFAULT_LIMITS, ...definedOnly(config.limits) };
     for (const key of ['maxBytes', 'maxRecords', 'maxMetrics'] as const) {
@@ -143,7 +144,8 @@ export class TelemetryDecoder {
   }
 
   private formatOverride(value: unknown): Format {
-    if (!isFormat(value)) fail(CODES.config, `msg.format "${String(value).slice(0, 40)}" is not one of json, senml, lpp, binary, kv, sparkplug, ttn, chirpstack`, 'format');
+    if (!isFormat(value))
+      fail(CODES.config, `msg.format "${String(value).slice(0, 40)}" is not one of json, senml, lpp, binary, kv, sparkplug, ttn, chirpstack`, 'format');
     return value;
   }
 
@@ -170,8 +172,13 @@ export class TelemetryDecoder {
     const pattern = this.topicPattern as TopicPattern;
     const id = typeof topic === 'string' ? matchTopic(pattern, topic) : undefined;
     if (id !== undefined) return id;
-    const why = typeof topic === 'string' ? `topic "${topic.slice(0, 200)}" does not match ${pattern.pattern}` : `msg.topic is missing (pattern ${pattern.pattern})`;
-    return fail(CODES.noDeviceId, `format ${format} names no device here, msg.deviceId is missing and ${why}; configure where the device id comes from`, 'deviceId');
+    const why =
+      typeof topic === 'string' ? `topic "${topic.slice(0, 200)}" does not match ${pattern.pattern}` : `msg.topic is missing (pattern ${pattern.pattern})`;
+    return fail(
+      CODES.noDeviceId,
+      `format ${format} names no device here, msg.deviceId is missing and ${why}; configure where the device id comes from`,
+      'deviceId',
+    );
   }
 
   private decodeFormat(format: Format, input: DecodeInput, now: number, output: DecodeOutput): TelemetryRecord[] {
@@ -223,10 +230,13 @@ export class TelemetryDecoder {
       const frame = toBytes(envelope.frame, 'base64', this.limits, field);
       const inner = this.innerFormat;
       const records =
-        inner === 'lpp' ? [decodeLpp(frame, now, this.limits)]
-        : inner === 'binary' ? [decodeBinary(frame, now, this.compiledFrame())]
-        : inner === 'kv' ? decodeKv(frame.toString('utf8'), now, this.limits, { mode: this.kvMode })
-        : decodeJson(toParsed(frame, this.limits), now, this.limits, this.json);
+        inner === 'lpp'
+          ? [decodeLpp(frame, now, this.limits)]
+          : inner === 'binary'
+            ? [decodeBinary(frame, now, this.compiledFrame())]
+            : inner === 'kv'
+              ? decodeKv(frame.toString('utf8'), now, this.limits, { mode: this.kvMode })
+              : decodeJson(toParsed(frame, this.limits), now, this.limits, this.json);
       if (records.length !== 1) fail(CODES.badPayload, `${field} decoded to ${records.length} records; an uplink carries one`, field);
       record = records[0];
     }

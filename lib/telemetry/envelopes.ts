@@ -41,7 +41,8 @@ const CHIRPSTACK = {
 export function readEnvelope(kind: EnvelopeKind, root: unknown, now: number): Envelope {
   const shape = kind === 'ttn' ? TTN : CHIRPSTACK;
   const label = kind === 'ttn' ? 'The Things Stack uplink' : 'ChirpStack uplink event';
-  if (root === null || typeof root !== 'object' || Array.isArray(root)) fail(CODES.badPayload, `a ${label} must be a JSON object, got ${describeType(root)}`, 'payload');
+  if (root === null || typeof root !== 'object' || Array.isArray(root))
+    fail(CODES.badPayload, `a ${label} must be a JSON object, got ${describeType(root)}`, 'payload');
   if (readPath(root, [shape.marker]) === undefined) fail(CODES.badPayload, `payload is not a ${label}: it has no "${shape.marker}"`, shape.marker);
   const id = readPath(root, shape.id);
   if (typeof id !== 'string') fail(CODES.noDeviceId, `${label} has no ${shape.id.join('.')}`, shape.id.join('.'));

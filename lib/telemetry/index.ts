@@ -1,5 +1,14 @@
 export * from './types';
-export { TelemetryDecoder, type TelemetryDecoderConfig, type DecodeInput, type DecodeOutput, type DecodedTelemetry, type DeviceIdFrom, type InnerFormat, type SenmlEncoding } from './decoder';
+export {
+  TelemetryDecoder,
+  type TelemetryDecoderConfig,
+  type DecodeInput,
+  type DecodeOutput,
+  type DecodedTelemetry,
+  type DeviceIdFrom,
+  type InnerFormat,
+  type SenmlEncoding,
+} from './decoder';
 export { decodeSenml, parseSenmlCbor } from './senml';
 export { decodeLpp, LPP_TYPE_CODES } from './lpp';
 export { compileFrame, decodeBinary, BINARY_TYPES, type BinaryFieldSpec, type BinaryType, type CompiledFrame } from './binary';

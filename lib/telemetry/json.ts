@@ -53,7 +53,8 @@ export function decodeJsonObject(value: unknown, now: number, limits: Limits, op
     for (const { metric, path } of options.mapping) {
       const v = readPath(value, path);
       if (v === undefined) continue;
-      if (!isScalar(v)) fail(CODES.badPayload, `${field}.${pathText(path)} (metric "${metric}") must be a number, string or boolean, got ${describeType(v)}`, pathText(path));
+      if (!isScalar(v))
+        fail(CODES.badPayload, `${field}.${pathText(path)} (metric "${metric}") must be a number, string or boolean, got ${describeType(v)}`, pathText(path));
       setMetric(payload, metric, v);
     }
   } else {
@@ -74,7 +75,11 @@ export function readId(root: unknown, path: CompiledPath): string {
   const id = readPath(root, path);
   if (typeof id === 'string') return id;
   if (typeof id === 'number' && Number.isFinite(id)) return String(id);
-  return fail(CODES.noDeviceId, `device id path "${pathText(path)}" ${id === undefined ? 'is missing' : `must be a string, got ${describeType(id)}`}`, pathText(path));
+  return fail(
+    CODES.noDeviceId,
+    `device id path "${pathText(path)}" ${id === undefined ? 'is missing' : `must be a string, got ${describeType(id)}`}`,
+    pathText(path),
+  );
 }
 
 export function hasMetrics(payload: Metrics): boolean {

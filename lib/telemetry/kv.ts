@@ -40,7 +40,7 @@ export function decodeKv(text: string, now: number, limits: Limits, options: KvO
 
 /** The first line that is not blank, without splitting the whole text. */
 function firstLine(text: string): string | undefined {
-  for (let start = 0; start <= text.length; ) {
+  for (let start = 0; start <= text.length;) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     const line = text.slice(start, text[end - 1] === '\r' ? end - 1 : end);

@@ -21,7 +21,14 @@ interface LppType {
 
 const TYPES: (LppType | undefined)[] = [];
 const define = (code: number, name: string, size: number, signed: boolean, divisor: number | number[], unit?: string | string[], parts?: string[]): void => {
-  TYPES[code] = { name, size, signed, divisors: Array.isArray(divisor) ? divisor : [divisor], parts, units: unit === undefined ? undefined : Array.isArray(unit) ? unit : [unit] };
+  TYPES[code] = {
+    name,
+    size,
+    signed,
+    divisors: Array.isArray(divisor) ? divisor : [divisor],
+    parts,
+    units: unit === undefined ? undefined : Array.isArray(unit) ? unit : [unit],
+  };
 };
 const AXES = ['x', 'y', 'z'];
 define(0, 'digital_in', 1, false, 1);
@@ -95,11 +102,16 @@ export function decodeLpp(bytes: Uint8Array, now: number, limits: Limits): Telem
     const channel = bytes[i];
     const code = bytes[i + 1];
     const type = TYPES[code];
-    if (!type && code === POLYLINE) fail(CODES.badPayload, `LPP polyline (type 240) at byte offset ${i + 1} has a variable length and is not supported`, `byte ${i + 1}`);
+    if (!type && code === POLYLINE)
+      fail(CODES.badPayload, `LPP polyline (type 240) at byte offset ${i + 1} has a variable length and is not supported`, `byte ${i + 1}`);
     if (!type) fail(CODES.badPayload, `unknown LPP type ${code} (0x${code.toString(16).padStart(2, '0')}) at byte offset ${i + 1}`, `byte ${i + 1}`);
     const at = i + 2;
     if (at + type.size > length) {
-      fail(CODES.shortFrame, `LPP ${type.name} on channel ${channel} needs ${type.size} bytes at byte offset ${at}, but the frame ends at ${length}`, `byte ${at}`);
+      fail(
+        CODES.shortFrame,
+        `LPP ${type.name} on channel ${channel} needs ${type.size} bytes at byte offset ${at}, but the frame ends at ${length}`,
+        `byte ${at}`,
+      );
     }
     if (++count > limits.maxRecords) tooManyRecords(count, limits.maxRecords, 'LPP entries');
     const metric = metricNames(code, channel);

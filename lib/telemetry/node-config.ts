@@ -149,12 +149,7 @@ export function decoderConfigFromNode(def: TelemetryNodeProperties, schemaFor?: 
  * The decoder's input for one message, from the node's own reads: `evaluated` holds each JSONata field's result by
  * its field name. Paths of a JSONata mapping are read here from the parsed payload, which must be one object.
  */
-export function decodeInputWith(
-  fields: MessageFields,
-  input: DecodeInput,
-  evaluated: ReadonlyMap<string, unknown>,
-  limits: Limits,
-): DecodeInput {
+export function decodeInputWith(fields: MessageFields, input: DecodeInput, evaluated: ReadonlyMap<string, unknown>, limits: Limits): DecodeInput {
   const result: DecodeInput = { ...input };
   let root: unknown;
   if (fields.mapping) {
@@ -167,7 +162,8 @@ export function decodeInputWith(
       const field = row.jsonata?.field ?? row.metric;
       const value = row.jsonata ? evaluated.get(row.jsonata.field) : readPath(root, row.path as CompiledPath);
       if (value === undefined) continue;
-      if (!isScalar(value)) fail(CODES.badPayload, `${field} (metric "${row.metric}") must give a number, string or boolean, got ${describeType(value)}`, field);
+      if (!isScalar(value))
+        fail(CODES.badPayload, `${field} (metric "${row.metric}") must give a number, string or boolean, got ${describeType(value)}`, field);
       setMetric(metrics, row.metric, value);
     }
     result.payload = metrics;

@@ -40,5 +40,8 @@ export function readPath(root: unknown, path: CompiledPath): unknown {
 }
 
 export function pathText(path: CompiledPath): string {
-  return path.map((s) => (typeof s === 'number' ? `[${s}]` : s)).join('.').replace(/\.\[/g, '[');
+  return path
+    .map((s) => (typeof s === 'number' ? `[${s}]` : s))
+    .join('.')
+    .replace(/\.\[/g, '[');
 }

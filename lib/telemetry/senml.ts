@@ -73,7 +73,8 @@ function trimBaseName(name: string): string {
 function num(record: Record<string, unknown>, label: string, index: number): number | undefined {
   const value = record[label];
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) fail(CODES.badPayload, `record ${index} field "${label}" must be a number, got ${describeType(value)}`, `[${index}].${label}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    fail(CODES.badPayload, `record ${index} field "${label}" must be a number, got ${describeType(value)}`, `[${index}].${label}`);
   return value;
 }
 
@@ -105,7 +106,8 @@ export function decodeSenml(pack: unknown, now: number, limits: Limits, options:
     if (record.bs !== undefined) bs = num(record, 'bs', i) as number;
     if (record.bver !== undefined) {
       const version = num(record, 'bver', i) as number;
-      if (version > SUPPORTED_VERSION) fail(CODES.badPayload, `record ${i} has SenML version ${version}; version ${SUPPORTED_VERSION} or lower is understood`, `[${i}].bver`);
+      if (version > SUPPORTED_VERSION)
+        fail(CODES.badPayload, `record ${i} has SenML version ${version}; version ${SUPPORTED_VERSION} or lower is understood`, `[${i}].bver`);
     }
     const n = str(record, 'n', i);
     const u = str(record, 'u', i);

@@ -73,7 +73,8 @@ export function parseSparkplugTopic(topic: unknown): SparkplugTopic {
   const type = levels[2];
   if (!MESSAGE_TYPES.has(type)) fail(CODES.badPayload, `sparkplug message type "${type}" is not one of NBIRTH, DBIRTH, NDATA, DDATA, NDEATH, DDEATH`, 'topic');
   const isDevice = type[0] === 'D';
-  if (isDevice !== (levels.length === 5)) fail(CODES.badPayload, `topic "${topic.slice(0, 100)}": ${type} ${isDevice ? 'needs' : 'must not have'} a device level`, 'topic');
+  if (isDevice !== (levels.length === 5))
+    fail(CODES.badPayload, `topic "${topic.slice(0, 100)}": ${type} ${isDevice ? 'needs' : 'must not have'} a device level`, 'topic');
   return { group: levels[1], type: type as SparkplugMessageType, node: levels[3], device: levels[4] };
 }
 
@@ -126,7 +127,8 @@ export class SparkplugSession {
       this.nodes.set(key, state);
     } else {
       if (!state.born) reason = `no NBIRTH seen from ${key}`;
-      else if (seq !== undefined && state.seq !== undefined && seq !== (state.seq + 1) % 256) reason = `seq gap from ${key}: expected ${(state.seq + 1) % 256}, got ${seq}`;
+      else if (seq !== undefined && state.seq !== undefined && seq !== (state.seq + 1) % 256)
+        reason = `seq gap from ${key}: expected ${(state.seq + 1) % 256}, got ${seq}`;
       if (seq !== undefined) state.seq = seq;
     }
 
@@ -135,7 +137,9 @@ export class SparkplugSession {
       let device = state.devices.get(topic.device);
       if (topic.type === 'DBIRTH') {
         if (!device && state.devices.size >= this.maxDevicesPerNode) {
-          fail(CODES.tooManyDevices, `edge node ${key} already has ${state.devices.size} devices, the most one node may announce`, 'topic', { max: this.maxDevicesPerNode });
+          fail(CODES.tooManyDevices, `edge node ${key} already has ${state.devices.size} devices, the most one node may announce`, 'topic', {
+            max: this.maxDevicesPerNode,
+          });
         }
         device = emptyCatalog();
         state.devices.set(topic.device, device);
@@ -169,7 +173,11 @@ export class SparkplugSession {
       const value = metricValue(metric, datatype);
       if (value === undefined) {
         // not one number, string or boolean (null, DataSet, Template, Bytes, File, or no value for its datatype): said, not dropped quietly
-        (result.skipped ??= []).push({ name, datatype, reason: metric.isNull ? 'null' : 'not a flat value (the m2m-sparkplug-host node reads every datatype)' });
+        (result.skipped ??= []).push({
+          name,
+          datatype,
+          reason: metric.isNull ? 'null' : 'not a flat value (the m2m-sparkplug-host node reads every datatype)',
+        });
         continue;
       }
       const timestamp = wireNumber(metric.timestamp) ?? payloadTime;

@@ -12,7 +12,10 @@ export class TelemetryValidator {
   private readonly byObject = new WeakMap<object, ValidateFunction>();
   private readonly inline?: ValidateFunction;
 
-  constructor(inlineSchema?: JsonSchema, private readonly source?: SchemaSource) {
+  constructor(
+    inlineSchema?: JsonSchema,
+    private readonly source?: SchemaSource,
+  ) {
     if (inlineSchema !== undefined) this.inline = compileSchema(inlineSchema, 'schema');
   }
 

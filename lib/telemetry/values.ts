@@ -38,7 +38,15 @@ const MAX_DEPTH = 4;
  * `outer_inner` names (so TTN's `accelerometer_6: {x}` reads `accelerometer_6_x`). Arrays and nulls are skipped.
  * Returns how many metrics were written (`before`: how many the outer levels wrote, for the metric cap).
  */
-export function flattenScalars(target: Metrics, source: object, skip: ReadonlySet<string> | undefined, maxMetrics: number, prefix = '', depth = 0, before = 0): number {
+export function flattenScalars(
+  target: Metrics,
+  source: object,
+  skip: ReadonlySet<string> | undefined,
+  maxMetrics: number,
+  prefix = '',
+  depth = 0,
+  before = 0,
+): number {
   let count = 0;
   const record = source as Record<string, unknown>;
   for (const key in record) {

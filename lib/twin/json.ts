@@ -41,7 +41,8 @@ function copy(value: unknown, path: string): JsonValue {
   if (isPlainObject(value)) {
     const out: Record<string, JsonValue> = {};
     for (const key of Object.keys(value)) {
-      if (isHostileKey(key)) throw new M2MError('HOSTILE_KEY', `${path} has the key "${key}", which is refused: it could reach an object's prototype`, { field: path });
+      if (isHostileKey(key))
+        throw new M2MError('HOSTILE_KEY', `${path} has the key "${key}", which is refused: it could reach an object's prototype`, { field: path });
       out[key] = copy(value[key], `${path}.${key}`);
     }
     return Object.freeze(out);

@@ -21,7 +21,9 @@ export interface TwinOperationResult {
 
 export function checkTwinOperation(operation: unknown): TwinOperation {
   if (typeof operation === 'string' && (TWIN_OPERATIONS as readonly string[]).includes(operation)) return operation as TwinOperation;
-  throw new M2MError('UNKNOWN_OPERATION', `operation ${JSON.stringify(operation) ?? String(operation)} is not one of ${TWIN_OPERATIONS.join(', ')}`, { field: 'operation' });
+  throw new M2MError('UNKNOWN_OPERATION', `operation ${JSON.stringify(operation) ?? String(operation)} is not one of ${TWIN_OPERATIONS.join(', ')}`, {
+    field: 'operation',
+  });
 }
 
 /** Maps one request (from a msg) to a twin call. */
@@ -32,6 +34,7 @@ export async function runTwinOperation(twins: TwinService, request: TwinRequest)
   }
   if (operation === 'get') return { operation, twin: await twins.get(request.deviceId), changed: false };
   const options = { ifVersion: request.ifVersion };
-  const result = operation === 'desire' ? await twins.desire(request.deviceId, request.payload, options) : await twins.report(request.deviceId, request.payload, options);
+  const result =
+    operation === 'desire' ? await twins.desire(request.deviceId, request.payload, options) : await twins.report(request.deviceId, request.payload, options);
   return { operation, ...result };
 }

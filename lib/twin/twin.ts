@@ -136,19 +136,27 @@ export class TwinService extends EventEmitter {
     const previous = this.read(id);
     const before = previous[side];
     if (ifVersion !== undefined && ifVersion !== before.version) {
-      throw new M2MError('VERSION_CONFLICT', `the ${side} document of ${id} is at version ${before.version}, not ${ifVersion} (msg.ifVersion); read it again and retry`, {
-        field: 'ifVersion',
-        details: { deviceId: id, version: before.version },
-      });
+      throw new M2MError(
+        'VERSION_CONFLICT',
+        `the ${side} document of ${id} is at version ${before.version}, not ${ifVersion} (msg.ifVersion); read it again and retry`,
+        {
+          field: 'ifVersion',
+          details: { deviceId: id, version: before.version },
+        },
+      );
     }
     const { doc, changedKeys } = applyMergePatch(before.doc, patch);
     if (changedKeys.length === 0) return { twin: document(id, previous, computeDelta(previous.desired.doc, previous.reported.doc)), changed: false };
     const bytes = jsonBytes(doc);
     if (bytes > this.maxBytes) {
-      throw new M2MError('TWIN_TOO_LARGE', `the ${side} document of ${id} would be ${bytes} bytes as JSON; at most ${this.maxBytes} are kept. Nothing was changed`, {
-        field: 'payload',
-        details: { deviceId: id, bytes, limit: this.maxBytes },
-      });
+      throw new M2MError(
+        'TWIN_TOO_LARGE',
+        `the ${side} document of ${id} would be ${bytes} bytes as JSON; at most ${this.maxBytes} are kept. Nothing was changed`,
+        {
+          field: 'payload',
+          details: { deviceId: id, bytes, limit: this.maxBytes },
+        },
+      );
     }
     this.validate(id, side, doc);
     const after = nextSide(before, doc, changedKeys);
@@ -283,7 +291,9 @@ function document(deviceId: string, record: TwinRecord, delta: JsonObject): Twin
 function checkIfVersion(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new M2MError('INVALID_FIELD', `msg.ifVersion must be a whole number 0 or more, got ${JSON.stringify(value) ?? String(value)}`, { field: 'ifVersion' });
+    throw new M2MError('INVALID_FIELD', `msg.ifVersion must be a whole number 0 or more, got ${JSON.stringify(value) ?? String(value)}`, {
+      field: 'ifVersion',
+    });
   }
   return value;
 }

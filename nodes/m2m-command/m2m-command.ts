@@ -1,4 +1,14 @@
-import { CommandTracker, MemoryCommandStore, checkTemplate, isReply, templatePattern, type CommandStore, type StatusEvent, type TrackerCounts, type TransportMessage } from '../../lib/command';
+import {
+  CommandTracker,
+  MemoryCommandStore,
+  checkTemplate,
+  isReply,
+  templatePattern,
+  type CommandStore,
+  type StatusEvent,
+  type TrackerCounts,
+  type TransportMessage,
+} from '../../lib/command';
 import { errorMessage } from '../../lib/errors';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import { onInput, rejectAllInput } from '../shared/adapter';
@@ -30,7 +40,15 @@ const FINAL_STATUSES = new Set<StatusEvent['status']>(['succeeded', 'failed', 't
 
 /** A status event; it carries the properties of the message that submitted the command, while this node has it. */
 function statusMessage(event: StatusEvent, origin: NodeMessage | undefined): NodeMessage {
-  return { ...origin, topic: `${event.deviceId}/${event.command}`, deviceId: event.deviceId, command: event.command, commandId: event.id, status: event.status, payload: event };
+  return {
+    ...origin,
+    topic: `${event.deviceId}/${event.command}`,
+    deviceId: event.deviceId,
+    command: event.command,
+    commandId: event.id,
+    status: event.status,
+    payload: event,
+  };
 }
 
 export = function (RED: NodeAPI): void {
@@ -46,7 +64,9 @@ export = function (RED: NodeAPI): void {
       commandTopic = checkTemplate(def.topic, 'topic');
       replyTopic = checkTemplate(def.replyTopic, 'replyTopic');
       if (def.transport === 'mqtt' && isSparkplugTopic(commandTopic)) {
-        throw new M2MError('INVALID_CONFIG', 'a JSON command on a Sparkplug topic cannot be decoded by the edge node: choose the Sparkplug transport', { field: 'topic' });
+        throw new M2MError('INVALID_CONFIG', 'a JSON command on a Sparkplug topic cannot be decoded by the edge node: choose the Sparkplug transport', {
+          field: 'topic',
+        });
       }
     } catch (err) {
       rejectAllInput(node, err);
@@ -89,7 +109,12 @@ export = function (RED: NodeAPI): void {
         onCommand: (message: TransportMessage) => {
           if (sparkplug) return sparkplug.send(message);
           // a device id filled into the first level could still make a Sparkplug topic: JSON must never go there
-          if (isSparkplugTopic(message.topic)) node.error(new M2MError('INVALID_CONFIG', `command ${message.commandId} not sent: ${message.topic} is a Sparkplug topic; use the Sparkplug transport`, { field: 'topic' }));
+          if (isSparkplugTopic(message.topic))
+            node.error(
+              new M2MError('INVALID_CONFIG', `command ${message.commandId} not sent: ${message.topic} is a Sparkplug topic; use the Sparkplug transport`, {
+                field: 'topic',
+              }),
+            );
           else node.send([message as unknown as NodeMessage, null]);
         },
         onStatus: (event) => {
@@ -160,7 +185,10 @@ export = function (RED: NodeAPI): void {
         tracker.close();
         finish();
       } else if (registry) {
-        tracker.discard().catch((err: unknown) => node.error(`removing command state: ${errorMessage(err)}`)).finally(finish);
+        tracker
+          .discard()
+          .catch((err: unknown) => node.error(`removing command state: ${errorMessage(err)}`))
+          .finally(finish);
       } else {
         tracker.close();
         MemoryCommandStore.forget(node.id);

@@ -35,7 +35,11 @@ export const DEVICE_CONFIG = defineNodeConfig<DeviceConfig>({
     properties: {
       name: { type: 'string', default: '' },
       registry: { type: 'string', default: '' },
-      operation: { type: 'string', enum: ['register', 'get', 'update', 'remove', 'list', 'touch', 'verify', 'online', 'offline', 'presence', ''], default: 'touch' },
+      operation: {
+        type: 'string',
+        enum: ['register', 'get', 'update', 'remove', 'list', 'touch', 'verify', 'online', 'offline', 'presence', ''],
+        default: 'touch',
+      },
       upsert: { type: 'boolean', default: false },
       issueToken: { type: 'boolean', default: false },
       autoRegister: { type: 'boolean', default: false },

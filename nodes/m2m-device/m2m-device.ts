@@ -55,7 +55,10 @@ export = function (RED: NodeAPI): void {
       node.send([null, { topic: `device/${e.deviceId}/${e.event}`, deviceId: e.deviceId, event: e.event, payload: e }]);
     };
     reg.on('device', onDeviceEvent);
-    reg.ready().then(() => status.show(), () => node.status({ fill: 'red', shape: 'ring', text: 'store unavailable' }));
+    reg.ready().then(
+      () => status.show(),
+      () => node.status({ fill: 'red', shape: 'ring', text: 'store unavailable' }),
+    );
 
     // msg.device and the like are set directly; a path such as `result.device` goes through Node-RED's parser
     const resultIsProperty = /^[A-Za-z_$][\w$]*$/.test(resultTo) && resultTo !== '__proto__';
@@ -97,11 +100,15 @@ export = function (RED: NodeAPI): void {
       status.schedule();
     };
 
-    onInput(node, (msg, send) => {
-      const operation = msg.operation ?? (def.operation || undefined);
-      if (operation === 'touch' && typeof msg.deviceId === 'string' && touchKnown(msg, send, msg.deviceId)) return;
-      return operate(msg, send, operation);
-    }, { orderBy: deviceOf });
+    onInput(
+      node,
+      (msg, send) => {
+        const operation = msg.operation ?? (def.operation || undefined);
+        if (operation === 'touch' && typeof msg.deviceId === 'string' && touchKnown(msg, send, msg.deviceId)) return;
+        return operate(msg, send, operation);
+      },
+      { orderBy: deviceOf },
+    );
 
     node.on('close', (_removed, done) => {
       reg.off('device', onDeviceEvent);

@@ -25,7 +25,8 @@ function secretsOf(credentials: ProvisionCredentials, def: ProvisionConfig): Map
   const secrets = new Map<string, string>();
   for (const { key } of def.profiles) {
     const secret = isPlainObject(parsed) ? parsed[key] : undefined;
-    if (typeof secret !== 'string' || secret === '') throw new M2MError('INVALID_CONFIG', `provisioning key ${JSON.stringify(key)} has no secret`, { field: 'secrets' });
+    if (typeof secret !== 'string' || secret === '')
+      throw new M2MError('INVALID_CONFIG', `provisioning key ${JSON.stringify(key)} has no secret`, { field: 'secrets' });
     secrets.set(key, secret);
   }
   return secrets;
@@ -83,11 +84,20 @@ export = function (RED: NodeAPI): void {
           }
           // the secret goes no further than the check: not to the next node, not to a Catch node
           msg.payload = body && Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'provisionSecret'));
-          const target = answerTarget({ topic: msg.topic, payload, responseTopic: msg.responseTopic, correlationData: msg.correlationData }, requestTopic, responseTopic, body);
+          const target = answerTarget(
+            { topic: msg.topic, payload, responseTopic: msg.responseTopic, correlationData: msg.correlationData },
+            requestTopic,
+            responseTopic,
+            body,
+          );
           if (target === undefined) {
             counts.refused++;
             status.schedule();
-            throw new M2MError('INVALID_FIELD', `a provisioning request on ${JSON.stringify(msg.topic)} has nowhere to be answered: no MQTT 5 response topic, and no client id after ${requestTopic}/ or in the request`, { field: 'responseTopic' });
+            throw new M2MError(
+              'INVALID_FIELD',
+              `a provisioning request on ${JSON.stringify(msg.topic)} has nowhere to be answered: no MQTT 5 response topic, and no client id after ${requestTopic}/ or in the request`,
+              { field: 'responseTopic' },
+            );
           }
           const outcome = await provisioner.provision(body ?? payload);
           if (outcome.event === 'provisioned') counts.provisioned++;

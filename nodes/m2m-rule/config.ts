@@ -46,7 +46,11 @@ export const RULE_CONFIG = defineNodeConfig<RuleConfig>({
     properties: {
       name: { type: 'string', default: '' },
       registry: { type: 'string', default: '' },
-      rules: { default: [{ name: 'too-warm', condition: 'threshold', metric: 'temp', severity: 'major', raise: { op: '>', value: 30 }, clear: { op: '<', value: 28 } }] },
+      rules: {
+        default: [
+          { name: 'too-warm', condition: 'threshold', metric: 'temp', severity: 'major', raise: { op: '>', value: 30 }, clear: { op: '<', value: 28 } },
+        ],
+      },
       outputs: { type: 'integer', minimum: 1, maximum: 2, default: 1 },
       contextStore: { type: 'string', default: '' },
       // durations that end in timers: none is 0

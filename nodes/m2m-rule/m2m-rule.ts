@@ -1,6 +1,16 @@
 import { errorMessage, M2MError } from '../../lib/errors';
 import type { DeviceEvent, DeviceRegistryApi } from '../../lib/registry/types';
-import { type AlarmEvent, compileRules, type ControlOp, KeptStates, needsRegistry, type NodeContextStore, RuleEngine, RulePersistence, type StateBackend } from '../../lib/rules';
+import {
+  type AlarmEvent,
+  compileRules,
+  type ControlOp,
+  KeptStates,
+  needsRegistry,
+  type NodeContextStore,
+  RuleEngine,
+  RulePersistence,
+  type StateBackend,
+} from '../../lib/rules';
 import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
 import { optionalRegistry, startedFor } from '../shared/registry-lookup';
@@ -156,7 +166,8 @@ export = function (RED: NodeAPI): void {
         return;
       }
       if (topic === 'list') {
-        if (msg.deviceId !== undefined && typeof msg.deviceId !== 'string') throw new M2MError('INVALID_CONTROL', 'list: msg.deviceId must be a string when given', { field: 'deviceId' });
+        if (msg.deviceId !== undefined && typeof msg.deviceId !== 'string')
+          throw new M2MError('INVALID_CONTROL', 'list: msg.deviceId must be a string when given', { field: 'deviceId' });
         msg.payload = engine.list(msg.deviceId);
         send([msg, null]);
         return;

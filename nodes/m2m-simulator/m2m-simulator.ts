@@ -23,7 +23,12 @@ function enrol(simulator: DeviceSimulator, msg: NodeMessage): void {
     throw new M2MError('INVALID_FIELD', 'msg.payload must hold provisionKey and provisionSecret for msg.action "provision"', { field: 'payload' });
   }
   const ids = msg.deviceId === undefined || msg.deviceId === '' ? simulator.ids : [checkDeviceId(msg.deviceId, 'msg.deviceId')];
-  simulator.provisioning.enrol(ids, { provisionKey, provisionSecret, attributes: isPlainObject(attributes) ? attributes : undefined, mqtt5: body.mqtt5 === true });
+  simulator.provisioning.enrol(ids, {
+    provisionKey,
+    provisionSecret,
+    attributes: isPlainObject(attributes) ? attributes : undefined,
+    mqtt5: body.mqtt5 === true,
+  });
 }
 
 export = function (RED: NodeAPI): void {
@@ -34,7 +39,11 @@ export = function (RED: NodeAPI): void {
       const c = simulator.counts();
       const devices = c.online === c.devices ? `${c.devices} devices` : `${c.online}/${c.devices} online`;
       const enrolled = simulator.provisioning.counts().enrolled;
-      return { fill: c.online > 0 ? 'green' : 'grey', shape: 'dot', text: `${devices} · ${c.telemetry + c.replies} msgs${enrolled > 0 ? ` · ${enrolled} enrolled` : ''}` };
+      return {
+        fill: c.online > 0 ? 'green' : 'grey',
+        shape: 'dot',
+        text: `${devices} · ${c.telemetry + c.replies} msgs${enrolled > 0 ? ` · ${enrolled} enrolled` : ''}`,
+      };
     });
 
     let simulator: DeviceSimulator;
@@ -86,7 +95,11 @@ export = function (RED: NodeAPI): void {
       } else if (action === 'provision') {
         enrol(simulator, msg);
       } else if (action !== undefined) {
-        throw new M2MError('INVALID_FIELD', `msg.action must be "offline", "online", "tick" or "provision", got ${typeof action === 'string' ? JSON.stringify(action) : `a ${typeof action}`}`, { field: 'action' });
+        throw new M2MError(
+          'INVALID_FIELD',
+          `msg.action must be "offline", "online", "tick" or "provision", got ${typeof action === 'string' ? JSON.stringify(action) : `a ${typeof action}`}`,
+          { field: 'action' },
+        );
       } else if (simulator.provisioning.isAnswer(msg.topic)) {
         simulator.provisioning.answer(msg.topic as string, msg.payload, msg.correlationData);
       } else {

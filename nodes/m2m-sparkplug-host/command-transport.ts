@@ -82,7 +82,10 @@ export class SparkplugRoute {
 
   private transport(): SparkplugTransport {
     const transport = sparkplugTransportOf(this.RED.nodes.getNode(this.hostId));
-    if (!transport) throw new M2MError('NODE_NOT_FOUND', `the Sparkplug transport needs a deployed m2m-sparkplug-host (node ${this.hostId || 'not chosen'})`, { field: 'sparkplugHost' });
+    if (!transport)
+      throw new M2MError('NODE_NOT_FOUND', `the Sparkplug transport needs a deployed m2m-sparkplug-host (node ${this.hostId || 'not chosen'})`, {
+        field: 'sparkplugHost',
+      });
     return transport;
   }
 }

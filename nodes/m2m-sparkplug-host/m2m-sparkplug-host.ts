@@ -40,12 +40,27 @@ function telemetry(event: HostEvent): NodeMessage[] {
   if (event.kind === 'birth') {
     const payload: Record<string, unknown> = {};
     for (const m of event.metrics) if (m.value !== undefined && !isControlMetric(m.name)) payload[m.name] = m.value;
-    return Object.keys(payload).length === 0 ? [] : [{ topic: event.id, deviceId: event.id, timestamp: event.timestamp, payload, sparkplug: { ...sparkplug, birth: true } }];
+    return Object.keys(payload).length === 0
+      ? []
+      : [{ topic: event.id, deviceId: event.id, timestamp: event.timestamp, payload, sparkplug: { ...sparkplug, birth: true } }];
   }
   if (event.kind !== 'data') return [];
-  const out: NodeMessage[] = event.records.map((r) => ({ topic: event.id, deviceId: event.id, timestamp: r.timestamp, payload: r.values, sparkplug: { ...sparkplug, seq: event.seq, transient: event.transient } }));
+  const out: NodeMessage[] = event.records.map((r) => ({
+    topic: event.id,
+    deviceId: event.id,
+    timestamp: r.timestamp,
+    payload: r.values,
+    sparkplug: { ...sparkplug, seq: event.seq, transient: event.transient },
+  }));
   if (event.historical.length > 0) {
-    out.push({ topic: event.id, deviceId: event.id, timestamp: event.timestamp, payload: {}, historical: event.historical, sparkplug: { ...sparkplug, historical: true } });
+    out.push({
+      topic: event.id,
+      deviceId: event.id,
+      timestamp: event.timestamp,
+      payload: {},
+      historical: event.historical,
+      sparkplug: { ...sparkplug, historical: true },
+    });
   }
   return out;
 }
@@ -54,9 +69,22 @@ function eventMessage(event: HostEvent): NodeMessage | undefined {
   const base = { event: event.kind, deviceId: event.id, group: event.group, node: event.node, device: event.device };
   switch (event.kind) {
     case 'birth':
-      return { topic: `sparkplug/birth/${event.id}`, deviceId: event.id, payload: { ...base, online: true, bdSeq: event.bdSeq, metrics: event.metrics.map((m) => ({ name: m.name, alias: m.alias, datatype: m.datatype, properties: m.properties })) } };
+      return {
+        topic: `sparkplug/birth/${event.id}`,
+        deviceId: event.id,
+        payload: {
+          ...base,
+          online: true,
+          bdSeq: event.bdSeq,
+          metrics: event.metrics.map((m) => ({ name: m.name, alias: m.alias, datatype: m.datatype, properties: m.properties })),
+        },
+      };
     case 'death':
-      return { topic: `sparkplug/death/${event.id}`, deviceId: event.id, payload: { ...base, online: false, bdSeq: event.bdSeq, stale: event.stale, ...(event.reason === undefined ? {} : { reason: event.reason }) } };
+      return {
+        topic: `sparkplug/death/${event.id}`,
+        deviceId: event.id,
+        payload: { ...base, online: false, bdSeq: event.bdSeq, stale: event.stale, ...(event.reason === undefined ? {} : { reason: event.reason }) },
+      };
     case 'rebirth':
       return { topic: `sparkplug/rebirth/${event.id}`, deviceId: event.id, payload: { ...base, reason: event.reason, requestTopic: event.topic } };
     case 'ignored':
@@ -91,7 +119,11 @@ export = function (RED: NodeAPI): void {
       let link = 'connecting';
       const status = new ThrottledStatus(node as Node, () => {
         const s = host.stats();
-        return { fill: link === 'online' ? 'green' : link === 'connecting' ? 'yellow' : 'red', shape: link === 'online' ? 'dot' : 'ring', text: `${link} · ${s.online} edge nodes · ${s.devices} devices` };
+        return {
+          fill: link === 'online' ? 'green' : link === 'connecting' ? 'yellow' : 'red',
+          shape: link === 'online' ? 'dot' : 'ring',
+          text: `${link} · ${s.online} edge nodes · ${s.devices} devices`,
+        };
       });
       const sync = registry && new RegistrySync(registry, mapping, (id, message) => node.warn(`registry: ${id}: ${message}`));
       const listeners = new Map<string, (event: StatusEvent) => void>();
@@ -159,7 +191,10 @@ export = function (RED: NodeAPI): void {
           clientId: def.clientId,
           username: node.credentials?.user,
           password: node.credentials?.password,
-          groups: def.groups.split(',').map((g) => g.trim()).filter((g) => g !== ''),
+          groups: def.groups
+            .split(',')
+            .map((g) => g.trim())
+            .filter((g) => g !== ''),
           onMessage: receive,
           onStatus: (state, detail) => {
             link = state === 'error' ? `error: ${detail ?? ''}`.slice(0, 40) : state;
@@ -176,7 +211,10 @@ export = function (RED: NodeAPI): void {
 
       // Input: a write { deviceId: "group:node[:device]", payload: { metric: value } } (or command + a single value).
       onInput(node as Node, (msg, send) => {
-        const id = typeof msg.commandId === 'string' && msg.commandId !== '' ? msg.commandId : `sp-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+        const id =
+          typeof msg.commandId === 'string' && msg.commandId !== ''
+            ? msg.commandId
+            : `sp-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
         const timeoutMs = typeof msg.timeout === 'number' && msg.timeout > 0 ? msg.timeout : DEFAULT_WRITE_TIMEOUT_MS;
         node.sparkplug?.write(
           { id, deviceId: String(msg.deviceId ?? ''), command: typeof msg.command === 'string' ? msg.command : 'write', params: msg.payload, timeoutMs },

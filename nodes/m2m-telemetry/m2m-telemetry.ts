@@ -82,23 +82,26 @@ export = function (RED: NodeAPI): void {
       const rebirth = output.rebirth
         ? { topic: output.rebirth.topic, payload: output.rebirth.payload, sparkplug: { rebirth: true, reason: output.rebirth.reason } }
         : null;
-      if (messages.length === 1 && !rebirth) send(messages[0]); // the usual case: one record, a plain send
+      if (messages.length === 1 && !rebirth)
+        send(messages[0]); // the usual case: one record, a plain send
       else if (messages.length > 0 || rebirth) {
         send([messages.length === 1 ? messages[0] : messages.length > 1 ? messages : null, rebirth]);
       }
       const skipped = output.sparkplug?.skipped;
-      if (messages.length === 0 && skipped?.length) node.warn(`sparkplug: no telemetry from ${String(msg.topic)}: ${skipped.map((m) => `${m.name} (${m.reason})`).join(', ').slice(0, 300)}`);
+      if (messages.length === 0 && skipped?.length)
+        node.warn(
+          `sparkplug: no telemetry from ${String(msg.topic)}: ${skipped
+            .map((m) => `${m.name} (${m.reason})`)
+            .join(', ')
+            .slice(0, 300)}`,
+        );
       decoded += messages.length;
       status.schedule();
     };
 
     if (jsonata.active) {
       // evaluated asynchronously: one queue for the node keeps the messages in the order they came
-      onInput(
-        node,
-        async (msg, send) => forward(msg, send, await decodeWithJsonata(msg, send)),
-        { orderBy: () => 'all' },
-      );
+      onInput(node, async (msg, send) => forward(msg, send, await decodeWithJsonata(msg, send)), { orderBy: () => 'all' });
     } else {
       onInput(node, (msg, send) => forward(msg, send, decode(msg, send)), { orderBy: deviceIdOf });
     }

@@ -25,7 +25,14 @@ export = function (RED: NodeAPI): void {
     let last: NodeStatus = { fill: 'green', shape: 'ring', text: 'ready' };
     const status = new ThrottledStatus(node, () => last);
     const onTwin = (e: TwinEvent): void => {
-      const payload = { event: e.event, deviceId: e.deviceId, delta: structuredClone(e.delta), desiredVersion: e.desiredVersion, reportedVersion: e.reportedVersion, ts: e.ts };
+      const payload = {
+        event: e.event,
+        deviceId: e.deviceId,
+        delta: structuredClone(e.delta),
+        desiredVersion: e.desiredVersion,
+        reportedVersion: e.reportedVersion,
+        ts: e.ts,
+      };
       node.send([null, { topic: `twin/${e.deviceId}/${e.event}`, deviceId: e.deviceId, event: e.event, payload }]);
     };
     const onWarning = (text: string): void => node.warn(text);
@@ -47,7 +54,12 @@ export = function (RED: NodeAPI): void {
     onInput(node, async (msg, send) => {
       await reg.ready(); // fails at once with STORE_UNAVAILABLE while the store cannot be reached
       const twins = service ?? (await twinsOf(reg));
-      const result = await runTwinOperation(twins, { operation: msg.operation ?? configured, deviceId: msg.deviceId, payload: msg.payload, ifVersion: msg.ifVersion });
+      const result = await runTwinOperation(twins, {
+        operation: msg.operation ?? configured,
+        deviceId: msg.deviceId,
+        payload: msg.payload,
+        ifVersion: msg.ifVersion,
+      });
       msg.operation = result.operation;
       msg.changed = result.changed;
       // the twin's documents are shared with the store: the flow gets its own copy to change

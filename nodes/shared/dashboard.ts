@@ -71,7 +71,10 @@ function widgetSource(type: string): WidgetSource | undefined {
   for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     const file = path.join(dir, 'package.json');
     if (!fs.existsSync(file)) continue;
-    const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; 'node-red-dashboard-2'?: { widgets?: Record<string, { output: string; component: string }> } };
+    const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+      name?: string;
+      'node-red-dashboard-2'?: { widgets?: Record<string, { output: string; component: string }> };
+    };
     if (manifest.name !== PACKAGE_NAME) continue;
     const entry = manifest['node-red-dashboard-2']?.widgets?.[type];
     return entry && { package: PACKAGE_NAME, name: type, src: entry.output, path: dir, component: entry.component };

@@ -31,7 +31,11 @@ export = function (RED: NodeAPI): void {
       let unacked = 0;
       for (const row of board.rows.values()) if (row.state === 'unacknowledged') unacked++;
       const dropped = board.rows.dropped ? `, ${board.rows.dropped} dropped` : '';
-      return { fill: unacked ? 'red' : board.rows.size ? 'yellow' : 'green', shape: 'dot', text: `${board.rows.size} active, ${unacked} unacknowledged${dropped}` };
+      return {
+        fill: unacked ? 'red' : board.rows.size ? 'yellow' : 'green',
+        shape: 'dot',
+        text: `${board.rows.size} active, ${unacked} unacknowledged${dropped}`,
+      };
     });
 
     let widget: Widget;

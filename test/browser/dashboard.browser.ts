@@ -32,13 +32,45 @@ function demoFlows(brokerPort: number): FlowNode[] {
   const flows = [...example('plant-monitoring.json'), ...example('operator-console.json')].filter((n) => !seen.has(n.id) && seen.add(n.id));
   const hostile: FlowNode[] = [
     {
-      id: 'xss.device', type: 'inject', z: 'ops.tab', x: 100, y: 700, props: [{ p: 'payload' }, { p: 'deviceId', v: 'evil-1', vt: 'str' }],
-      payload: JSON.stringify({ id: 'evil-1', name: XSS_NAME }), payloadType: 'json', repeat: '', once: true, onceDelay: 0.5, wires: [['xss.register']],
+      id: 'xss.device',
+      type: 'inject',
+      z: 'ops.tab',
+      x: 100,
+      y: 700,
+      props: [{ p: 'payload' }, { p: 'deviceId', v: 'evil-1', vt: 'str' }],
+      payload: JSON.stringify({ id: 'evil-1', name: XSS_NAME }),
+      payloadType: 'json',
+      repeat: '',
+      once: true,
+      onceDelay: 0.5,
+      wires: [['xss.register']],
     },
     { id: 'xss.register', type: 'm2m-device', z: 'ops.tab', x: 300, y: 700, registry: 'plant.registry', operation: 'register', upsert: true, wires: [[], []] },
     {
-      id: 'xss.alarm', type: 'inject', z: 'ops.tab', x: 100, y: 760, props: [{ p: 'payload' }], repeat: '', once: true, onceDelay: 1, wires: [['ops.alarms']], payloadType: 'json',
-      payload: JSON.stringify({ event: 'raised', severity: 'critical', deviceId: 'evil-1', rule: XSS_RULE, text: XSS_TEXT, metric: 'm', value: '<b>v</b>', active: true, acknowledged: false, raisedAt: Date.now(), ts: Date.now() }),
+      id: 'xss.alarm',
+      type: 'inject',
+      z: 'ops.tab',
+      x: 100,
+      y: 760,
+      props: [{ p: 'payload' }],
+      repeat: '',
+      once: true,
+      onceDelay: 1,
+      wires: [['ops.alarms']],
+      payloadType: 'json',
+      payload: JSON.stringify({
+        event: 'raised',
+        severity: 'critical',
+        deviceId: 'evil-1',
+        rule: XSS_RULE,
+        text: XSS_TEXT,
+        metric: 'm',
+        value: '<b>v</b>',
+        active: true,
+        acknowledged: false,
+        raisedAt: Date.now(),
+        ts: Date.now(),
+      }),
     },
   ];
   return [...flows, ...hostile].map((n) => {
@@ -57,7 +89,13 @@ describe('the operator console on Dashboard 2.0 in Chromium', function () {
   const pageErrors: string[] = [];
 
   before(async function () {
-    const missing = !chromiumInstalled() ? `${CHROMIUM} is missing` : !dashboardInstalled() ? '@flowfuse/node-red-dashboard is not installed' : !widgetsBuilt() ? 'the widgets are not built (npm run build)' : undefined;
+    const missing = !chromiumInstalled()
+      ? `${CHROMIUM} is missing`
+      : !dashboardInstalled()
+        ? '@flowfuse/node-red-dashboard is not installed'
+        : !widgetsBuilt()
+          ? 'the widgets are not built (npm run build)'
+          : undefined;
     if (missing) {
       if (process.env.CI === 'true') throw new Error(`dashboard browser test cannot run: ${missing}`);
       console.log(`    dashboard browser test skipped: ${missing}`);
@@ -90,18 +128,31 @@ describe('the operator console on Dashboard 2.0 in Chromium', function () {
 
   it('shows the machines of the running demo in the device table, with their online state', async () => {
     await page.locator('.m2m-devices .m2m-device-row[data-device="machine-001"]').waitFor();
-    await page.waitForFunction(() => /of 21$/.test((globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector('.m2m-devices .m2m-page-info')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /of 21$/.test(
+        (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(
+          '.m2m-devices .m2m-page-info',
+        )?.textContent ?? '',
+      ),
+    );
     await page.locator('.m2m-devices .m2m-device-row[data-device="machine-001"][data-online="true"]').waitFor();
   });
 
   it('shows the alarm list; device names, rule names and alarm texts with markup show as text', async () => {
     const evil = page.locator('.m2m-alarm-row[data-device="evil-1"]');
     await evil.waitFor();
-    assert.strictEqual(await evil.locator('.m2m-rule').evaluate((el) => (el as unknown as { firstChild: { textContent: string } }).firstChild.textContent), XSS_RULE);
+    assert.strictEqual(
+      await evil.locator('.m2m-rule').evaluate((el) => (el as unknown as { firstChild: { textContent: string } }).firstChild.textContent),
+      XSS_RULE,
+    );
     assert.strictEqual(await evil.locator('.m2m-text').textContent(), XSS_TEXT);
     assert.strictEqual(await evil.locator('.m2m-value').textContent(), '<b>v</b>');
     assert.strictEqual(await page.locator('.m2m-device-row[data-device="evil-1"] .m2m-name').textContent(), XSS_NAME);
-    assert.strictEqual(await page.locator('.m2m-alarms img, .m2m-alarms script, .m2m-alarms b, .m2m-devices img').count(), 0, 'no element was made from a text');
+    assert.strictEqual(
+      await page.locator('.m2m-alarms img, .m2m-alarms script, .m2m-alarms b, .m2m-devices img').count(),
+      0,
+      'no element was made from a text',
+    );
     assert.strictEqual(await page.evaluate('window.__xss'), undefined, 'no script from a text ran');
   });
 

@@ -33,7 +33,12 @@ const STARTUP_OBSERVATION_MS = 2000;
 const manifest = readManifest(PACKAGE_ROOT);
 const nodeTypes = Object.keys(manifest['node-red']?.nodes ?? {});
 const examplesDir = path.join(PACKAGE_ROOT, 'examples');
-const examples = fs.existsSync(examplesDir) ? fs.readdirSync(examplesDir).filter((f) => f.endsWith('.json')).sort() : [];
+const examples = fs.existsSync(examplesDir)
+  ? fs
+      .readdirSync(examplesDir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 // `npm run test:nr5` runs this file on Node-RED 5 too; the README screenshot stays the project's own 4.x.
 const expectedMajor = Number(process.env.M2M_EXPECT_NR_MAJOR ?? '4');
 const screenshotExample = expectedMajor !== 4 ? undefined : examples.includes('plant-monitoring.json') ? 'plant-monitoring.json' : examples[0];
@@ -77,7 +82,11 @@ describe('the editor in Chromium', function () {
 
   it(`runs Node-RED ${expectedMajor}.x`, () => {
     const version = /Node-RED version: v(\d+)\./.exec(nodeRed?.log.join('\n') ?? '');
-    assert.strictEqual(Number(version?.[1]), expectedMajor, nodeRed?.log.find((line) => line.includes('Node-RED version')));
+    assert.strictEqual(
+      Number(version?.[1]),
+      expectedMajor,
+      nodeRed?.log.find((line) => line.includes('Node-RED version')),
+    );
   });
 
   it('loads every node of the package into Node-RED', async () => {
@@ -108,9 +117,10 @@ describe('the editor in Chromium', function () {
       const before = mark();
       const kind = await nodeKind(editor.page, type);
       assert.notStrictEqual(kind, 'unknown', `${type}: the editor does not know this type (did it load? is its .html built?)`);
-      const fields = kind === 'config'
-        ? await openConfigEditDialog(editor.page, type)
-        : await openEditDialog(editor.page, await placeNode(editor.page, type, `m2mbrowser${index}`));
+      const fields =
+        kind === 'config'
+          ? await openConfigEditDialog(editor.page, type)
+          : await openEditDialog(editor.page, await placeNode(editor.page, type, `m2mbrowser${index}`));
       assert.ok(fields.length > 0, `${type}: the edit dialog shows no properties`);
       await cancelEditDialog(editor.page);
       const help = await helpSidebarText(editor.page, type);

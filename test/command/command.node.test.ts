@@ -6,7 +6,11 @@ import { collect, helper, waitFor, type FlowNode, type TestNode } from '../helpe
 import { MODULES } from './flow';
 
 const TYPES = JSON.stringify([
-  { name: 'valve', offlineTimeoutMs: 60000, commands: { open: { paramsSchema: { type: 'object', properties: { percent: { type: 'number', maximum: 100 } }, required: ['percent'] } }, close: {} } },
+  {
+    name: 'valve',
+    offlineTimeoutMs: 60000,
+    commands: { open: { paramsSchema: { type: 'object', properties: { percent: { type: 'number', maximum: 100 } }, required: ['percent'] } }, close: {} },
+  },
 ]);
 
 function flow(command: Record<string, unknown> = {}): FlowNode[] {
@@ -56,7 +60,10 @@ describe('m2m-command node', () => {
     assert.strictEqual(out.qos, 1);
     w.cmd.receive({ topic: 'devices/pump-1/replies', payload: Buffer.from(JSON.stringify({ id: out.payload.id, status: 'ok', result: { rpm: 900 } })) });
     await waitFor(() => w.events.length === 2, 'two status events');
-    assert.deepStrictEqual(w.events.map((e) => e.status), ['sent', 'succeeded']);
+    assert.deepStrictEqual(
+      w.events.map((e) => e.status),
+      ['sent', 'succeeded'],
+    );
     assert.deepStrictEqual(w.events[1].response, { rpm: 900 });
     assert.deepStrictEqual(w.caught, []);
   });
@@ -70,7 +77,13 @@ describe('m2m-command node', () => {
     const id = (w.transport[0] as unknown as TransportMessage).payload.id;
     w.cmd.receive({ topic: 'devices/pump-2/replies', payload: JSON.stringify({ id, status: 'ok' }) });
     await waitFor(() => eventMsgs.length === 2, 'two status events');
-    assert.deepStrictEqual(eventMsgs.map((m) => [m.status, m.requestId]), [['sent', 'r-17'], ['succeeded', 'r-17']]);
+    assert.deepStrictEqual(
+      eventMsgs.map((m) => [m.status, m.requestId]),
+      [
+        ['sent', 'r-17'],
+        ['succeeded', 'r-17'],
+      ],
+    );
   });
 
   it('bad input: each is a clear error for a Catch node, a rejected event where a command existed, and nothing else is disturbed', async () => {
@@ -90,7 +103,10 @@ describe('m2m-command node', () => {
     const codes = w.caught.map((m) => (m.error as { code: string }).code);
     assert.deepStrictEqual(codes, ['INVALID_DEVICE_ID', 'INVALID_DEVICE_ID', 'UNKNOWN_COMMAND', 'SCHEMA_VALIDATION', 'BAD_REPLY']);
     assert.match((w.caught[3].error as { message: string }).message, /\/percent must be number/);
-    assert.deepStrictEqual(w.events.map((e) => e.status), ['sent', 'rejected', 'rejected']);
+    assert.deepStrictEqual(
+      w.events.map((e) => e.status),
+      ['sent', 'rejected', 'rejected'],
+    );
 
     w.cmd.receive({ topic: 'devices/v1/replies', payload: { id: good, status: 'ok' } });
     await waitFor(() => w.events.length === 4, 'the good command to end');
@@ -103,11 +119,17 @@ describe('m2m-command node', () => {
     await registryOf().register({ id: 'v2', type: 'valve' });
     for (const percent of [10, 20, 30]) w.cmd.receive({ deviceId: 'v2', command: 'open', payload: { percent } });
     await waitFor(() => w.events.length === 3, 'three queued events');
-    assert.deepStrictEqual(w.events.map((e) => e.status), ['queued', 'queued', 'queued']);
+    assert.deepStrictEqual(
+      w.events.map((e) => e.status),
+      ['queued', 'queued', 'queued'],
+    );
     assert.strictEqual(w.transport.length, 0);
     await registryOf().touch('v2');
     await waitFor(() => w.transport.length === 3, 'the flush');
-    assert.deepStrictEqual(w.transport.map((m) => ((m.payload as { params: { percent: number } }).params.percent)), [10, 20, 30]);
+    assert.deepStrictEqual(
+      w.transport.map((m) => (m.payload as { params: { percent: number } }).params.percent),
+      [10, 20, 30],
+    );
   });
 
   it('late and unknown replies are counted on the badge, not raised', async () => {
@@ -119,7 +141,10 @@ describe('m2m-command node', () => {
     w.cmd.receive({ topic: 'devices/d1/replies', payload: { id: 'job-1', status: 'ok' } });
     w.cmd.receive({ topic: 'devices/d1/replies', payload: { id: 'nobody', status: 'ok' } });
     await waitFor(() => statuses.some((s) => s.includes('2 ignored')), 'the badge');
-    assert.deepStrictEqual(w.events.map((e) => e.status), ['sent', 'succeeded']);
+    assert.deepStrictEqual(
+      w.events.map((e) => e.status),
+      ['sent', 'succeeded'],
+    );
     assert.deepStrictEqual(w.caught, []);
   });
 
@@ -133,7 +158,11 @@ describe('m2m-command node', () => {
     w.cmd.receive({ topic: 'devices/valve-2/replies', payload: JSON.stringify({ id, status: 'ok' }) });
     w.cmd.receive({ payload: { id, status: 'ok' }, deviceId: 'valve-3' });
     await waitFor(() => statuses.some((s) => s.includes('2 foreign')), 'the badge');
-    assert.deepStrictEqual(w.events.map((e) => e.status), ['sent'], 'still pending');
+    assert.deepStrictEqual(
+      w.events.map((e) => e.status),
+      ['sent'],
+      'still pending',
+    );
     w.cmd.receive({ topic: 'devices/valve-1/replies', payload: JSON.stringify({ id, status: 'ok' }) });
     await waitFor(() => w.events.length === 2, 'the reply of valve-1');
     assert.deepStrictEqual([w.events[1].deviceId, w.events[1].status], ['valve-1', 'succeeded']);

@@ -7,8 +7,10 @@ import { helper, type FlowNode, type NodeModule } from '../helpers/node-red';
 import { startBroker, type TestBroker } from '../helpers/services';
 import { EventLog, MODULES, uniquePrefix } from './flow';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const core = ['common/20-inject.js', 'common/90-comment.js', 'sequence/17-split.js', 'function/15-change.js'].map((f) => require(`@node-red/nodes/core/${f}`) as NodeModule);
+const core = ['common/20-inject.js', 'common/90-comment.js', 'sequence/17-split.js', 'function/15-change.js'].map(
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (f) => require(`@node-red/nodes/core/${f}`) as NodeModule,
+);
 
 const EXAMPLE = path.join(__dirname, '../../examples/command-dispatch.json');
 

@@ -4,13 +4,24 @@ import { CommandTracker, MemoryCommandStore, type StatusEvent, type TrackerOptio
 import type { DeviceType } from '../../lib/registry';
 
 // Durations run on a fake clock; setImmediate stays real so the file store can write.
-export const FAKE = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] as Array<'setTimeout' | 'clearTimeout' | 'setInterval' | 'clearInterval' | 'Date'> };
+export const FAKE = {
+  toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] as Array<
+    'setTimeout' | 'clearTimeout' | 'setInterval' | 'clearInterval' | 'Date'
+  >,
+};
 
 export const VALVE: DeviceType = {
   name: 'valve',
   offlineTimeoutMs: 60_000,
   commands: {
-    open: { paramsSchema: { type: 'object', properties: { percent: { type: 'number', minimum: 0, maximum: 100 } }, required: ['percent'], additionalProperties: false } },
+    open: {
+      paramsSchema: {
+        type: 'object',
+        properties: { percent: { type: 'number', minimum: 0, maximum: 100 } },
+        required: ['percent'],
+        additionalProperties: false,
+      },
+    },
     close: {},
   },
 };
@@ -38,6 +49,11 @@ export function harness(options: Partial<TrackerOptions> = {}): Harness {
 }
 
 /** An MQTT 3.1.1 style reply from the device the command went to, on its reply topic. */
-export function reply(h: Harness, id: string, body: Record<string, unknown> = { status: 'ok', result: 42 }, deviceId = h.events.find((e) => e.id === id)?.deviceId ?? 'd1'): string {
+export function reply(
+  h: Harness,
+  id: string,
+  body: Record<string, unknown> = { status: 'ok', result: 42 },
+  deviceId = h.events.find((e) => e.id === id)?.deviceId ?? 'd1',
+): string {
   return h.tracker.reply({ topic: `devices/${deviceId}/replies`, payload: JSON.stringify({ id, ...body }) });
 }

@@ -92,14 +92,25 @@ describe('command replies: only the commanded device can answer', () => {
       assert.strictEqual(h.sent[0].responseTopic, 'site/replies');
       const ownToken = h.sent[1].correlationData?.toString().split('~')[1];
       const attempts = [`${target}~${ownToken}`, `${target}~AAAAAAAAAAAAAAAAAAAAAA`, `${target}~`];
-      for (const data of attempts) assert.strictEqual(h.tracker.reply({ topic: 'site/replies', payload: '{}', correlationData: Buffer.from(data) }), 'foreign', data);
-      assert.strictEqual(h.tracker.reply({ topic: 'site/replies', payload: '{}', correlationData: Buffer.from(target) }), 'anonymous', 'a bare id proves nothing');
+      for (const data of attempts)
+        assert.strictEqual(h.tracker.reply({ topic: 'site/replies', payload: '{}', correlationData: Buffer.from(data) }), 'foreign', data);
+      assert.strictEqual(
+        h.tracker.reply({ topic: 'site/replies', payload: '{}', correlationData: Buffer.from(target) }),
+        'anonymous',
+        'a bare id proves nothing',
+      );
       assert.deepStrictEqual(finalStatuses(h), []);
       assert.strictEqual(h.tracker.reply({ topic: 'site/replies', payload: '{"percent":40}', correlationData: h.sent[0].correlationData }), 'matched');
-      assert.deepStrictEqual(h.events.filter((e) => e.id === target).map((e) => [e.status, e.response]), [['sent', null], ['succeeded', { percent: 40 }]]);
+      assert.deepStrictEqual(
+        h.events.filter((e) => e.id === target).map((e) => [e.status, e.response]),
+        [
+          ['sent', null],
+          ['succeeded', { percent: 40 }],
+        ],
+      );
     });
 
-    it('with a device level in the reply topic, the right correlation data on another device\'s topic is foreign', () => {
+    it("with a device level in the reply topic, the right correlation data on another device's topic is foreign", () => {
       const h = harness();
       h.tracker.submit({ deviceId: 'valve-1', command: 'open' });
       const right = h.sent[0].correlationData;

@@ -35,15 +35,23 @@ async function runLoop(protocolVersion: '4' | '5'): Promise<void> {
       cmd.receive({ deviceId: ids[i % DEVICES], command: 'setLevel', payload: { level: i }, commandId: `c-${i}` });
     };
     while (next < WINDOW) sendNext();
-    await log.until(() => {
-      const ended = log.ended().length - 1; // minus the warm-up
-      while (next < COMMANDS && next - ended < WINDOW) sendNext();
-      return ended >= COMMANDS;
-    }, `${COMMANDS} commands to end`, 60_000);
+    await log.until(
+      () => {
+        const ended = log.ended().length - 1; // minus the warm-up
+        while (next < COMMANDS && next - ended < WINDOW) sendNext();
+        return ended >= COMMANDS;
+      },
+      `${COMMANDS} commands to end`,
+      60_000,
+    );
 
     const events = log.all.filter((e) => e.id !== 'warm-up');
     const succeeded = events.filter((e) => e.status === 'succeeded');
-    assert.strictEqual(succeeded.length, COMMANDS, `all succeeded; others: ${JSON.stringify(events.filter((e) => e.status !== 'succeeded' && e.status !== 'sent').slice(0, 3))}`);
+    assert.strictEqual(
+      succeeded.length,
+      COMMANDS,
+      `all succeeded; others: ${JSON.stringify(events.filter((e) => e.status !== 'succeeded' && e.status !== 'sent').slice(0, 3))}`,
+    );
     assert.strictEqual(new Set(succeeded.map((e) => e.id)).size, COMMANDS, 'each command succeeded exactly once');
     assert.strictEqual(events.filter((e) => e.status === 'sent').length, COMMANDS, 'each sent once');
     for (const e of succeeded) {

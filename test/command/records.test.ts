@@ -54,7 +54,11 @@ describe('stored command records', () => {
     assert.deepStrictEqual(h.statuses(PENDING.id), ['succeeded']);
 
     await registry.touch('v2');
-    assert.deepStrictEqual(h.sent.map((m) => m.payload.id), [QUEUED.id], 'the queued one is flushed under its old id');
+    assert.deepStrictEqual(
+      h.sent.map((m) => m.payload.id),
+      [QUEUED.id],
+      'the queued one is flushed under its old id',
+    );
     const correlation = h.sent[0].correlationData;
     assert.strictEqual(h.tracker.reply({ topic: 'devices/v2/replies', payload: '{}', correlationData: correlation }), 'matched');
     h.tracker.close();
@@ -76,7 +80,10 @@ describe('stored command records', () => {
     const store = new MemoryCommandStore();
     const newer = { ...PENDING, v: COMMAND_RECORD_VERSION + 1, somethingNew: true };
     void store.set(PENDING.id, newer);
-    assert.throws(() => harness({ store }), (err: unknown) => err instanceof M2MError && err.code === 'STORE_TOO_NEW' && /newer version/.test(err.message));
+    assert.throws(
+      () => harness({ store }),
+      (err: unknown) => err instanceof M2MError && err.code === 'STORE_TOO_NEW' && /newer version/.test(err.message),
+    );
     assert.strictEqual(store.get(PENDING.id), newer);
   });
 

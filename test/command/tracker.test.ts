@@ -45,10 +45,13 @@ describe('command tracker', () => {
       assert.strictEqual(h.tracker.reply({ topic: 'devices/d1/replies', payload: { temperature: 3 }, correlationData: Buffer.from(a) }), 'matched');
       assert.strictEqual(reply(h, b, { status: 'error', error: 'valve stuck' }), 'matched');
       const ended = h.events.filter((e) => e.status !== 'sent');
-      assert.deepStrictEqual(ended.map((e) => [e.id, e.status, e.response, e.error, e.latencyMs]), [
-        [a, 'succeeded', { temperature: 3 }, null, 25],
-        [b, 'failed', null, 'valve stuck', 25],
-      ]);
+      assert.deepStrictEqual(
+        ended.map((e) => [e.id, e.status, e.response, e.error, e.latencyMs]),
+        [
+          [a, 'succeeded', { temperature: 3 }, null, 25],
+          [b, 'failed', null, 'valve stuck', 25],
+        ],
+      );
     });
 
     it('late, duplicate and unknown replies change nothing and are counted', () => {
@@ -136,13 +139,26 @@ describe('command tracker', () => {
       const h = await trackerOn(registry);
       const ids = [0, 1, 2].map((i) => h.tracker.submit({ deviceId: 'v2', command: 'open', params: { percent: i * 10 } }).id);
       assert.strictEqual(h.sent.length, 0);
-      assert.deepStrictEqual(h.events.map((e) => e.status), ['queued', 'queued', 'queued']);
+      assert.deepStrictEqual(
+        h.events.map((e) => e.status),
+        ['queued', 'queued', 'queued'],
+      );
       assert.strictEqual(h.tracker.counts().queued, 3);
       clock.tick(3000);
       await registry.touch('v2');
-      assert.deepStrictEqual(h.sent.map((m) => m.payload.id), ids, 'flushed in order');
-      assert.deepStrictEqual(h.sent.map((m) => (m.payload.params as { percent: number }).percent), [0, 10, 20]);
-      assert.deepStrictEqual(ids.map((id) => h.statuses(id)), ids.map(() => ['queued', 'sent']));
+      assert.deepStrictEqual(
+        h.sent.map((m) => m.payload.id),
+        ids,
+        'flushed in order',
+      );
+      assert.deepStrictEqual(
+        h.sent.map((m) => (m.payload.params as { percent: number }).percent),
+        [0, 10, 20],
+      );
+      assert.deepStrictEqual(
+        ids.map((id) => h.statuses(id)),
+        ids.map(() => ['queued', 'sent']),
+      );
       assert.strictEqual(h.events.find((e) => e.status === 'sent')?.latencyMs, 3000, 'time spent queued');
       h.tracker.close();
     });
@@ -166,7 +182,11 @@ describe('command tracker', () => {
       clock.tick(5000);
       assert.deepStrictEqual(h.statuses(short), ['queued', 'expired']);
       await registry.touch('v2');
-      assert.deepStrictEqual(h.sent.map((m) => m.payload.id), [long], 'only the live one is sent');
+      assert.deepStrictEqual(
+        h.sent.map((m) => m.payload.id),
+        [long],
+        'only the live one is sent',
+      );
       h.tracker.close();
     });
 
@@ -217,7 +237,19 @@ describe('command tracker', () => {
 
       registry = await open({ kind: 'file', dir }); // a new process reading the same file store
       h = await trackerOn(registry);
-      assert.deepStrictEqual(h.tracker.counts(), { pending: 2, queued: 1, succeeded: 0, failed: 0, timeout: 0, expired: 0, rejected: 0, late: 0, unknown: 0, foreign: 0, anonymous: 0 });
+      assert.deepStrictEqual(h.tracker.counts(), {
+        pending: 2,
+        queued: 1,
+        succeeded: 0,
+        failed: 0,
+        timeout: 0,
+        expired: 0,
+        rejected: 0,
+        late: 0,
+        unknown: 0,
+        foreign: 0,
+        anonymous: 0,
+      });
       assert.strictEqual(h.sent.length, 0, 'nothing resent on start');
       assert.strictEqual(h.events.length, 0, 'no status repeated');
       assert.strictEqual(reply(h, pending, undefined, 'v1'), 'matched');
@@ -226,7 +258,11 @@ describe('command tracker', () => {
       clock.tick(1);
       assert.deepStrictEqual(h.statuses(waiting), ['timeout'], 'the timeout keeps its original deadline');
       await registry.touch('v2');
-      assert.deepStrictEqual(h.sent.map((m) => m.payload.id), [queued], 'the queued command is flushed, same id');
+      assert.deepStrictEqual(
+        h.sent.map((m) => m.payload.id),
+        [queued],
+        'the queued command is flushed, same id',
+      );
       assert.deepStrictEqual(h.statuses(queued), ['sent']);
       h.tracker.close();
     });
@@ -251,16 +287,35 @@ describe('command tracker', () => {
       ['command with a topic level', { deviceId: 'd1', command: 'a/b' }, 'INVALID_COMMAND', /contains "\/"/],
       ['negative timeout', { deviceId: 'd1', command: 'x', timeout: -1 }, 'INVALID_FIELD', /msg.timeout/],
       ['fractional retries', { deviceId: 'd1', command: 'x', retries: 1.5 }, 'INVALID_FIELD', /msg.retries/],
-      ['cyclic parameters', { deviceId: 'd1', command: 'x', params: (() => { const o: Record<string, unknown> = {}; o.o = o; return o; })() }, 'INVALID_FIELD', /cannot be written as JSON/],
+      [
+        'cyclic parameters',
+        {
+          deviceId: 'd1',
+          command: 'x',
+          params: (() => {
+            const o: Record<string, unknown> = {};
+            o.o = o;
+            return o;
+          })(),
+        },
+        'INVALID_FIELD',
+        /cannot be written as JSON/,
+      ],
     ];
     for (const [name, input, code, message] of bad) {
       it(`${name}: a clear error, no command, nothing else disturbed`, () => {
         const h = harness();
         const { id } = h.tracker.submit({ deviceId: 'd1', command: 'ok' });
-        assert.throws(() => h.tracker.submit(input as { deviceId: string; command: string }), (err: unknown) => err instanceof M2MError && err.code === code && message.test(err.message));
+        assert.throws(
+          () => h.tracker.submit(input as { deviceId: string; command: string }),
+          (err: unknown) => err instanceof M2MError && err.code === code && message.test(err.message),
+        );
         assert.strictEqual(h.sent.length, 1);
         assert.strictEqual(reply(h, id), 'matched');
-        assert.deepStrictEqual(h.events.map((e) => e.status), ['sent', 'succeeded']);
+        assert.deepStrictEqual(
+          h.events.map((e) => e.status),
+          ['sent', 'succeeded'],
+        );
       });
     }
 

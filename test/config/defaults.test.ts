@@ -19,7 +19,10 @@ describe('node config defaults: the editor and the runtime agree', () => {
       const config = configs.find((c) => c.type === type) as NodeConfig<unknown>;
       const html = editor.get(type) as EditorDefinition;
       // through JSON: the values were made in the sandbox, with its own Object and Array
-      const fromHtml = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(html.defaults).map(([name, d]) => [name, d.value])))) as Record<string, unknown>;
+      const fromHtml = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(html.defaults).map(([name, d]) => [name, d.value])))) as Record<
+        string,
+        unknown
+      >;
       assert.deepStrictEqual(fromHtml, config.defaults());
     });
   }
@@ -35,6 +38,9 @@ describe('node config defaults: the editor and the runtime agree', () => {
         }
       }
     }
-    assert.throws(() => (configs.find((c) => c.type === 'm2m-simulator') as NodeConfig<unknown>).read({ version: 1, interval: 0.001 }), /interval must be 0 \(no telemetry\) or 0\.01 to/);
+    assert.throws(
+      () => (configs.find((c) => c.type === 'm2m-simulator') as NodeConfig<unknown>).read({ version: 1, interval: 0.001 }),
+      /interval must be 0 \(no telemetry\) or 0\.01 to/,
+    );
   });
 });

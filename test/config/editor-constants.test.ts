@@ -70,19 +70,17 @@ describe('editor script: constants and validators generated from lib/', () => {
 
   it('range checks name the range; blank is the default only where allowed', () => {
     const pageSize = validators.number({ min: 1, max: 1000, integer: true });
-    assert.deepStrictEqual([pageSize('100'), pageSize('0'), pageSize('2.5'), pageSize('')], [
-      true,
-      'must be a whole number from 1 to 1000',
-      'must be a whole number from 1 to 1000',
-      'must be a whole number from 1 to 1000',
-    ]);
+    assert.deepStrictEqual(
+      [pageSize('100'), pageSize('0'), pageSize('2.5'), pageSize('')],
+      [true, 'must be a whole number from 1 to 1000', 'must be a whole number from 1 to 1000', 'must be a whole number from 1 to 1000'],
+    );
     assert.strictEqual(validators.number({ above: 0, empty: true })(''), true);
     assert.strictEqual(validators.number({ above: 0, max: 31536000 })('0'), 'must be a number above 0 to 31536000');
     assert.strictEqual(validators.oneOf(FORMATS)('xml'), `must be one of ${FORMATS.join(', ')}`);
     assert.match(String(validators.json('{')), /^not valid JSON/);
   });
 
-  it("messages come from the catalog when the editor has loaded it (i18n), English otherwise", () => {
+  it('messages come from the catalog when the editor has loaded it (i18n), English otherwise', () => {
     const RED = { _: (key: string, params?: { bad?: string }) => (key.endsWith('deviceIdCharacter') ? `«${params?.bad}» interdit` : key) };
     assert.strictEqual(generated(editorScript(loadNodeConfigs(NODES_DIR)), RED).validators.deviceId('a/b'), '«/» interdit');
     const catalog = JSON.parse(fs.readFileSync(path.join(NODES_DIR, 'm2m-registry', 'locales', 'en-US', 'm2m-registry.json'), 'utf8')) as {
@@ -90,7 +88,11 @@ describe('editor script: constants and validators generated from lib/', () => {
     };
     const script = editorScript(loadNodeConfigs(NODES_DIR));
     const used = [...script.matchAll(/message\('(\w+)'/g)].map((m) => m[1]);
-    assert.deepStrictEqual([...new Set(used)].filter((key) => !(key in catalog.validation)), [], 'every message key is in m2m-registry.json "validation"');
+    assert.deepStrictEqual(
+      [...new Set(used)].filter((key) => !(key in catalog.validation)),
+      [],
+      'every message key is in m2m-registry.json "validation"',
+    );
   });
 
   it("no node's .html keeps its own copy of the id pattern, the format lists or the placeholder check", () => {

@@ -77,7 +77,7 @@ describe('editor: a flow saved by the first release, opened in Chromium', functi
   const node = (id: string): Promise<(SavedNode & { changed?: boolean }) | null> =>
     editor.page.evaluate((nodeId) => {
       const found = (globalThis as unknown as Editor).RED.nodes.node(nodeId);
-      return found && JSON.parse(JSON.stringify({ ...found, _def: undefined, _config: undefined, _: undefined })) as SavedNode & { changed?: boolean };
+      return found && (JSON.parse(JSON.stringify({ ...found, _def: undefined, _config: undefined, _: undefined })) as SavedNode & { changed?: boolean });
     }, id);
 
   it('the runtime runs the first release flow, and the editor has the steps (resources/m2m-config.js)', async () => {
@@ -89,7 +89,9 @@ describe('editor: a flow saved by the first release, opened in Chromium', functi
 
   it('opening a simulator saved without metrics shows its one temperature metric and marks the flow changed', async () => {
     await open('min.sim');
-    const rows = await editor.page.locator('#node-input-metrics-list .m-name').evaluateAll((els) => els.map((el) => (el as unknown as { value: string }).value));
+    const rows = await editor.page
+      .locator('#node-input-metrics-list .m-name')
+      .evaluateAll((els) => els.map((el) => (el as unknown as { value: string }).value));
     assert.deepStrictEqual(rows, ['temperature']);
     await cancelEditDialog(editor.page);
     const sim = await node('min.sim');
@@ -120,8 +122,11 @@ describe('editor: a flow saved by the first release, opened in Chromium', functi
     const saved = await flowsOf(nodeRed as RunningNodeRed);
     const byId = new Map(saved.map((n) => [n.id, n]));
     assert.strictEqual(byId.get('min.sim')?.version, SIMULATOR_CONFIG.version);
-    assert.deepStrictEqual((byId.get('min.sim')?.metrics as Array<{ name: string }>).map((m) => m.name), ['temperature']);
-    assert.strictEqual(byId.get('min.rule')?.version, RULE_CONFIG.version, 'today\'s version, whatever steps it took');
+    assert.deepStrictEqual(
+      (byId.get('min.sim')?.metrics as Array<{ name: string }>).map((m) => m.name),
+      ['temperature'],
+    );
+    assert.strictEqual(byId.get('min.rule')?.version, RULE_CONFIG.version, "today's version, whatever steps it took");
     assert.deepStrictEqual([byId.get('min.command')?.version, byId.get('min.command')?.replyTopic], [0, 'devices/{deviceId}/replies']);
     assert.strictEqual(byId.get('min.device')?.version, undefined, 'a node not opened is left as it was saved');
     assert.deepStrictEqual(editor.consoleErrors, []);

@@ -48,7 +48,10 @@ function flow(c: Case): FlowNode[] {
 
 /** The test helper spies on the node prototype's methods: the first arguments of one node's calls. */
 function argsOf(spy: unknown, id: string): unknown[] {
-  return (spy as SinonSpy).getCalls().filter((call) => (call.thisValue as { id?: string }).id === id).map((call) => call.args[0]);
+  return (spy as SinonSpy)
+    .getCalls()
+    .filter((call) => (call.thisValue as { id?: string }).id === id)
+    .map((call) => call.args[0]);
 }
 
 describe('a node whose saved config cannot be used', () => {
@@ -85,7 +88,10 @@ describe('a node whose saved config cannot be used', () => {
 
   it('m2m-registry with an unknown store type: red badge, a log line naming storeType, and the nodes using it refuse every message', async () => {
     const c: Case = { what: '', type: 'm2m-device', config: { registry: 'reg' }, field: 'registry' };
-    await helper.load(MODULES, flow(c).map((n) => (n.id === 'reg' ? { ...n, storeType: 'disk' } : n)));
+    await helper.load(
+      MODULES,
+      flow(c).map((n) => (n.id === 'reg' ? { ...n, storeType: 'disk' } : n)),
+    );
     const registry = helper.getNode('reg');
     assert.match(String(registry.registryError), /^storeType must be one of file, memory, redis, got "disk"/);
     assert.deepStrictEqual(argsOf(registry.status, 'reg').at(-1), { fill: 'red', shape: 'ring', text: 'invalid config' });

@@ -53,9 +53,10 @@ describe('flows saved by the first release (test/config/fixtures)', () => {
   const files = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
   const editor = editorSandbox();
 
-  it("cover every node type of the first release", () => {
+  it('cover every node type of the first release', () => {
     const types = new Set(files.flatMap((f) => fixture(f).map((n) => n.type)));
-    for (const type of ['m2m-registry', 'm2m-device', 'm2m-telemetry', 'm2m-rule', 'm2m-command', 'm2m-simulator']) assert.ok(types.has(type), `a fixture has ${type}`);
+    for (const type of ['m2m-registry', 'm2m-device', 'm2m-telemetry', 'm2m-rule', 'm2m-command', 'm2m-simulator'])
+      assert.ok(types.has(type), `a fixture has ${type}`);
   });
 
   for (const file of files) {
@@ -66,7 +67,8 @@ describe('flows saved by the first release (test/config/fixtures)', () => {
         const read = config.read(node);
         const leftOut = LEFT_OUT[node.id] ?? {};
         for (const [name, property] of Object.entries(config.schema.properties)) {
-          if (name in node && !(name in leftOut)) assert.deepStrictEqual(read[name], stepped(node.type, name, firstReleaseValue(property, node[name])), `${node.id}.${name} as saved`);
+          if (name in node && !(name in leftOut))
+            assert.deepStrictEqual(read[name], stepped(node.type, name, firstReleaseValue(property, node[name])), `${node.id}.${name} as saved`);
         }
         for (const [name, value] of Object.entries(leftOut)) assert.deepStrictEqual(read[name], value, `${node.id}.${name} as the first release had it`);
 
@@ -125,7 +127,11 @@ describe('flows saved by the first release (test/config/fixtures)', () => {
           const errors = callsOf(node.error, id).map((c) => String(c.args[0]));
           assert.deepStrictEqual(errors, [], `${id} logs no error`);
           const reds = callsOf(node.status, id).filter((c) => (c.args[0] as { fill?: string }).fill === 'red');
-          assert.deepStrictEqual(reds.map((c) => c.args[0]), [], `${id} shows no red badge`);
+          assert.deepStrictEqual(
+            reds.map((c) => c.args[0]),
+            [],
+            `${id} shows no red badge`,
+          );
         }
         // the rules load their alarm state, the commands their store, before they show their first badge
         for (const { id } of m2m.filter((n) => n.type === 'm2m-rule' || n.type === 'm2m-command')) {

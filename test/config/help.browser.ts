@@ -63,7 +63,10 @@ describe('help and editor words in Chromium', function () {
     it(`${type}: the help is markdown, rendered with every property line as a <dt> and each output as a port`, async function () {
       if (!fs.existsSync(helpFile(type))) this.skip();
       const rendered = await editor.page.evaluate((t): Rendered => {
-        const g = globalThis as unknown as { RED: { nodes: { getNodeHelp(type: string): string } }; $: (html: string) => { find(s: string): { length: number; each(f: (i: number, el: { textContent: string | null }) => void): void } } };
+        const g = globalThis as unknown as {
+          RED: { nodes: { getNodeHelp(type: string): string } };
+          $: (html: string) => { find(s: string): { length: number; each(f: (i: number, el: { textContent: string | null }) => void): void } };
+        };
         const html = g.RED.nodes.getNodeHelp(t);
         const root = g.$(`<div>${html}</div>`);
         // a property line the markdown did not take would show as text starting with ': '
@@ -75,7 +78,9 @@ describe('help and editor words in Chromium', function () {
         root.find('dl.message-properties dd').each((_i, el) => void texts.push(el.textContent ?? ''));
         return { html, properties: root.find('dl.message-properties dt').length, dropped, texts };
       }, type);
-      const lines = helpMarkdown(type).split('\n').filter((l) => l.startsWith(':'));
+      const lines = helpMarkdown(type)
+        .split('\n')
+        .filter((l) => l.startsWith(':'));
       assert.ok(rendered.html.length > 200, `${type}: the editor has its help`);
       assert.deepStrictEqual(rendered.dropped, [], `${type}: property lines shown as text`);
       assert.strictEqual(rendered.properties, lines.length, `${type}: one <dt> per property line`);

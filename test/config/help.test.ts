@@ -23,7 +23,10 @@ function section(markdown: string, heading: string): string | undefined {
 
 /** The terms of the property lines of a section, without markdown emphasis or code marks. */
 function terms(text: string): string[] {
-  return text.split('\n').filter((l) => l.startsWith(':')).map((l) => (PROPERTY_LINE.exec(l)?.[1] ?? '').replace(/[*`]/g, '').trim());
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(':'))
+    .map((l) => (PROPERTY_LINE.exec(l)?.[1] ?? '').replace(/[*`]/g, '').trim());
 }
 
 /** The label the editor shows for a property: its locale label, up to an explaining parenthesis. */
@@ -55,7 +58,9 @@ describe('node help: written once, in markdown, in locales/en-US', () => {
       });
 
       it('every property line renders as a property (no colon inside its text; details go below)', () => {
-        const bad = helpMarkdown(type).split('\n').filter((l) => l.startsWith(':') && !(PROPERTY_BLOCK_LINE.test(l) && PROPERTY_LINE.test(`${l}\n`)));
+        const bad = helpMarkdown(type)
+          .split('\n')
+          .filter((l) => l.startsWith(':') && !(PROPERTY_BLOCK_LINE.test(l) && PROPERTY_LINE.test(`${l}\n`)));
         assert.deepStrictEqual(bad, []);
       });
 
@@ -79,7 +84,10 @@ describe('node help: written once, in markdown, in locales/en-US', () => {
           const ports = outputs.split('\n').filter((l) => /^\d+\. /.test(l)).length;
           assert.ok(def.outputs === 1 ? terms(outputs).length > 0 : ports === def.outputs, `Outputs describes each of ${def.outputs} ports`);
         }
-        assert.ok(terms(section(markdown, 'Errors') ?? '').every((t) => /^[A-Z][A-Z_]+$/.test(t)), 'Errors lists codes');
+        assert.ok(
+          terms(section(markdown, 'Errors') ?? '').every((t) => /^[A-Z][A-Z_]+$/.test(t)),
+          'Errors lists codes',
+        );
         assert.ok(terms(section(markdown, 'Errors') ?? '').length > 0, 'Errors lists the codes the node can raise');
       });
     });
@@ -90,7 +98,11 @@ describe('README: the per-node section points to the help', () => {
   it('links every node type of the package to its help file, and every linked help file exists', () => {
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
     const linked = [...readme.matchAll(/\]\((nodes\/([\w-]+)\/locales\/en-US\/\2\.html)\)/g)].map((m) => m[1]);
-    assert.deepStrictEqual(linked.filter((file) => !fs.existsSync(path.join(root, file))), [], 'links to help files that exist');
+    assert.deepStrictEqual(
+      linked.filter((file) => !fs.existsSync(path.join(root, file))),
+      [],
+      'links to help files that exist',
+    );
     const core = ['m2m-registry', 'm2m-device', 'm2m-telemetry', 'm2m-rule', 'm2m-command', 'm2m-twin', 'm2m-simulator'];
     const unlinked = [...new Set([...core, ...Object.keys(pkg['node-red'].nodes).filter((type) => fs.existsSync(helpFile(type)))])].filter(
       (type) => !linked.includes(`nodes/${type}/locales/en-US/${type}.html`),

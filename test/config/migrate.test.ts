@@ -30,7 +30,11 @@ describe('config migrations (lib/config/migrate.ts)', () => {
   });
 
   it('refuses a config from a newer release, naming version', () => {
-    rejects(() => migrateConfig(steps, { version: 4 }), 'version', /^version 4 is a config saved by a newer release of @m2mflow\/node-red-m2m \(this release reads up to version 3\)/);
+    rejects(
+      () => migrateConfig(steps, { version: 4 }),
+      'version',
+      /^version 4 is a config saved by a newer release of @m2mflow\/node-red-m2m \(this release reads up to version 3\)/,
+    );
     rejects(() => migrateConfig([], { version: 1 }), 'version', /newer release/);
   });
 
@@ -39,7 +43,10 @@ describe('config migrations (lib/config/migrate.ts)', () => {
   });
 
   it('a type whose steps are not numbered 1, 2, 3 … is a bug caught when it is defined', () => {
-    assert.throws(() => defineNodeConfig({ type: 'm2m-test', steps: [steps[0], steps[2]], schema: { type: 'object', properties: {} } }), /step 1 has version 3, expected 2/);
+    assert.throws(
+      () => defineNodeConfig({ type: 'm2m-test', steps: [steps[0], steps[2]], schema: { type: 'object', properties: {} } }),
+      /step 1 has version 3, expected 2/,
+    );
   });
 });
 
@@ -61,15 +68,18 @@ describe('config reader (lib/config/reader.ts)', () => {
   });
 
   it('fills defaults, coerces the strings the editor saves, keeps text as typed, and reads only its properties', () => {
-    assert.deepStrictEqual(reader.read({ id: 'n1', type: 'm2m-test', wires: [], version: 1, name: '', count: ' 4 ', mode: '', on: 'false', seconds: '', list: '' }), {
-      version: 1,
-      name: '',
-      count: 4,
-      mode: 'a',
-      on: false,
-      seconds: 1,
-      list: ['p'],
-    });
+    assert.deepStrictEqual(
+      reader.read({ id: 'n1', type: 'm2m-test', wires: [], version: 1, name: '', count: ' 4 ', mode: '', on: 'false', seconds: '', list: '' }),
+      {
+        version: 1,
+        name: '',
+        count: 4,
+        mode: 'a',
+        on: false,
+        seconds: 1,
+        list: ['p'],
+      },
+    );
   });
 
   it('migrates before it reads: a version 0 config gets the step', () => {

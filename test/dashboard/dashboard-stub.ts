@@ -55,8 +55,6 @@ export class DashboardStub {
 
   /** Payloads the browsers got from the widget (snapshots and deltas, not the per-message marks). */
   updates(widgetId: string): Array<Record<string, unknown>> {
-    return this.emitted
-      .filter((e) => e.event === `msg-input:${widgetId}` && e.msg.payload !== undefined)
-      .map((e) => e.msg.payload as Record<string, unknown>);
+    return this.emitted.filter((e) => e.event === `msg-input:${widgetId}` && e.msg.payload !== undefined).map((e) => e.msg.payload as Record<string, unknown>);
   }
 }

@@ -14,7 +14,10 @@ import { DashboardStub } from './dashboard-stub';
 
 const GROUP = { id: 'grp', type: 'ui-group', name: 'operator' };
 /** Every node on one tab: a Catch node sees the errors of its own tab. */
-const onTab = (flow: FlowNode[]): FlowNode[] => [{ id: 'f1', type: 'tab' }, ...flow.map((n) => (n.type === 'ui-group' ? n : { ...n, z: 'f1', x: 100, y: 100 }))];
+const onTab = (flow: FlowNode[]): FlowNode[] => [
+  { id: 'f1', type: 'tab' },
+  ...flow.map((n) => (n.type === 'ui-group' ? n : { ...n, z: 'f1', x: 100, y: 100 })),
+];
 const RULES = [
   { name: 'too-hot', metric: 'temp', severity: 'critical', raise: { op: '>', value: 80 }, text: '{{deviceId}} <b>hot</b>' },
   { name: 'warm', metric: 'temp', severity: 'warning', raise: { op: '>', value: 60 } },
@@ -73,7 +76,7 @@ describe('ui-m2m-alarms (Dashboard 2.0 widget)', () => {
     assert.strictEqual(rowsOf(dashboard.updates('alarms')).get('press-1/warm')?.state, 'unacknowledged', 'the other alarm is untouched');
   });
 
-  it('ack device, shelve and unshelve send the rule\'s control messages; a cleared alarm leaves the list', async () => {
+  it("ack device, shelve and unshelve send the rule's control messages; a cleared alarm leaves the list", async () => {
     await load(alarmFlow({ shelveFor: 600 }));
     const controls = collect(helper.getNode('controls'));
     helper.getNode('rule').receive({ deviceId: 'press-1', payload: { temp: 95 } });
@@ -103,7 +106,18 @@ describe('ui-m2m-alarms (Dashboard 2.0 widget)', () => {
     const before = dashboard.updates('alarms').length;
     for (let i = 0; i < 1000; i++) {
       const deviceId = `m-${i % 100}`;
-      widget.receive({ payload: { event: i < 900 ? 'raised' : 'acknowledged', severity: 'major', deviceId, rule: 'r', active: true, acknowledged: i >= 900, value: i, ts: Date.now() } });
+      widget.receive({
+        payload: {
+          event: i < 900 ? 'raised' : 'acknowledged',
+          severity: 'major',
+          deviceId,
+          rule: 'r',
+          active: true,
+          acknowledged: i >= 900,
+          value: i,
+          ts: Date.now(),
+        },
+      });
     }
     await waitFor(() => rowsOf(dashboard.updates('alarms')).size > 0, 'the first delta');
     clock.tick(1000);
@@ -124,7 +138,10 @@ describe('ui-m2m-alarms (Dashboard 2.0 widget)', () => {
     await dashboard.action('alarms', { m2mWidget: { op: 'snapshot' } });
     const snapshot = dashboard.updates('alarms').at(-1) as { kind: string; items: AlarmRow[] };
     assert.strictEqual(snapshot.kind, 'snapshot');
-    assert.deepStrictEqual(snapshot.items.map((r) => r.key), ['oven-2/warm']);
+    assert.deepStrictEqual(
+      snapshot.items.map((r) => r.key),
+      ['oven-2/warm'],
+    );
   });
 
   it('a message that is not an alarm event fails with INVALID_PAYLOAD for a Catch node; the list keeps working', async () => {
@@ -133,13 +150,20 @@ describe('ui-m2m-alarms (Dashboard 2.0 widget)', () => {
     helper.getNode('alarms').receive({ payload: 'hello' });
     helper.getNode('alarms').receive({ payload: { event: 'raised', deviceId: 'x', rule: 'r', severity: 'apocalyptic' } });
     await waitFor(() => caught.length === 2, 'two errors caught');
-    assert.deepStrictEqual(caught.map((m) => (m.error as { code?: string }).code), ['INVALID_PAYLOAD', 'INVALID_PAYLOAD']);
+    assert.deepStrictEqual(
+      caught.map((m) => (m.error as { code?: string }).code),
+      ['INVALID_PAYLOAD', 'INVALID_PAYLOAD'],
+    );
     helper.getNode('rule').receive({ deviceId: 'press-1', payload: { temp: 65 } });
     await waitFor(() => rowsOf(dashboard.updates('alarms')).size === 1, 'a row after the bad messages');
   });
 
   it('without a dashboard group: a red badge and INVALID_CONFIG for every message', async () => {
-    await load([{ id: 'alarms', type: 'ui-m2m-alarms', group: 'nowhere', wires: [[]] }, { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] }, { id: 'caught', type: 'helper' }]);
+    await load([
+      { id: 'alarms', type: 'ui-m2m-alarms', group: 'nowhere', wires: [[]] },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]);
     const caught = collect(helper.getNode('caught'));
     helper.getNode('alarms').receive({ payload: {} });
     await waitFor(() => caught.length === 1, 'the error caught');
@@ -181,7 +205,15 @@ describe('ui-m2m-devices (Dashboard 2.0 widget)', () => {
     widget.receive({ payload: { event: 'registered', deviceId: 'th-1', device, ts: 1 } } as NodeMessage);
     widget.receive({ deviceId: 'th-2', payload: { temp: 21 }, timestamp: 1_700_000_000_000 });
     await waitFor(() => devicesOf('devices').size === 2, 'two rows');
-    assert.deepStrictEqual(devicesOf('devices').get('th-2'), { key: 'th-2', id: 'th-2', name: '', type: '', tags: [], online: true, lastSeen: 1_700_000_000_000 });
+    assert.deepStrictEqual(devicesOf('devices').get('th-2'), {
+      key: 'th-2',
+      id: 'th-2',
+      name: '',
+      type: '',
+      tags: [],
+      online: true,
+      lastSeen: 1_700_000_000_000,
+    });
     widget.receive({ payload: { event: 'removed', deviceId: 'th-1', device, ts: 2 } } as NodeMessage);
     await waitFor(() => !devicesOf('devices').has('th-1'), 'th-1 removed');
   });

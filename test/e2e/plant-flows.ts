@@ -14,9 +14,18 @@ import type { FlowNode, NodeModule } from '../helpers/node-red';
 const EXAMPLES = path.join(__dirname, '../../examples');
 
 const CORE = [
-  'common/20-inject.js', 'common/21-debug.js', 'common/25-catch.js', 'common/90-comment.js',
-  'function/10-switch.js', 'function/15-change.js', 'function/80-template.js', 'function/89-delay.js', 'sequence/17-split.js',
-  'network/10-mqtt.js', 'network/21-httpin.js', 'network/21-httprequest.js',
+  'common/20-inject.js',
+  'common/21-debug.js',
+  'common/25-catch.js',
+  'common/90-comment.js',
+  'function/10-switch.js',
+  'function/15-change.js',
+  'function/80-template.js',
+  'function/89-delay.js',
+  'sequence/17-split.js',
+  'network/10-mqtt.js',
+  'network/21-httpin.js',
+  'network/21-httprequest.js',
 ];
 
 export function pluginModules(): NodeModule[] {
@@ -60,7 +69,16 @@ export function plantFlow(broker: { port: number; kind: 'mosquitto' | 'aedes' },
 }
 
 /** The nodes of the history tab whose errors its catch node shows. */
-export const HISTORY_NODES = ['history.template.ddl', 'history.sim', 'history.telemetry', 'history.row.telemetry', 'history.rules', 'history.row.alarm', 'history.mysql.tables', 'history.mysql.store'];
+export const HISTORY_NODES = [
+  'history.template.ddl',
+  'history.sim',
+  'history.telemetry',
+  'history.row.telemetry',
+  'history.rules',
+  'history.row.alarm',
+  'history.mysql.tables',
+  'history.mysql.store',
+];
 
 /**
  * examples/plant-history-mysql.json with device ids `<idPrefix>001` … instead of `hist-001` …, and without its

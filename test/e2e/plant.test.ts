@@ -65,7 +65,13 @@ interface Db {
   end(): Promise<void>;
 }
 
-const dbConfig = { host: '127.0.0.1', port: 3306, user: process.env.M2M_MYSQL_USER ?? 'root', password: process.env.M2M_MYSQL_PASSWORD ?? '', database: 'test' };
+const dbConfig = {
+  host: '127.0.0.1',
+  port: 3306,
+  user: process.env.M2M_MYSQL_USER ?? 'root',
+  password: process.env.M2M_MYSQL_PASSWORD ?? '',
+  database: 'test',
+};
 
 async function countRows(db: Db, table: 'm2m_telemetry' | 'm2m_alarm_events', idPrefix: string): Promise<number> {
   const [rows] = await db.query(`SELECT COUNT(*) AS n FROM ${table} WHERE device_id LIKE ?`, [`${idPrefix}%`]);
@@ -93,7 +99,7 @@ describe('plant demo, end to end (examples/plant-monitoring.json and plant-histo
     withMysql = mysql !== undefined && (await serviceAvailable('MariaDB', 3306));
     if (withMysql) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      db = (await (require('mysql2/promise') as { createConnection(c: typeof dbConfig): Promise<Db> }).createConnection(dbConfig));
+      db = await (require('mysql2/promise') as { createConnection(c: typeof dbConfig): Promise<Db> }).createConnection(dbConfig);
     }
 
     const flow: FlowNode[] = plantFlow(broker, `plant-${tag}`, '7');
@@ -129,7 +135,11 @@ describe('plant demo, end to end (examples/plant-monitoring.json and plant-histo
     // the history machines stop so that the rows can be counted; the plant keeps running so its fans still answer
     if (withMysql) helper.getNode('history.sim').receive({ action: 'offline' });
     const sentBeforeCutoff = new Set(seen.commands.filter((e) => e.status === 'sent').map((e) => e.id));
-    await until('the fan commands sent before the cut-off to end', () => [...sentBeforeCutoff].every((id) => seen.commands.some((e) => e.id === id && e.status !== 'sent')), DRAIN_MS);
+    await until(
+      'the fan commands sent before the cut-off to end',
+      () => [...sentBeforeCutoff].every((id) => seen.commands.some((e) => e.id === id && e.status !== 'sent')),
+      DRAIN_MS,
+    );
     await wait(300); // alarm events of the last samples are on their way to the debug node
     frozenAt = Date.now();
   });
@@ -149,13 +159,16 @@ describe('plant demo, end to end (examples/plant-monitoring.json and plant-histo
   });
 
   it('runs without errors, 20 machines reporting every second', () => {
-    assert.deepStrictEqual(seen.errors.map((m) => m.error), []);
+    assert.deepStrictEqual(
+      seen.errors.map((m) => m.error),
+      [],
+    );
     const machines = new Set(seen.samples.map((s) => s.deviceId));
     assert.strictEqual(machines.size, 20, `machines seen: ${[...machines].join(', ')}`);
     assert.ok(seen.samples.length >= 20 * (RUN_MS / 1000 - 5), `only ${seen.samples.length} readings in ${RUN_MS / 1000} s`);
   });
 
-  it('raises one overheat alarm per run of 2+ readings above 80 °C and clears it at the run\'s end', () => {
+  it("raises one overheat alarm per run of 2+ readings above 80 °C and clears it at the run's end", () => {
     const index = new Set(seen.samples.map((s) => s.msgid));
     const observed = new Map<string, Transition[]>();
     for (const { msgid, event } of seen.alarms) {
@@ -171,7 +184,11 @@ describe('plant demo, end to end (examples/plant-monitoring.json and plant-histo
     for (const [deviceId, transitions] of expected) {
       assert.deepStrictEqual(observed.get(deviceId) ?? [], transitions, `overheat alarms of ${deviceId}`);
     }
-    assert.deepStrictEqual([...observed.keys()].filter((id) => !expected.has(id)), [], 'alarms for machines that never sent');
+    assert.deepStrictEqual(
+      [...observed.keys()].filter((id) => !expected.has(id)),
+      [],
+      'alarms for machines that never sent',
+    );
   });
 
   it('sends the alarm events to the webhook as digests, at most one request per 5 s', () => {
@@ -180,7 +197,8 @@ describe('plant demo, end to end (examples/plant-monitoring.json and plant-histo
     const known = new Set(seen.alarms.map(({ event }) => `${event.alarmId}/${event.event}/${event.ts}`));
     for (const { body } of digests) {
       assert.ok(Array.isArray(body) && body.length > 0 && body.length <= 50, `a digest is an array of 1..50 events: ${JSON.stringify(body)}`);
-      for (const e of body as AlarmEvent[]) assert.ok(known.has(`${e.alarmId}/${e.event}/${e.ts}`), `a digest holds an alarm event seen by the debug node: ${JSON.stringify(e)}`);
+      for (const e of body as AlarmEvent[])
+        assert.ok(known.has(`${e.alarmId}/${e.event}/${e.ts}`), `a digest holds an alarm event seen by the debug node: ${JSON.stringify(e)}`);
     }
     const delivered = digests.reduce((n, d) => n + (d.body as unknown[]).length, 0);
     assert.ok(digests.length < delivered, `${digests.length} requests carried ${delivered} events`);
@@ -208,7 +226,11 @@ describe('plant demo, end to end (examples/plant-monitoring.json and plant-histo
     for (const { event } of raised) {
       const command = commands.find((c) => unmatched.has(c) && c[0].deviceId === event.deviceId && c[0].ts >= event.ts && c[0].ts - event.ts < 1000);
       assert.ok(command, `a fan command for ${event.deviceId} after its overheat alarm at ${event.ts}`);
-      assert.deepStrictEqual(command.map((e) => e.status), ['sent', 'succeeded'], `the fan command for the alarm of ${event.deviceId} at ${event.ts}`);
+      assert.deepStrictEqual(
+        command.map((e) => e.status),
+        ['sent', 'succeeded'],
+        `the fan command for the alarm of ${event.deviceId} at ${event.ts}`,
+      );
       unmatched.delete(command);
     }
     const allRaised = seen.alarms.filter(({ event }) => event.rule === 'overheat' && event.event === 'raised').length;
@@ -222,14 +244,17 @@ describe('plant demo, end to end (examples/plant-monitoring.json and plant-histo
     }
     const database = db as Db;
     const stored = async (): Promise<boolean> =>
-      (await countRows(database, 'm2m_telemetry', historyPrefix)) >= seen.historyTelemetry && (await countRows(database, 'm2m_alarm_events', historyPrefix)) >= seen.historyAlarms;
+      (await countRows(database, 'm2m_telemetry', historyPrefix)) >= seen.historyTelemetry &&
+      (await countRows(database, 'm2m_alarm_events', historyPrefix)) >= seen.historyAlarms;
     await until('the rows of the run', stored, DRAIN_MS).catch(() => undefined); // the counts below say what is missing
     assert.ok(seen.historyTelemetry >= 5 * (RUN_MS / 1000 - 5), `only ${seen.historyTelemetry} history readings`);
     // seed 13 spikes in rounds 3, 11, 18 and 24
     assert.ok(seen.historyAlarms >= 6, `the seeded history machines should overheat, got ${seen.historyAlarms} alarm events`);
     assert.strictEqual(await countRows(database, 'm2m_telemetry', historyPrefix), seen.historyTelemetry);
     assert.strictEqual(await countRows(database, 'm2m_alarm_events', historyPrefix), seen.historyAlarms);
-    const [rows] = await database.query('SELECT rule, event, value, threshold, active FROM m2m_alarm_events WHERE device_id LIKE ? ORDER BY id LIMIT 1', [`${historyPrefix}%`]);
+    const [rows] = await database.query('SELECT rule, event, value, threshold, active FROM m2m_alarm_events WHERE device_id LIKE ? ORDER BY id LIMIT 1', [
+      `${historyPrefix}%`,
+    ]);
     const first = (rows as Array<{ rule: string; event: string; value: number; threshold: number; active: number }>)[0];
     assert.deepStrictEqual({ ...first }, { rule: 'overheat', event: 'raised', value: 82.5, threshold: 80, active: 1 });
   });

@@ -68,7 +68,10 @@ export function envelopeCases(good: () => NodeMessage): HostileCase[] {
   return [
     ...withValues(good, 'deviceId', [...each(oddIds), ...each(wrongTypes()), ['an object nested 3,000 deep', () => deepObject(), TOO_DEEP]]),
     ...withValues(good, 'topic', [...each(oddTopics), ...each(wrongTypes()), ['an object nested 3,000 deep', () => deepObject(), TOO_DEEP]]),
-    ...withValues(good, 'extra', [['an object nested 3,000 deep', () => deepObject(), TOO_DEEP], ['2^40 shared paths', () => sharedTree(40), TOO_LARGE]]),
+    ...withValues(good, 'extra', [
+      ['an object nested 3,000 deep', () => deepObject(), TOO_DEEP],
+      ['2^40 shared paths', () => sharedTree(40), TOO_LARGE],
+    ]),
   ];
 }
 

@@ -8,7 +8,12 @@ import { deepArrayJson, deepJson, deepObject, oddIds, oddNumbers, oddTopics } fr
 
 const MODULES = [commandNode as NodeModule, catchNode];
 
-const hostileValues = (): ValueCase[] => [...each(oddNumbers), ...each(wrongTypes()), ['a 10 MB string', tenMegabytes], ['an object nested 3,000 deep', () => deepObject(), TOO_DEEP]];
+const hostileValues = (): ValueCase[] => [
+  ...each(oddNumbers),
+  ...each(wrongTypes()),
+  ['a 10 MB string', tenMegabytes],
+  ['an object nested 3,000 deep', () => deepObject(), TOO_DEEP],
+];
 
 describe('hostile input: m2m-command, commands and replies', function () {
   this.timeout(30_000);
@@ -37,7 +42,10 @@ describe('hostile input: m2m-command, commands and replies', function () {
         ['an id of 10 MB', () => ({ id: tenMegabytes(), status: 'ok' })],
       ]),
       ...withValues(reply, 'correlationData', [['10 MB', () => Buffer.alloc(10 * 1024 * 1024)], ...hostileValues()]),
-      ...withValues(reply, 'topic', [...each(oddTopics), ...each(['devices/a+b/replies', 'devices/#/replies', 'devices/\u0000/replies', 'devices/__proto__/replies'])]),
+      ...withValues(reply, 'topic', [
+        ...each(oddTopics),
+        ...each(['devices/a+b/replies', 'devices/#/replies', 'devices/\u0000/replies', 'devices/__proto__/replies']),
+      ]),
     ].map((c) => ({ ...c, name: `reply: ${c.name}` })),
   ]);
 

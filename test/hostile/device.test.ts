@@ -12,9 +12,20 @@ const OPERATIONS = (process.env.OPS?.split(',') ?? ['register', 'get', 'update',
 
 function flow(operation: string): ReturnType<typeof hostileFlow> {
   // a memory store lives as long as the process, per registry node id
-  const registry = { id: `reg-${operation}`, type: 'm2m-registry', name: `hostile-device-${operation}`, storeType: 'memory', offlineTimeout: 60, deviceTypes: '[{"name":"sensor"}]' };
+  const registry = {
+    id: `reg-${operation}`,
+    type: 'm2m-registry',
+    name: `hostile-device-${operation}`,
+    storeType: 'memory',
+    offlineTimeout: 60,
+    deviceTypes: '[{"name":"sensor"}]',
+  };
   const setup = { id: 'setup', type: 'm2m-device', z: 'f1', registry: registry.id, operation: 'register', issueToken: true, wires: [['registered'], []] };
-  return hostileFlow({ type: 'm2m-device', registry: registry.id, operation, autoRegister: true, autoType: 'sensor' }, [registry, setup, { id: 'registered', type: 'helper', z: 'f1' }]);
+  return hostileFlow({ type: 'm2m-device', registry: registry.id, operation, autoRegister: true, autoType: 'sensor' }, [
+    registry,
+    setup,
+    { id: 'registered', type: 'helper', z: 'f1' },
+  ]);
 }
 
 /** Registers a device through the flow's second m2m-device node; resolves with its token. */
@@ -55,8 +66,16 @@ for (const operation of OPERATIONS) {
     hostileCases(run, [
       ...payloadCases(good),
       ...envelopeCases(good),
-      ...withValues(good, 'operation', [...each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'REGISTER', '']), ...each(wrongTypes()), ['an object nested 3,000 deep', () => deepObject(), ['PAYLOAD_TOO_DEEP']]]),
-      ...withValues(good, 'token', [['a 10 MB string', tenMegabytes], ...each(wrongTypes()), ['an object nested 3,000 deep', () => deepObject(), ['PAYLOAD_TOO_DEEP']]]),
+      ...withValues(good, 'operation', [
+        ...each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'REGISTER', '']),
+        ...each(wrongTypes()),
+        ['an object nested 3,000 deep', () => deepObject(), ['PAYLOAD_TOO_DEEP']],
+      ]),
+      ...withValues(good, 'token', [
+        ['a 10 MB string', tenMegabytes],
+        ...each(wrongTypes()),
+        ['an object nested 3,000 deep', () => deepObject(), ['PAYLOAD_TOO_DEEP']],
+      ]),
     ]);
 
     it('still works afterwards', async () => {

@@ -81,7 +81,11 @@ export class HostileRun {
   async check(c: HostileCase): Promise<Outcome> {
     const outcome = await this.send(c.msg());
     if (outcome.error) {
-      assert.strictEqual(typeof outcome.error.code, 'string', `the error reaches the Catch node with a code: ${JSON.stringify(outcome.error.message)?.slice(0, 200)}`);
+      assert.strictEqual(
+        typeof outcome.error.code,
+        'string',
+        `the error reaches the Catch node with a code: ${JSON.stringify(outcome.error.message)?.slice(0, 200)}`,
+      );
       assert.notStrictEqual(outcome.error.code, 'INTERNAL_ERROR', `a value the pack did not expect: ${outcome.error.message.slice(0, 200)}`);
       if (c.codes) assert.ok(c.codes.includes(outcome.error.code as string), `code ${String(outcome.error.code)} is one of ${c.codes.join(', ')}`);
     } else if (c.codes) {

@@ -44,10 +44,36 @@ export const oddNumbers = [NaN, Infinity, -Infinity, Number.MAX_VALUE, -0, 2 ** 
 /** Ids and topics that must never become an MQTT topic level, a wildcard or a prototype key. */
 export const oddIds = ['a/b', '+', '#', 'dev/#', 'nul\u0000id', '', ' ', '__proto__', 'constructor', 'x'.repeat(200), '\uD800', '../..'];
 
-export const oddTopics = ['', '/', '//', '#', '+/+/+', 'devices/+/telemetry', 'devices/#', 'devices/\u0000/telemetry', 'devices/__proto__/telemetry', `devices/${'x'.repeat(70_000)}/telemetry`];
+export const oddTopics = [
+  '',
+  '/',
+  '//',
+  '#',
+  '+/+/+',
+  'devices/+/telemetry',
+  'devices/#',
+  'devices/\u0000/telemetry',
+  'devices/__proto__/telemetry',
+  `devices/${'x'.repeat(70_000)}/telemetry`,
+];
 
 /** Values of the wrong type for any field. */
-export const wrongTypes = (): unknown[] => [null, undefined, 0, -1, true, 'text', [], {}, [[]], Buffer.alloc(0), Buffer.from([0xff, 0x00]), () => 1, Symbol('s'), 10n];
+export const wrongTypes = (): unknown[] => [
+  null,
+  undefined,
+  0,
+  -1,
+  true,
+  'text',
+  [],
+  {},
+  [[]],
+  Buffer.alloc(0),
+  Buffer.from([0xff, 0x00]),
+  () => 1,
+  Symbol('s'),
+  10n,
+];
 
 export const hugeArray = (length = 1_000_000): number[] => new Array<number>(length).fill(1);
 
@@ -77,7 +103,12 @@ class CborWriter {
  */
 export function sharedCbor(refs = 10_000, entries = 200): Buffer {
   const w = new CborWriter().head(4, refs);
-  w.head(6, 28).head(5, entries + 2).head(0, 0).text('urn:dev:ow:shared').head(0, 2).head(0, 1);
+  w.head(6, 28)
+    .head(5, entries + 2)
+    .head(0, 0)
+    .text('urn:dev:ow:shared')
+    .head(0, 2)
+    .head(0, 1);
   for (let i = 0; i < entries; i++) w.text(`k${i}`).head(0, i);
   for (let i = 1; i < refs; i++) w.head(6, 29).head(0, 0);
   return w.done();

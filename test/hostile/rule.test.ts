@@ -10,14 +10,26 @@ import { deepObject, hostileKeyObjects, oddIds, oddNumbers } from './payloads';
 const MODULES = [ruleNode as NodeModule, catchNode];
 const CONTROL_TOPICS = ['ack', 'shelve', 'unshelve', 'reset', 'list'];
 
-const TOO_WARM: RuleDefinition = { name: 'too-warm', metric: 'temp', severity: 'major', raise: { op: '>', value: 30 }, clear: { op: '<', value: 28 }, text: '{{deviceId}}: {{metric}} {{value}} above {{threshold}}' };
+const TOO_WARM: RuleDefinition = {
+  name: 'too-warm',
+  metric: 'temp',
+  severity: 'major',
+  raise: { op: '>', value: 30 },
+  clear: { op: '<', value: 28 },
+  text: '{{deviceId}}: {{metric}} {{value}} above {{threshold}}',
+};
 // issue 9, defect 12: rules on metric names that are Object.prototype members
 const PROTOTYPE_NAMES: RuleDefinition[] = [
   { name: 'value-of', metric: 'valueOf', severity: 'minor', raise: { op: '>', value: 1 } },
   { name: 'to-string', metric: 'toString', severity: 'minor', raise: { op: '>', value: 1 } },
 ];
 
-const hostileValues = (): ValueCase[] => [...each(oddNumbers), ...each(wrongTypes()), ['a 10 MB string', tenMegabytes], ['an object nested 3,000 deep', () => deepObject(), TOO_DEEP]];
+const hostileValues = (): ValueCase[] => [
+  ...each(oddNumbers),
+  ...each(wrongTypes()),
+  ['a 10 MB string', tenMegabytes],
+  ['an object nested 3,000 deep', () => deepObject(), TOO_DEEP],
+];
 
 function controlCases(): HostileCase[] {
   return CONTROL_TOPICS.flatMap((topic) => {
@@ -58,7 +70,10 @@ for (const [title, rules] of [
       const outcome = await run.send({ deviceId: `after-${++serial}`, payload: { temp: 35 } });
       assert.strictEqual(outcome.error, undefined, outcome.error?.message);
       const raised = outcome.outputs.map((m) => m.payload as { event: string; rule: string; text: string });
-      assert.deepStrictEqual(raised.map((e) => [e.rule, e.event]), [['too-warm', 'raised']]);
+      assert.deepStrictEqual(
+        raised.map((e) => [e.rule, e.event]),
+        [['too-warm', 'raised']],
+      );
       assert.doesNotMatch(raised[0].text, /function|native code/, 'alarm text shows no function source');
       run.watch.assertClean();
     });

@@ -7,7 +7,12 @@ import { HostileRun, hostileCases, hostileFlow } from './harness';
 import { deepJson, deepObject, oddIds, oddNumbers, oddTopics } from './payloads';
 
 const MODULES = [simulatorNode as NodeModule, catchNode];
-const hostileValues = (): ValueCase[] => [...each(oddNumbers), ...each(wrongTypes()), ['a 10 MB string', tenMegabytes], ['an object nested 3,000 deep', () => deepObject(), TOO_DEEP]];
+const hostileValues = (): ValueCase[] => [
+  ...each(oddNumbers),
+  ...each(wrongTypes()),
+  ['a 10 MB string', tenMegabytes],
+  ['an object nested 3,000 deep', () => deepObject(), TOO_DEEP],
+];
 
 describe('hostile input: m2m-simulator, control and command messages', function () {
   this.timeout(30_000);
@@ -25,7 +30,10 @@ describe('hostile input: m2m-simulator, control and command messages', function 
     ...payloadCases(command),
     ...envelopeCases(command),
     ...withValues(command, 'topic', [...each(oddTopics), ...each(['devices/sim-1/commands/', 'devices/sim-1/commands/#', 'devices/sim-1/commands/__proto__'])]),
-    ...withValues(command, 'payload', [['a command nested 3,000 deep, as JSON text', () => `{"id":"c1","command":"ping","params":${deepJson()}}`], ...each(['{"id":"__proto__","command":"constructor"}', '{"command":"ping"}'])]),
+    ...withValues(command, 'payload', [
+      ['a command nested 3,000 deep, as JSON text', () => `{"id":"c1","command":"ping","params":${deepJson()}}`],
+      ...each(['{"id":"__proto__","command":"constructor"}', '{"command":"ping"}']),
+    ]),
     ...withValues(command, 'responseTopic', [...each(oddTopics), ...hostileValues()]),
     ...withValues(command, 'correlationData', hostileValues()),
   ]);

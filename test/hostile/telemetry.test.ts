@@ -22,10 +22,22 @@ interface Format {
 
 const BY_MSG = { deviceIdFrom: 'msg' };
 const manyPairs = (n: number, sep = ','): string => Array.from({ length: n }, (_, i) => `k${i}=${i}`).join(sep);
-const csv = (columns: number): string => `${Array.from({ length: columns }, (_, i) => `c${i}`).join(',')}\n${Array.from({ length: columns }, () => '1').join(',')}`;
+const csv = (columns: number): string =>
+  `${Array.from({ length: columns }, (_, i) => `c${i}`).join(',')}\n${Array.from({ length: columns }, () => '1').join(',')}`;
 const spTopic = (type: string, device = ''): string => `spBv1.0/plant/${type}/edge-1${device ? `/${device}` : ''}`;
-const birth = (): Buffer => encodeSparkplugPayload({ timestamp: 1_700_000_000_000, seq: 0, metrics: [{ name: 'bdSeq', type: 'Int64', value: 0 }, { name: 't', alias: 1, type: 'Double', value: 1 }] });
-const ttn = (decoded: unknown, id: unknown = 'good'): Record<string, unknown> => ({ end_device_ids: { device_id: id }, uplink_message: { decoded_payload: decoded } });
+const birth = (): Buffer =>
+  encodeSparkplugPayload({
+    timestamp: 1_700_000_000_000,
+    seq: 0,
+    metrics: [
+      { name: 'bdSeq', type: 'Int64', value: 0 },
+      { name: 't', alias: 1, type: 'Double', value: 1 },
+    ],
+  });
+const ttn = (decoded: unknown, id: unknown = 'good'): Record<string, unknown> => ({
+  end_device_ids: { device_id: id },
+  uplink_message: { decoded_payload: decoded },
+});
 const chirpstack = (object: unknown, devEui: unknown = '0011223344556677'): Record<string, unknown> => ({ deviceInfo: { devEui }, object });
 
 const FORMATS: Format[] = [
@@ -33,7 +45,11 @@ const FORMATS: Format[] = [
     name: 'json',
     config: { format: 'json', ...BY_MSG },
     good: () => ({ deviceId: 'good', payload: '{"t":1}' }),
-    payloads: [['50 levels of objects, 4 flattened', () => deepJson(50)], ['{"__proto__":{"t":1}}', () => '{"__proto__":{"t":1}}'], ['a 200 KB key', () => `{"${'k'.repeat(200_000)}":1}`]],
+    payloads: [
+      ['50 levels of objects, 4 flattened', () => deepJson(50)],
+      ['{"__proto__":{"t":1}}', () => '{"__proto__":{"t":1}}'],
+      ['a 200 KB key', () => `{"${'k'.repeat(200_000)}":1}`],
+    ],
   },
   {
     name: 'senml (JSON)',
@@ -57,7 +73,16 @@ const FORMATS: Format[] = [
       ['arrays nested 3,000 deep', () => cborDeepArrays()],
       ['an array header claiming 2^64 items', cborHugeHeader],
       ['a truncated pack', () => goodCbor().subarray(0, goodCbor().length - 2)],
-      ['NaN and Infinity values', () => Buffer.from(encode([{ 0: 'urn:dev:ow:x:a', 2: NaN }, { 0: 'urn:dev:ow:x:b', 2: Infinity }]))],
+      [
+        'NaN and Infinity values',
+        () =>
+          Buffer.from(
+            encode([
+              { 0: 'urn:dev:ow:x:a', 2: NaN },
+              { 0: 'urn:dev:ow:x:b', 2: Infinity },
+            ]),
+          ),
+      ],
       ['a record named __proto__', () => Buffer.from(encode([{ '-2': 'urn:dev:ow:x:', 0: '__proto__', 2: 1 }]))],
       ['a big integer tag', () => Buffer.from([0x81, 0xa2, 0x00, 0x66, ...Buffer.from('urn:xx'), 0x02, 0xc2, 0x49, 1, 2, 3, 4, 5, 6, 7, 8, 9])],
       ['a hex string of a shared pack', () => sharedCbor(10_000, 200).toString('hex')],
@@ -78,7 +103,14 @@ const FORMATS: Format[] = [
   },
   {
     name: 'binary',
-    config: { format: 'binary', ...BY_MSG, binarySpec: JSON.stringify([{ name: 't', type: 'uint16', byteOffset: 0 }, { name: 'f', type: 'float32', byteOffset: 2 }]) },
+    config: {
+      format: 'binary',
+      ...BY_MSG,
+      binarySpec: JSON.stringify([
+        { name: 't', type: 'uint16', byteOffset: 0 },
+        { name: 'f', type: 'float32', byteOffset: 2 },
+      ]),
+    },
     good: () => ({ deviceId: 'good', payload: Buffer.from([0, 1, 0x3f, 0x80, 0, 0]) }),
     payloads: [
       ['a truncated frame', () => Buffer.from([0])],
@@ -112,7 +144,17 @@ const FORMATS: Format[] = [
       ['a truncated payload', () => birth().subarray(0, 7)],
       ['random bytes', () => Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 131 + 7) & 0xff))],
       ['a metric named __proto__', () => encodeSparkplugPayload({ seq: 0, metrics: [{ name: '__proto__', type: 'Double', value: 1 }] })],
-      ['NaN and Infinity metrics', () => encodeSparkplugPayload({ seq: 0, metrics: [{ name: 'a', type: 'Double', value: NaN }, { name: 'b', type: 'Float', value: Infinity }] })],
+      [
+        'NaN and Infinity metrics',
+        () =>
+          encodeSparkplugPayload({
+            seq: 0,
+            metrics: [
+              { name: 'a', type: 'Double', value: NaN },
+              { name: 'b', type: 'Float', value: Infinity },
+            ],
+          }),
+      ],
     ],
     messages: [
       ['NDATA before any birth, on an odd device', () => ({ topic: spTopic('DDATA', 'a+b'), payload: birth() })],

@@ -20,7 +20,14 @@ function fakeNode(): { node: Node; input(msg: NodeMessage): Promise<Error | unde
   } as unknown as Node;
   return {
     node,
-    input: (msg) => new Promise((resolve) => (listener as Listener)(msg, () => undefined, (err) => resolve(err))),
+    input: (msg) =>
+      new Promise((resolve) =>
+        (listener as Listener)(
+          msg,
+          () => undefined,
+          (err) => resolve(err),
+        ),
+      ),
   };
 }
 

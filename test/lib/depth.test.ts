@@ -16,7 +16,10 @@ function sharedTree(levels: number): unknown {
   return value;
 }
 
-const isCode = (code: string, field: string) => (err: unknown): boolean => err instanceof M2MError && err.code === code && err.field === field;
+const isCode =
+  (code: string, field: string) =>
+  (err: unknown): boolean =>
+    err instanceof M2MError && err.code === code && err.field === field;
 
 describe('message shape guard (lib/depth)', () => {
   it('measures scalars, strings and buffers as 0 and each object or array level as 1', () => {
@@ -57,7 +60,10 @@ describe('message shape guard (lib/depth)', () => {
   });
 
   it('throws PAYLOAD_TOO_DEEP naming the field', () => {
-    assert.throws(() => checkShape(nested(3000), 'payload'), (err: unknown) => isCode('PAYLOAD_TOO_DEEP', 'payload')(err) && /deeper than 64 levels/.test((err as Error).message));
+    assert.throws(
+      () => checkShape(nested(3000), 'payload'),
+      (err: unknown) => isCode('PAYLOAD_TOO_DEEP', 'payload')(err) && /deeper than 64 levels/.test((err as Error).message),
+    );
     assert.doesNotThrow(() => checkShape(nested(10), 'payload'));
   });
 

@@ -8,7 +8,8 @@ const root = path.join(__dirname, '..', '..');
 const known = new Set(Object.keys(ERROR_CODES));
 
 function filesUnder(dir: string, test: (name: string) => boolean): string[] {
-  return fs.readdirSync(path.join(root, dir), { withFileTypes: true, recursive: true })
+  return fs
+    .readdirSync(path.join(root, dir), { withFileTypes: true, recursive: true })
     .filter((e) => e.isFile() && test(e.name))
     .map((e) => path.join(e.parentPath, e.name));
 }
@@ -33,7 +34,10 @@ describe('error codes', () => {
   it("every node's help names only codes of the table", () => {
     // help lives in nodes/<type>/locales/<lang>/<type>.html (markdown); any left in a node's .html is read too
     const help = filesUnder('nodes', (n) => n.endsWith('.html') || n.endsWith('.md'));
-    assert.ok(help.some((file) => file.includes(`${path.sep}locales${path.sep}`)), 'help is read from nodes/<type>/locales/');
+    assert.ok(
+      help.some((file) => file.includes(`${path.sep}locales${path.sep}`)),
+      'help is read from nodes/<type>/locales/',
+    );
     const strays: string[] = [];
     for (const file of help) {
       for (const m of fs.readFileSync(file, 'utf8').matchAll(/<code>([A-Z][A-Z]+_[A-Z_]+)<\/code>|`([A-Z][A-Z]+_[A-Z_]+)`/g)) {

@@ -22,7 +22,10 @@ describe('device id contract', () => {
     ];
     for (const [id, reason] of cases) {
       assert.match(deviceIdProblem(id) ?? '', reason, String(id));
-      assert.throws(() => checkDeviceId(id, 'msg.deviceId'), (err: Error & { code?: string }) => err.code === 'INVALID_DEVICE_ID' && /^msg\.deviceId /.test(err.message));
+      assert.throws(
+        () => checkDeviceId(id, 'msg.deviceId'),
+        (err: Error & { code?: string }) => err.code === 'INVALID_DEVICE_ID' && /^msg\.deviceId /.test(err.message),
+      );
     }
   });
 });

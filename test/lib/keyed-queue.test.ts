@@ -17,11 +17,18 @@ const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve
 describe('KeyedQueue', () => {
   it('runs a task of an idle key at once and hands back its plain value, keeping nothing', () => {
     const queue = new KeyedQueue();
-    assert.strictEqual(queue.run('a', () => 42), 42);
+    assert.strictEqual(
+      queue.run('a', () => 42),
+      42,
+    );
     assert.strictEqual(queue.size, 0);
-    assert.throws(() => queue.run('a', () => {
-      throw new Error('bad sample');
-    }), /bad sample/);
+    assert.throws(
+      () =>
+        queue.run('a', () => {
+          throw new Error('bad sample');
+        }),
+      /bad sample/,
+    );
     assert.strictEqual(queue.size, 0);
   });
 
@@ -47,7 +54,11 @@ describe('KeyedQueue', () => {
     const queue = new KeyedQueue();
     const slow = deferred();
     void queue.run('dev-1', () => slow.promise);
-    assert.strictEqual(queue.run('dev-2', () => 'now'), 'now', 'another key runs at once');
+    assert.strictEqual(
+      queue.run('dev-2', () => 'now'),
+      'now',
+      'another key runs at once',
+    );
     slow.resolve();
     await flush();
   });
@@ -78,7 +89,10 @@ describe('KeyedQueue', () => {
     const finished: string[] = [];
     assert.strictEqual(queue.idle('dev-1'), true);
     const slow = deferred();
-    const first = queue.hold('dev-1', slow.promise.then(() => void finished.push('first')));
+    const first = queue.hold(
+      'dev-1',
+      slow.promise.then(() => void finished.push('first')),
+    );
     assert.strictEqual(queue.idle('dev-1'), false);
     const second = queue.run('dev-1', () => void finished.push('second'));
     await flush();

@@ -12,7 +12,9 @@ const KILLS = 5;
 /** Runs the writer until it has marked some devices, kills it with SIGKILL at a random moment, returns what it printed. */
 function runAndKill(dir: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fixtures', 'presence-writer.ts'), dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fixtures', 'presence-writer.ts'), dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let killTimer: NodeJS.Timeout | undefined;
@@ -47,7 +49,9 @@ describe('presence marks in the file store under SIGKILL', function () {
         expected.delete((lastIndex + 1) % DEVICES);
         const registry = await openRegistry({ name: 'presence-crash', store: { kind: 'file', dir }, defaultOfflineTimeoutMs: 3_600_000 });
         try {
-          const wrong = [...expected].filter(([index, online]) => registry.isOnline(`dev-${index}`) !== online).map(([index, online]) => `dev-${index} should be ${online ? 'online' : 'offline'}`);
+          const wrong = [...expected]
+            .filter(([index, online]) => registry.isOnline(`dev-${index}`) !== online)
+            .map(([index, online]) => `dev-${index} should be ${online ? 'online' : 'offline'}`);
           assert.deepStrictEqual(wrong, [], `round ${round}: ${lines.length} lines`);
         } finally {
           await registry.close();

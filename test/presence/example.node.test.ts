@@ -10,8 +10,10 @@ import { collect, helper, waitFor, type FlowNode, type NodeModule } from '../hel
 import { startBroker, type TestBroker } from '../helpers/services';
 import { MODULES } from '../command/flow';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const core = ['common/20-inject.js', 'common/90-comment.js', 'common/21-debug.js', 'function/10-switch.js', 'function/15-change.js'].map((f) => require(`@node-red/nodes/core/${f}`) as NodeModule);
+const core = ['common/20-inject.js', 'common/90-comment.js', 'common/21-debug.js', 'function/10-switch.js', 'function/15-change.js'].map(
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (f) => require(`@node-red/nodes/core/${f}`) as NodeModule,
+);
 
 const EXAMPLE = path.join(__dirname, '../../examples/presence.json');
 
@@ -69,7 +71,10 @@ describe('examples/presence.json', function () {
 
     helper.getNode('m2m.ex.presence.read').receive({});
     await waitFor(() => commands.some((m) => (m.payload as StatusEvent).status === 'succeeded'), 'the meter answered', 10_000);
-    assert.deepStrictEqual(commands.map((m) => (m.payload as StatusEvent).status), ['queued', 'sent', 'succeeded']);
+    assert.deepStrictEqual(
+      commands.map((m) => (m.payload as StatusEvent).status),
+      ['queued', 'sent', 'succeeded'],
+    );
     assert.deepStrictEqual(errors, []);
   });
 });

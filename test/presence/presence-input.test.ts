@@ -27,13 +27,21 @@ describe('presence input mapping', () => {
     ],
     [
       'a Mosquitto connect log line',
-      { topic: '$SYS/broker/log/N', payload: '1700000000: New client connected from 10.0.0.5:50612 as th-5 (p2, c1, k60, u\'dev\').' },
+      { topic: '$SYS/broker/log/N', payload: "1700000000: New client connected from 10.0.0.5:50612 as th-5 (p2, c1, k60, u'dev')." },
       { state: 'online', deviceId: 'th-5', source: 'mosquitto-log' },
     ],
     ['a Mosquitto disconnect log line', { payload: '1700000000: Client th-6 disconnected.' }, { state: 'offline', deviceId: 'th-6', source: 'mosquitto-log' }],
-    ['a Mosquitto keepalive timeout line', { payload: 'Client th-7 has exceeded timeout, disconnecting.' }, { state: 'offline', deviceId: 'th-7', source: 'mosquitto-log' }],
+    [
+      'a Mosquitto keepalive timeout line',
+      { payload: 'Client th-7 has exceeded timeout, disconnecting.' },
+      { state: 'offline', deviceId: 'th-7', source: 'mosquitto-log' },
+    ],
     ['Sparkplug NDEATH', { topic: 'spBv1.0/plant/NDEATH/edge-1', payload: Buffer.from([8, 1]) }, { state: 'offline', deviceId: 'edge-1', source: 'sparkplug' }],
-    ['Sparkplug DBIRTH', { topic: 'spBv1.0/plant/DBIRTH/edge-1/pump-2', payload: Buffer.from([8, 1]) }, { state: 'online', deviceId: 'pump-2', source: 'sparkplug' }],
+    [
+      'Sparkplug DBIRTH',
+      { topic: 'spBv1.0/plant/DBIRTH/edge-1/pump-2', payload: Buffer.from([8, 1]) },
+      { state: 'online', deviceId: 'pump-2', source: 'sparkplug' },
+    ],
   ];
   for (const [name, input, expected] of cases) {
     it(`reads ${name}`, () => {

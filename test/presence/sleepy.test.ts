@@ -28,7 +28,12 @@ describe('sleepy devices in m2m-command', () => {
     clock = sinon.useFakeTimers({ now: 1_700_000_000_000, ...FAKE });
     memoryKey = `sleepy-${Math.random()}`;
     registry = await openRegistry({ name: 'sleepy', store: { kind: 'memory', key: memoryKey }, types: TYPES, defaultOfflineTimeoutMs: 3_600_000 });
-    for (const [id, type] of [['m1', 'meter'], ['m2', 'meter'], ['t1', 'tag'], ['v1', 'valve']]) {
+    for (const [id, type] of [
+      ['m1', 'meter'],
+      ['m2', 'meter'],
+      ['t1', 'tag'],
+      ['v1', 'valve'],
+    ]) {
       await registry.register({ id, type });
       await registry.touch(id);
     }
@@ -47,7 +52,11 @@ describe('sleepy devices in m2m-command', () => {
     assert.deepStrictEqual(h.statuses(id), ['queued'], 'no timeout while it sleeps');
     assert.strictEqual(h.sent.length, 0);
     await registry.touch('m1');
-    assert.deepStrictEqual(h.sent.map((m) => m.commandId), [id], 'out the moment it is heard');
+    assert.deepStrictEqual(
+      h.sent.map((m) => m.commandId),
+      [id],
+      'out the moment it is heard',
+    );
     assert.strictEqual(reply(h, id, { status: 'ok', result: 7 }, 'm1'), 'matched');
     assert.deepStrictEqual(h.statuses(id), ['queued', 'sent', 'succeeded']);
   });
@@ -58,7 +67,10 @@ describe('sleepy devices in m2m-command', () => {
     const other = h.tracker.submit({ deviceId: 'm2', command: 'z' }).id;
     await clock.tickAsync(60_000);
     await registry.touch('m1');
-    assert.deepStrictEqual(h.sent.map((m) => m.commandId), ids);
+    assert.deepStrictEqual(
+      h.sent.map((m) => m.commandId),
+      ids,
+    );
     assert.deepStrictEqual(h.statuses(other), ['queued']);
   });
 
@@ -117,7 +129,10 @@ describe('sleepy devices in m2m-command', () => {
     assert.strictEqual(second.sent.length, 0);
     assert.strictEqual(second.tracker.counts().queued, 2);
     await registry.touch('m1');
-    assert.deepStrictEqual(second.sent.map((m) => m.commandId), ids);
+    assert.deepStrictEqual(
+      second.sent.map((m) => m.commandId),
+      ids,
+    );
   });
 
   it('a sleepy device marked offline (its last will) and heard again gets its commands once', async () => {
@@ -125,7 +140,10 @@ describe('sleepy devices in m2m-command', () => {
     registry.markOffline('m1');
     const { id } = h.tracker.submit({ deviceId: 'm1', command: 'read' });
     await registry.touch('m1');
-    assert.deepStrictEqual(h.sent.map((m) => m.commandId), [id]);
+    assert.deepStrictEqual(
+      h.sent.map((m) => m.commandId),
+      [id],
+    );
   });
 
   it('device types: sleepy must be a boolean, and its options only on a sleepy type', () => {

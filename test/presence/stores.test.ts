@@ -54,7 +54,10 @@ function presenceStoreSuite(fixture: Fixture): void {
       await registry.remove('removed');
 
       registry = await reopen(registry);
-      assert.deepStrictEqual(['gone', 'back', 'quiet'].map((id) => registry.isOnline(id)), [false, true, true]);
+      assert.deepStrictEqual(
+        ['gone', 'back', 'quiet'].map((id) => registry.isOnline(id)),
+        [false, true, true],
+      );
       assert.deepStrictEqual((await registry.state(PRESENCE_NAMESPACE)).keys(), ['gone'], 'one mark, of the device still marked');
 
       const events: string[] = [];

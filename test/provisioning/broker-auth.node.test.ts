@@ -21,7 +21,13 @@ let httpApp: unknown;
 const captureHttpApp: NodeModule = (RED) => {
   httpApp = (RED as unknown as { httpNode: unknown }).httpNode;
 };
-const MODULES = [registryNode as NodeModule, deviceNode as NodeModule, catchNode, captureHttpApp, ...['network/21-httpin.js', 'function/15-change.js', 'function/10-switch.js', 'common/20-inject.js', 'common/90-comment.js'].map(coreNode)];
+const MODULES = [
+  registryNode as NodeModule,
+  deviceNode as NodeModule,
+  catchNode,
+  captureHttpApp,
+  ...['network/21-httpin.js', 'function/15-change.js', 'function/10-switch.js', 'common/20-inject.js', 'common/90-comment.js'].map(coreNode),
+];
 
 function exampleFlow(): FlowNode[] {
   return (JSON.parse(fs.readFileSync(EXAMPLE, 'utf8')) as FlowNode[]).map((node) => {
@@ -71,7 +77,11 @@ describe('examples/broker-auth.json', function () {
     ];
     for (const body of bodies) {
       const answer = await ask(body);
-      assert.deepStrictEqual([answer.status, answer.body], [200, { result: 'deny', is_superuser: false, ok: false, error: 'not authorized' }], JSON.stringify(body));
+      assert.deepStrictEqual(
+        [answer.status, answer.body],
+        [200, { result: 'deny', is_superuser: false, ok: false, error: 'not authorized' }],
+        JSON.stringify(body),
+      );
     }
   });
 });

@@ -73,12 +73,20 @@ describe('examples/provisioning.json', function () {
     const refusedBefore = count('refused');
     press('replay');
     await waitFor(() => count('refused') === refusedBefore + 5, 'the replays refused');
-    assert.ok(events.filter((m) => (m.payload as { event: string }).event === 'refused').slice(-5).every((m) => (m.payload as { reason: string }).reason === 'device-exists'));
+    assert.ok(
+      events
+        .filter((m) => (m.payload as { event: string }).event === 'refused')
+        .slice(-5)
+        .every((m) => (m.payload as { reason: string }).reason === 'device-exists'),
+    );
 
     press('list');
     await waitFor(() => listed.length === 1, 'the list');
     const page = listed[0].payload as { devices: Array<{ id: string; type: string; attributes: Record<string, unknown> }> };
-    assert.deepStrictEqual(page.devices.map((d) => [d.id, d.type, d.attributes.site]).sort(), ['meter-001', 'meter-002', 'meter-003', 'meter-004', 'meter-005'].map((id) => [id, 'meter', 'north']));
+    assert.deepStrictEqual(
+      page.devices.map((d) => [d.id, d.type, d.attributes.site]).sort(),
+      ['meter-001', 'meter-002', 'meter-003', 'meter-004', 'meter-005'].map((id) => [id, 'meter', 'north']),
+    );
     assert.deepStrictEqual(errors, []);
   });
 });

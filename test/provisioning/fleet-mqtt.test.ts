@@ -45,10 +45,47 @@ describe('provisioning on the real broker: 200 simulated devices enrol themselve
     const prefix = `m2mtest-prov-${randomBytes(4).toString('hex')}`;
     const flow: FlowNode[] = [
       { id: 'f', type: 'tab' },
-      { id: 'mq', type: 'mqtt-broker', broker: '127.0.0.1', port: String(broker.port), clientid: '', autoConnect: true, usetls: false, protocolVersion: '5', keepalive: '15', cleansession: true, autoUnsubscribe: true },
+      {
+        id: 'mq',
+        type: 'mqtt-broker',
+        broker: '127.0.0.1',
+        port: String(broker.port),
+        clientid: '',
+        autoConnect: true,
+        usetls: false,
+        protocolVersion: '5',
+        keepalive: '15',
+        cleansession: true,
+        autoUnsubscribe: true,
+      },
       { id: registryId, type: 'm2m-registry', name: 'enrol', storeType: 'memory', offlineTimeout: 600, deviceTypes: JSON.stringify([{ name: 'sensor' }]) },
-      { id: 'reqin', type: 'mqtt in', z: 'f', topic: `${prefix}/request/#`, qos: '1', datatype: 'auto-detect', broker: 'mq', nl: false, rap: true, rh: 0, inputs: 0, wires: [['prov']] },
-      { id: 'prov', type: 'm2m-provision', z: 'f', registry: registryId, policy: 'allow-create', profiles: [{ key: KEY, deviceType: 'sensor' }], requestTopic: `${prefix}/request`, responseTopic: `${prefix}/response`, rate: 1000, burst: 1000, wires: [['ansout'], ['events']] },
+      {
+        id: 'reqin',
+        type: 'mqtt in',
+        z: 'f',
+        topic: `${prefix}/request/#`,
+        qos: '1',
+        datatype: 'auto-detect',
+        broker: 'mq',
+        nl: false,
+        rap: true,
+        rh: 0,
+        inputs: 0,
+        wires: [['prov']],
+      },
+      {
+        id: 'prov',
+        type: 'm2m-provision',
+        z: 'f',
+        registry: registryId,
+        policy: 'allow-create',
+        profiles: [{ key: KEY, deviceType: 'sensor' }],
+        requestTopic: `${prefix}/request`,
+        responseTopic: `${prefix}/response`,
+        rate: 1000,
+        burst: 1000,
+        wires: [['ansout'], ['events']],
+      },
       { id: 'ansout', type: 'mqtt out', z: 'f', topic: '', qos: '', retain: '', broker: 'mq', wires: [] },
       { id: 'events', type: 'helper', z: 'f' },
       { id: 'catcher', type: 'catch', z: 'f', scope: null, uncaught: false, wires: [['caught']] },
@@ -71,7 +108,14 @@ describe('provisioning on the real broker: 200 simulated devices enrol themselve
       if (m.responseTopic) v5.publish(m.topic, body, { qos: 1, properties: { responseTopic: m.responseTopic, correlationData: m.correlationData } });
       else v4.publish(m.topic, body, { qos: 1 });
     };
-    const sim = new DeviceSimulator({ devices: DEVICES, idPrefix: 'dev-', intervalMs: 0, publish, provisionRequestTopic: `${prefix}/request`, provisionResponseTopic: `${prefix}/response` });
+    const sim = new DeviceSimulator({
+      devices: DEVICES,
+      idPrefix: 'dev-',
+      intervalMs: 0,
+      publish,
+      provisionRequestTopic: `${prefix}/request`,
+      provisionResponseTopic: `${prefix}/response`,
+    });
     const duplicates = new Map<string, string[]>();
     listener.on('message', (topic, payload, packet) => {
       if (topic.startsWith(`${prefix}/response/dup-`)) {
@@ -92,15 +136,33 @@ describe('provisioning on the real broker: 200 simulated devices enrol themselve
     const ids = [...sim.ids];
     const wrong = ids.slice(0, WRONG);
     const right = ids.slice(WRONG);
-    sim.provisioning.enrol(wrong.filter((_, i) => i % 2 === 0), { provisionKey: KEY, provisionSecret: 'guessed-secret', mqtt5: true });
-    sim.provisioning.enrol(wrong.filter((_, i) => i % 2 === 1), { provisionKey: KEY, provisionSecret: 'guessed-secret' });
-    sim.provisioning.enrol(right.filter((_, i) => i % 2 === 0), { provisionKey: KEY, provisionSecret: SECRET, mqtt5: true });
-    sim.provisioning.enrol(right.filter((_, i) => i % 2 === 1), { provisionKey: KEY, provisionSecret: SECRET });
+    sim.provisioning.enrol(
+      wrong.filter((_, i) => i % 2 === 0),
+      { provisionKey: KEY, provisionSecret: 'guessed-secret', mqtt5: true },
+    );
+    sim.provisioning.enrol(
+      wrong.filter((_, i) => i % 2 === 1),
+      { provisionKey: KEY, provisionSecret: 'guessed-secret' },
+    );
+    sim.provisioning.enrol(
+      right.filter((_, i) => i % 2 === 0),
+      { provisionKey: KEY, provisionSecret: SECRET, mqtt5: true },
+    );
+    sim.provisioning.enrol(
+      right.filter((_, i) => i % 2 === 1),
+      { provisionKey: KEY, provisionSecret: SECRET },
+    );
     // 20 devices' requests sent twice at once, the second from another client id
-    for (const id of right.slice(0, 20)) v4.publish(`${prefix}/request/dup-${id}`, JSON.stringify({ provisionKey: KEY, provisionSecret: SECRET, deviceName: id }), { qos: 1 });
+    for (const id of right.slice(0, 20))
+      v4.publish(`${prefix}/request/dup-${id}`, JSON.stringify({ provisionKey: KEY, provisionSecret: SECRET, deviceName: id }), { qos: 1 });
 
     await waitFor(() => sim.provisioning.counts().asking === 0 && duplicates.size === 20, 'every device answered', 30_000);
-    assert.deepStrictEqual(sim.provisioning.counts(), { asking: 0, enrolled: DEVICES - WRONG - countDuplicateWins(duplicates), refused: WRONG + countDuplicateWins(duplicates), failed: 0 });
+    assert.deepStrictEqual(sim.provisioning.counts(), {
+      asking: 0,
+      enrolled: DEVICES - WRONG - countDuplicateWins(duplicates),
+      refused: WRONG + countDuplicateWins(duplicates),
+      failed: 0,
+    });
     for (const id of wrong) assert.deepStrictEqual(sim.provisioning.stateOf(id), { state: 'refused', status: 'NOT_AUTHORIZED' }, id);
     for (const id of right.slice(0, 20)) {
       const statuses = [sim.provisioning.stateOf(id)?.status, ...(duplicates.get(id) ?? [])].sort();
@@ -111,17 +173,34 @@ describe('provisioning on the real broker: 200 simulated devices enrol themselve
 
     // a replay of every request gets nothing
     const before = events.length;
-    sim.provisioning.enrol(right.filter((_, i) => i % 2 === 0), { provisionKey: KEY, provisionSecret: SECRET, mqtt5: true });
-    sim.provisioning.enrol(right.filter((_, i) => i % 2 === 1), { provisionKey: KEY, provisionSecret: SECRET });
+    sim.provisioning.enrol(
+      right.filter((_, i) => i % 2 === 0),
+      { provisionKey: KEY, provisionSecret: SECRET, mqtt5: true },
+    );
+    sim.provisioning.enrol(
+      right.filter((_, i) => i % 2 === 1),
+      { provisionKey: KEY, provisionSecret: SECRET },
+    );
     await waitFor(() => sim.provisioning.counts().asking === 0, 'the replays answered', 30_000);
-    assert.deepStrictEqual(sim.provisioning.counts(), { asking: 0, enrolled: 0, refused: DEVICES, failed: 0 }, 'every replay refused (and the wrong ones stay refused)');
+    assert.deepStrictEqual(
+      sim.provisioning.counts(),
+      { asking: 0, enrolled: 0, refused: DEVICES, failed: 0 },
+      'every replay refused (and the wrong ones stay refused)',
+    );
     assert.ok(events.slice(before).every((m) => (m.payload as { status: string }).status === 'NOT_AUTHORIZED'));
 
     assert.strictEqual(registry.counts().devices, DEVICES - WRONG);
-    assert.deepStrictEqual([...registered.entries()].filter(([, n]) => n !== 1), [], 'no device registered twice');
+    assert.deepStrictEqual(
+      [...registered.entries()].filter(([, n]) => n !== 1),
+      [],
+      'no device registered twice',
+    );
     assert.strictEqual(registered.size, DEVICES - WRONG);
     assert.ok(wrong.every((id) => !registry.has(id)));
-    assert.deepStrictEqual(caught.map((m) => (m.error as { message: string }).message), []);
+    assert.deepStrictEqual(
+      caught.map((m) => (m.error as { message: string }).message),
+      [],
+    );
     sim.close();
     console.log(`      (broker: ${broker.kind})`);
   });

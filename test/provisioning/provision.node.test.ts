@@ -15,7 +15,18 @@ function flow(options: Record<string, unknown> = {}): FlowNode[] {
   registryId = `prov-reg-${Math.random().toString(36).slice(2)}`;
   return [
     { id: registryId, type: 'm2m-registry', name: 'devices', storeType: 'memory', offlineTimeout: 60, deviceTypes: JSON.stringify([{ name: 'thermostat' }]) },
-    { id: 'prov', type: 'm2m-provision', z: 'f1', registry: registryId, policy: 'allow-create', profiles: [{ key: KEY, deviceType: 'thermostat' }], rate: 20, burst: 100, ...options, wires: [['answers'], ['events']] },
+    {
+      id: 'prov',
+      type: 'm2m-provision',
+      z: 'f1',
+      registry: registryId,
+      policy: 'allow-create',
+      profiles: [{ key: KEY, deviceType: 'thermostat' }],
+      rate: 20,
+      burst: 100,
+      ...options,
+      wires: [['answers'], ['events']],
+    },
     { id: 'answers', type: 'helper', z: 'f1' },
     { id: 'events', type: 'helper', z: 'f1' },
     { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
@@ -46,7 +57,16 @@ describe('m2m-provision node', () => {
     await registryOf().ready();
     const events = collect(helper.getNode('events'));
     const answered = next(helper.getNode('answers'));
-    helper.getNode('prov').receive({ topic: 'provision/request', payload: Buffer.from(request()), responseTopic: 'client/7/answer', correlationData: Buffer.from('c-7'), retain: true, contentType: 'x' });
+    helper
+      .getNode('prov')
+      .receive({
+        topic: 'provision/request',
+        payload: Buffer.from(request()),
+        responseTopic: 'client/7/answer',
+        correlationData: Buffer.from('c-7'),
+        retain: true,
+        contentType: 'x',
+      });
     const answer = await answered;
     assert.strictEqual(answer.topic, 'client/7/answer');
     assert.deepStrictEqual(answer.correlationData, Buffer.from('c-7'));
@@ -56,7 +76,10 @@ describe('m2m-provision node', () => {
     assert.strictEqual(await registryOf().verify('th-1', payload.credentialsValue), true);
     await waitFor(() => events.length === 1, 'the provisioned event');
     assert.strictEqual(events[0].topic, 'provision/provisioned');
-    assert.ok(!JSON.stringify(events[0]).includes(SECRET) && !JSON.stringify(events[0]).includes(payload.credentialsValue), 'neither secret nor credential on output 2');
+    assert.ok(
+      !JSON.stringify(events[0]).includes(SECRET) && !JSON.stringify(events[0]).includes(payload.credentialsValue),
+      'neither secret nor credential on output 2',
+    );
   });
 
   it('MQTT 3.1.1: answers on provision/response/<clientId> from the topic; a replay gets NOT_AUTHORIZED', async () => {
@@ -67,10 +90,13 @@ describe('m2m-provision node', () => {
     await waitFor(() => answers.length === 1, 'first answer');
     helper.getNode('prov').receive({ topic: 'provision/request/client-1', payload: request() });
     await waitFor(() => answers.length === 2, 'the replay answered');
-    assert.deepStrictEqual(answers.map((a) => [a.topic, (a.payload as { status: string }).status]), [
-      ['provision/response/client-1', 'SUCCESS'],
-      ['provision/response/client-1', 'NOT_AUTHORIZED'],
-    ]);
+    assert.deepStrictEqual(
+      answers.map((a) => [a.topic, (a.payload as { status: string }).status]),
+      [
+        ['provision/response/client-1', 'SUCCESS'],
+        ['provision/response/client-1', 'NOT_AUTHORIZED'],
+      ],
+    );
     assert.strictEqual(registryOf().counts().devices, 1);
   });
 

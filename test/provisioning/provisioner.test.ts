@@ -80,8 +80,14 @@ describe('provisioning', () => {
       await registry.register({ id: 'other' });
       const p = provisioner('pre-provisioned');
       const answers = await Promise.all(['nobody', 'tokened', 'other'].map((deviceName) => p.provision(request({ deviceName }))));
-      assert.deepStrictEqual(answers.map((o) => o.answer), [{ status: 'NOT_AUTHORIZED' }, { status: 'NOT_AUTHORIZED' }, { status: 'NOT_AUTHORIZED' }]);
-      assert.deepStrictEqual(answers.map((o) => o.reason), ['device-not-found', 'has-credential', 'wrong-type']);
+      assert.deepStrictEqual(
+        answers.map((o) => o.answer),
+        [{ status: 'NOT_AUTHORIZED' }, { status: 'NOT_AUTHORIZED' }, { status: 'NOT_AUTHORIZED' }],
+      );
+      assert.deepStrictEqual(
+        answers.map((o) => o.reason),
+        ['device-not-found', 'has-credential', 'wrong-type'],
+      );
       assert.strictEqual(registry.has('nobody'), false);
     });
   });
@@ -109,7 +115,11 @@ describe('provisioning', () => {
       assert.deepStrictEqual(limited.answer, { status: 'RATE_LIMITED', retryAfterMs: 500 });
       assert.strictEqual(registry.has('d'), false);
       for (let i = 0; i < 3; i++) await p.provision(request({ provisionKey: 'guess', deviceName: 'x' }));
-      assert.deepStrictEqual((await p.provision(request({ provisionKey: 'guess' }))).answer, { status: 'RATE_LIMITED', retryAfterMs: 500 }, 'an unknown key is limited the same way');
+      assert.deepStrictEqual(
+        (await p.provision(request({ provisionKey: 'guess' }))).answer,
+        { status: 'RATE_LIMITED', retryAfterMs: 500 },
+        'an unknown key is limited the same way',
+      );
       clock.tick(499);
       assert.strictEqual((await p.provision(request({ deviceName: 'd' }))).answer.status, 'RATE_LIMITED');
       clock.tick(1);
@@ -133,7 +143,11 @@ describe('provisioning', () => {
       ['no deviceName', JSON.stringify({ provisionKey: KEY, provisionSecret: SECRET }), 'deviceName'],
       ['a deviceName with a topic level', request({ deviceName: 'a/b' }), 'deviceName'],
       ['attributes not an object', request({ attributes: [1] }), 'attributes'],
-      ['a hostile attribute key', '{"provisionKey":"thermostat-key","provisionSecret":"thermostat-secret-1","deviceName":"th-1","attributes":{"__proto__":{"x":1}}}', 'attributes'],
+      [
+        'a hostile attribute key',
+        '{"provisionKey":"thermostat-key","provisionSecret":"thermostat-secret-1","deviceName":"th-1","attributes":{"__proto__":{"x":1}}}',
+        'attributes',
+      ],
       ['attributes failing the type schema', request({ attributes: { floor: 'two' } }), 'attributes'],
       ['over 16 KiB', 'x'.repeat(17_000), 'payload'],
     ];
@@ -157,14 +171,25 @@ describe('provisioning', () => {
 
   describe('where the answer goes', () => {
     it('MQTT 5: the response topic with the correlation data', () => {
-      assert.deepStrictEqual(answerTarget({ topic: 'provision/request', payload: '', responseTopic: 'my/answers', correlationData: Buffer.from('c1') }, 'provision/request', 'provision/response'), {
-        topic: 'my/answers',
-        correlationData: Buffer.from('c1'),
-      });
+      assert.deepStrictEqual(
+        answerTarget(
+          { topic: 'provision/request', payload: '', responseTopic: 'my/answers', correlationData: Buffer.from('c1') },
+          'provision/request',
+          'provision/response',
+        ),
+        {
+          topic: 'my/answers',
+          correlationData: Buffer.from('c1'),
+        },
+      );
     });
     it('MQTT 3.1.1: provision/response/<clientId>, the client id from the topic or the request', () => {
-      assert.deepStrictEqual(answerTarget({ topic: 'provision/request/dev-7', payload: '' }, 'provision/request', 'provision/response'), { topic: 'provision/response/dev-7' });
-      assert.deepStrictEqual(answerTarget({ topic: 'provision/request', payload: '' }, 'provision/request', 'provision/response', { clientId: 'dev-8' }), { topic: 'provision/response/dev-8' });
+      assert.deepStrictEqual(answerTarget({ topic: 'provision/request/dev-7', payload: '' }, 'provision/request', 'provision/response'), {
+        topic: 'provision/response/dev-7',
+      });
+      assert.deepStrictEqual(answerTarget({ topic: 'provision/request', payload: '' }, 'provision/request', 'provision/response', { clientId: 'dev-8' }), {
+        topic: 'provision/response/dev-8',
+      });
     });
     it('none for a client id that is not one (a wildcard, a level) or is missing, nor for a wildcard response topic', () => {
       assert.strictEqual(answerTarget({ topic: 'provision/request/a/b', payload: '' }, 'provision/request', 'provision/response'), undefined);
@@ -182,9 +207,16 @@ describe('provisioning', () => {
   });
 
   it('refuses a config without a key, with a short secret, or with a key given twice', () => {
-    const make = (profiles: Array<{ key: string; secret: string; deviceType: string }>) => () => new Provisioner({ registry, policy: 'allow-create', profiles, rateLimit: { perSecond: 1, burst: 1 } });
+    const make = (profiles: Array<{ key: string; secret: string; deviceType: string }>) => () =>
+      new Provisioner({ registry, policy: 'allow-create', profiles, rateLimit: { perSecond: 1, burst: 1 } });
     assert.throws(make([{ key: '', secret: SECRET, deviceType: '' }]), /needs a key/);
     assert.throws(make([{ key: KEY, secret: 'short', deviceType: '' }]), /at least 8/);
-    assert.throws(make([{ key: KEY, secret: SECRET, deviceType: '' }, { key: KEY, secret: SECRET, deviceType: '' }]), /twice/);
+    assert.throws(
+      make([
+        { key: KEY, secret: SECRET, deviceType: '' },
+        { key: KEY, secret: SECRET, deviceType: '' },
+      ]),
+      /twice/,
+    );
   });
 });

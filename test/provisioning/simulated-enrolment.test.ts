@@ -22,7 +22,11 @@ describe('m2m-simulator: devices enrol themselves with m2m-provision', () => {
   async function wire(sim: DeviceSimulator, provisioner: Provisioner, sent: SimulatorMessage[]): Promise<void> {
     while (sent.length > 0) {
       const request = sent.shift() as SimulatorMessage;
-      const target = answerTarget({ topic: request.topic, payload: request.payload, responseTopic: request.responseTopic, correlationData: request.correlationData }, 'provision/request', 'provision/response');
+      const target = answerTarget(
+        { topic: request.topic, payload: request.payload, responseTopic: request.responseTopic, correlationData: request.correlationData },
+        'provision/request',
+        'provision/response',
+      );
       const outcome = await provisioner.provision(request.payload);
       assert.ok(target);
       sim.provisioning.answer(target.topic, JSON.stringify(outcome.answer), target.correlationData);
@@ -32,7 +36,12 @@ describe('m2m-simulator: devices enrol themselves with m2m-provision', () => {
   it('every device enrols and keeps a credential that verifies; rate-limited devices ask again after retryAfterMs; a wrong secret is refused', async () => {
     const sent: SimulatorMessage[] = [];
     const sim = new DeviceSimulator({ devices: 6, idPrefix: 'm-', intervalMs: 0, publish: (m) => sent.push(m) });
-    const provisioner = new Provisioner({ registry, policy: 'allow-create', profiles: [{ key: 'meters', secret: 'meter-secret', deviceType: 'meter' }], rateLimit: { perSecond: 2, burst: 4 } });
+    const provisioner = new Provisioner({
+      registry,
+      policy: 'allow-create',
+      profiles: [{ key: 'meters', secret: 'meter-secret', deviceType: 'meter' }],
+      rateLimit: { perSecond: 2, burst: 4 },
+    });
     sim.provisioning.enrol(sim.ids.slice(0, 5), { provisionKey: 'meters', provisionSecret: 'meter-secret', attributes: { site: 'north' } });
     sim.provisioning.enrol(['m-006'], { provisionKey: 'meters', provisionSecret: 'wrong-secret', mqtt5: true });
     assert.deepStrictEqual([sent[0].topic, sent[5].topic, sent[5].responseTopic], ['provision/request/m-001', 'provision/request', 'provision/response/m-006']);
@@ -50,7 +59,7 @@ describe('m2m-simulator: devices enrol themselves with m2m-provision', () => {
     sim.close();
   });
 
-  it('an MQTT 5 answer with someone else\'s correlation data is ignored', () => {
+  it("an MQTT 5 answer with someone else's correlation data is ignored", () => {
     const sent: SimulatorMessage[] = [];
     const sim = new DeviceSimulator({ devices: 1, idPrefix: 'm-', intervalMs: 0, publish: (m) => sent.push(m) });
     sim.provisioning.enrol(sim.ids, { provisionKey: 'k', provisionSecret: 's', mqtt5: true });

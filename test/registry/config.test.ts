@@ -41,7 +41,10 @@ describe('registry configuration', () => {
   });
 
   it('refuses a device type whose offlineTimeoutMs is not a usable duration', () => {
-    assert.throws(() => parseDeviceTypes('[{"name":"t","offlineTimeoutMs":0.5}]'), refusedFor('deviceTypes', /device type t \(deviceTypes\[0\]\).*offlineTimeoutMs/));
+    assert.throws(
+      () => parseDeviceTypes('[{"name":"t","offlineTimeoutMs":0.5}]'),
+      refusedFor('deviceTypes', /device type t \(deviceTypes\[0\]\).*offlineTimeoutMs/),
+    );
   });
 
   describe('in Node-RED', () => {
@@ -69,7 +72,10 @@ describe('registry configuration', () => {
             .getCalls()
             .filter((call) => (call.thisValue as { id: string }).id === id)
             .map((call) => call.args[0]);
-        assert.ok(calls('error', 'reg-config').some((m) => /offlineTimeout must be a number of seconds/.test(String(m))), 'the log names the property');
+        assert.ok(
+          calls('error', 'reg-config').some((m) => /offlineTimeout must be a number of seconds/.test(String(m))),
+          'the log names the property',
+        );
         assert.deepStrictEqual(calls('status', 'dev').at(-1), { fill: 'red', shape: 'ring', text: 'no registry' });
 
         for (const deviceId of ['a', 'b']) {

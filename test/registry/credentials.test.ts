@@ -44,7 +44,17 @@ describe('device credentials', () => {
   it('verifies a stored scrypt hash once, then rewrites the record with the new hash', async () => {
     await registry.close();
     const token = crypto.randomBytes(24).toString('base64url');
-    const legacy: StoredDevice = { id: 'old-1', name: 'old-1', type: '', attributes: {}, tags: [], createdAt: 1, updatedAt: 1, lastSeen: null, secret: legacyScryptHash(token) };
+    const legacy: StoredDevice = {
+      id: 'old-1',
+      name: 'old-1',
+      type: '',
+      attributes: {},
+      tags: [],
+      createdAt: 1,
+      updatedAt: 1,
+      lastSeen: null,
+      secret: legacyScryptHash(token),
+    };
     await MemoryStore.forKey(key).putDevice(legacy);
     registry = await openRegistry({ name: key, store: { kind: 'memory', key } });
 

@@ -6,9 +6,7 @@ import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import deviceNode from '../../nodes/m2m-device/m2m-device';
 import { MemoryStore } from '../../lib/registry/stores/memory';
 
-const TYPES = JSON.stringify([
-  { name: 'freezer', offlineTimeoutMs: 10000, attributesSchema: { type: 'object', properties: { limit: { type: 'number' } } } },
-]);
+const TYPES = JSON.stringify([{ name: 'freezer', offlineTimeoutMs: 10000, attributesSchema: { type: 'object', properties: { limit: { type: 'number' } } } }]);
 
 function flow(operation: string, extra: Record<string, unknown> = {}): FlowNode[] {
   return [
@@ -120,7 +118,10 @@ describe('m2m-device node', () => {
     helper.getNode('dev').receive({ deviceId: 'fz-9' });
     await out;
     await clock.tickAsync(60_000);
-    assert.deepStrictEqual(events.map((e) => e.topic), ['device/fz-9/online', 'device/fz-9/offline']);
+    assert.deepStrictEqual(
+      events.map((e) => e.topic),
+      ['device/fz-9/online', 'device/fz-9/offline'],
+    );
   });
 
   it('passes telemetry through a touch when the result goes to another property', async () => {

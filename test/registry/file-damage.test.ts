@@ -18,7 +18,7 @@ interface LineAt {
 
 function linesOf(data: Buffer): LineAt[] {
   const lines: LineAt[] = [];
-  for (let start = 0; start < data.length; ) {
+  for (let start = 0; start < data.length;) {
     const end = data.indexOf(0x0a, start);
     lines.push({ offset: start, bytes: data.subarray(start, end) });
     start = end + 1;
@@ -95,11 +95,18 @@ const damages: Damage[] = [
         ...lines.slice(3).flatMap((l) => [l.bytes, nl]),
       ),
     lost: [],
-    warning: () => /skipped 4 unreadable records: line 4 .*a device record of the wrong shape; line 5 .*last-seen times of the wrong shape; line 6 .*not an object; line 7 .*wrong shape/,
+    warning: () =>
+      /skipped 4 unreadable records: line 4 .*a device record of the wrong shape; line 5 .*last-seen times of the wrong shape; line 6 .*not an object; line 7 .*wrong shape/,
   },
   {
     name: 'non-JSON garbage between records',
-    damage: (_j, lines) => join(...lines.slice(0, 6).flatMap((l) => [l.bytes, nl]), 'not a record at all\n', Buffer.from([0xff, 0xfe, 0x01, 0x0a]), ...lines.slice(6).flatMap((l) => [l.bytes, nl])),
+    damage: (_j, lines) =>
+      join(
+        ...lines.slice(0, 6).flatMap((l) => [l.bytes, nl]),
+        'not a record at all\n',
+        Buffer.from([0xff, 0xfe, 0x01, 0x0a]),
+        ...lines.slice(6).flatMap((l) => [l.bytes, nl]),
+      ),
     lost: [],
     warning: () => /skipped 2 unreadable records: line 7 .*not a record \(no checksum\); line 8/,
   },
@@ -107,7 +114,10 @@ const damages: Damage[] = [
     name: 'a run of NULs over a record and its newline',
     damage: (_j, lines) => join(...lines.flatMap((l, i) => (i === 5 ? [Buffer.alloc(l.bytes.length + 1)] : [l.bytes, nl]))),
     lost: ['dev-5'],
-    warning: (lines) => new RegExp(`line 6 at byte ${lines[5].offset} \\(${lines[5].bytes.length + 1} bytes\\): not a record \\(no checksum\\); the record after it on the same line was read`),
+    warning: (lines) =>
+      new RegExp(
+        `line 6 at byte ${lines[5].offset} \\(${lines[5].bytes.length + 1} bytes\\): not a record \\(no checksum\\); the record after it on the same line was read`,
+      ),
   },
   {
     name: 'a torn snapshot.tmp left by a compaction cut short',
@@ -144,7 +154,13 @@ describe('file store with damage in the journal', () => {
       const { registry, warnings } = await openWith(dir);
       open.push(registry);
       const expected = ids.filter((id) => !kind.lost.includes(id));
-      assert.deepStrictEqual(registry.list().devices.map((d) => d.id).sort(), expected.sort());
+      assert.deepStrictEqual(
+        registry
+          .list()
+          .devices.map((d) => d.id)
+          .sort(),
+        expected.sort(),
+      );
       for (const id of expected) assert.strictEqual(registry.get(id)?.attributes.n, Number(id.slice(4)), `${id} is unchanged`);
       if (kind.warning) {
         assert.strictEqual(warnings.length, 1, `one warning: ${warnings.join(' | ')}`);
@@ -163,7 +179,13 @@ describe('file store with damage in the journal', () => {
       const again = await openWith(dir);
       open.push(again.registry);
       assert.deepStrictEqual(again.warnings, [], 'the store was rewritten without the damage');
-      assert.deepStrictEqual(again.registry.list().devices.map((d) => d.id).sort(), [...expected, 'after-damage'].sort());
+      assert.deepStrictEqual(
+        again.registry
+          .list()
+          .devices.map((d) => d.id)
+          .sort(),
+        [...expected, 'after-damage'].sort(),
+      );
     });
   }
 
@@ -181,8 +203,17 @@ describe('file store with damage in the journal', () => {
 
     const { registry: reopened, warnings } = await openWith(dir);
     open.push(reopened);
-    assert.deepStrictEqual(reopened.list().devices.map((d) => d.id).sort(), ['dev-0', 'dev-1', 'dev-2', 'in-journal']);
-    assert.match(warnings.join('\n'), new RegExp(`snapshot.json: skipped 1 unreadable record: line 5 at byte ${lines[4].offset} \\(30 bytes\\): a last line cut short`));
+    assert.deepStrictEqual(
+      reopened
+        .list()
+        .devices.map((d) => d.id)
+        .sort(),
+      ['dev-0', 'dev-1', 'dev-2', 'in-journal'],
+    );
+    assert.match(
+      warnings.join('\n'),
+      new RegExp(`snapshot.json: skipped 1 unreadable record: line 5 at byte ${lines[4].offset} \\(30 bytes\\): a last line cut short`),
+    );
     assert.match(warnings.join('\n'), /snapshot.json: it ends without its trailer after 3 records/);
     await reopened.register({ id: 'after-damage' });
   });
@@ -202,7 +233,13 @@ describe('file store with damage in a journal of the first release (format 1)', 
     fs.appendFileSync(path.join(dir, 'journal.log'), '{"o":"p","d":null}\n{"o":"s","s":5}\n{"o":"sp"}\n');
     const { registry, warnings } = await openWith(dir);
     try {
-      assert.deepStrictEqual(registry.list().devices.map((d) => d.id).sort(), fixtureDevices);
+      assert.deepStrictEqual(
+        registry
+          .list()
+          .devices.map((d) => d.id)
+          .sort(),
+        fixtureDevices,
+      );
       assert.match(warnings.join('\n'), /journal.log: skipped 3 unreadable records: line 9 at byte 886/);
     } finally {
       await registry.close();
@@ -227,7 +264,14 @@ describe('file store with damage in a journal of the first release (format 1)', 
     fs.writeFileSync(snapshotPath, damaged);
     const { registry, warnings } = await openWith(dir);
     try {
-      assert.deepStrictEqual(registry.list().devices.map((d) => d.id).sort(), ['late-1', 'sensor-1'], 'the devices the journal holds');
+      assert.deepStrictEqual(
+        registry
+          .list()
+          .devices.map((d) => d.id)
+          .sort(),
+        ['late-1', 'sensor-1'],
+        'the devices the journal holds',
+      );
       assert.match(warnings.join('\n'), /snapshot.json: it is not valid JSON .*moved to rejected-.*-snapshot\.json/);
       const aside = fs.readdirSync(dir).find((f) => /^rejected-.*-snapshot\.json$/.test(f));
       assert.ok(aside && fs.readFileSync(path.join(dir, aside)).equals(damaged), 'the unreadable snapshot is kept as it was');

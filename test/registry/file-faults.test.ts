@@ -69,7 +69,13 @@ describe('file store on a failing disk', () => {
     await registry.close();
     const { registry: reopened, warnings: reopenWarnings } = await reopenPlain(dir);
     open.push(reopened);
-    assert.deepStrictEqual(reopened.list().devices.map((d) => d.id).sort(), ['after', 'before']);
+    assert.deepStrictEqual(
+      reopened
+        .list()
+        .devices.map((d) => d.id)
+        .sort(),
+      ['after', 'before'],
+    );
     assert.deepStrictEqual(reopenWarnings, [], 'nothing torn or glued is left in the journal');
   });
 
@@ -77,12 +83,21 @@ describe('file store on a failing disk', () => {
     const registry = await openFaulty();
     await registry.register({ id: 'kept' });
     faults.failures.push({ op: 'datasync', code: 'EIO', file: /journal\.log$/ });
-    await assert.rejects(registry.register({ id: 'unsynced' }), (err: { code?: string; message: string }) => err.code === 'STORE_WRITE_FAILED' && /EIO/.test(err.message));
+    await assert.rejects(
+      registry.register({ id: 'unsynced' }),
+      (err: { code?: string; message: string }) => err.code === 'STORE_WRITE_FAILED' && /EIO/.test(err.message),
+    );
     await registry.register({ id: 'later' });
     await registry.close();
     const { registry: reopened, warnings: reopenWarnings } = await reopenPlain(dir);
     open.push(reopened);
-    assert.deepStrictEqual(reopened.list().devices.map((d) => d.id).sort(), ['kept', 'later']);
+    assert.deepStrictEqual(
+      reopened
+        .list()
+        .devices.map((d) => d.id)
+        .sort(),
+      ['kept', 'later'],
+    );
     assert.deepStrictEqual(reopenWarnings, []);
   });
 
@@ -99,7 +114,13 @@ describe('file store on a failing disk', () => {
     await registry.close();
     const { registry: reopened, warnings: reopenWarnings } = await reopenPlain(dir);
     open.push(reopened);
-    assert.deepStrictEqual(reopened.list().devices.map((d) => d.id).sort(), ['kept', 'later']);
+    assert.deepStrictEqual(
+      reopened
+        .list()
+        .devices.map((d) => d.id)
+        .sort(),
+      ['kept', 'later'],
+    );
     assert.deepStrictEqual(reopenWarnings, []);
     assert.match(warnings.join('\n'), /could not cut a failed write off/);
   });
@@ -223,11 +244,19 @@ describe('file store on a real tmpfs filled to the last byte', function () {
     for (let round = 0; failedWrites < 200 && round < 400; round++) {
       const ids = [`d-${round}-a`, `d-${round}-b`];
       const registered = await Promise.allSettled(ids.map((id) => registry.register({ id, attributes: { pad } })));
-      settle(registered, (i) => acked.add(ids[i]), (i) => failed.add(ids[i]));
+      settle(
+        registered,
+        (i) => acked.add(ids[i]),
+        (i) => failed.add(ids[i]),
+      );
       const toUpdate = [...acked].slice(-10);
       const tags = [`round-${round}`];
       const updates = await Promise.allSettled(toUpdate.map((id) => registry.update(id, { tags })));
-      settle(updates, (i) => updated.set(toUpdate[i], tags), () => undefined);
+      settle(
+        updates,
+        (i) => updated.set(toUpdate[i], tags),
+        () => undefined,
+      );
     }
     assert.ok(failedWrites >= 200, `the disk filled up (${acked.size} registrations and ${updated.size} updates acknowledged)`);
     fs.rmSync(filler);

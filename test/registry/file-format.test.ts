@@ -59,7 +59,13 @@ describe('file store format', () => {
       const registry = await openRegistry({ name: 'v1', store: { kind: 'file', dir, compactAfter: 2 }, types, warn: (m) => warnings.push(m) });
       try {
         assert.deepStrictEqual(warnings, []);
-        assert.deepStrictEqual(registry.list().devices.map((d) => d.id).sort(), ['gate-3', 'late-1', 'press.7:a_b-c', 'sensor-1']);
+        assert.deepStrictEqual(
+          registry
+            .list()
+            .devices.map((d) => d.id)
+            .sort(),
+          ['gate-3', 'late-1', 'press.7:a_b-c', 'sensor-1'],
+        );
         const sensor = registry.get('sensor-1');
         assert.deepStrictEqual(sensor?.attributes, { limit: 35, room: 'cold', nested: { a: [1, 2] } });
         assert.deepStrictEqual(sensor?.tags, ['hall-1', 'updated']);
@@ -142,26 +148,38 @@ describe('file store format', () => {
 
       it('writes and reads back a store 512 times larger than the longest string either may build', async () => {
         const chunks: Buffer[] = [];
-        const written = await writeSnapshot(store(), { write: async (chunk) => void chunks.push(Buffer.from(chunk)) }, { chunkBytes: LIMIT, maxStringLength: LIMIT });
+        const written = await writeSnapshot(
+          store(),
+          { write: async (chunk) => void chunks.push(Buffer.from(chunk)) },
+          { chunkBytes: LIMIT, maxStringLength: LIMIT },
+        );
         assert.strictEqual(written.count, RECORDS);
         assert.ok(written.bytes > 512 * LIMIT, `${written.bytes} bytes, ${(written.bytes / LIMIT).toFixed(0)} times the limit`);
         assert.ok(Math.max(...chunks.map((c) => c.length)) <= LIMIT, 'no chunk is larger than the chunk size');
         let read = 0;
-        const result = await readSnapshot(chunksOf(...chunks), () => read++, { file: 'limited', rejects: new Rejects(), maxLineBytes: LIMIT, maxStringBytes: LIMIT });
+        const result = await readSnapshot(chunksOf(...chunks), () => read++, {
+          file: 'limited',
+          rejects: new Rejects(),
+          maxLineBytes: LIMIT,
+          maxStringBytes: LIMIT,
+        });
         assert.deepStrictEqual(result.problems, []);
         assert.strictEqual(read, RECORDS);
       });
 
-      it('does enforce the injected limit (a single record longer than it fails, as past V8\'s limit)', async () => {
+      it("does enforce the injected limit (a single record longer than it fails, as past V8's limit)", async () => {
         const huge: StoreOp = { o: 'sp', n: 'ns', k: 'k', v: 'v'.repeat(LIMIT) };
         await assert.rejects(writeSnapshot([huge], { write: async () => undefined }, { maxStringLength: LIMIT }), RangeError);
         const chunks: Buffer[] = [];
         await writeSnapshot([huge], { write: async (chunk) => void chunks.push(Buffer.from(chunk)) });
-        await assert.rejects(readSnapshot(chunksOf(...chunks), () => undefined, { file: 'limited', rejects: new Rejects(), maxStringBytes: LIMIT }), RangeError);
+        await assert.rejects(
+          readSnapshot(chunksOf(...chunks), () => undefined, { file: 'limited', rejects: new Rejects(), maxStringBytes: LIMIT }),
+          RangeError,
+        );
       });
     });
 
-    describe('past V8\'s real string limit (about 10 s of CPU)', function () {
+    describe("past V8's real string limit (about 10 s of CPU)", function () {
       const MAX_STRING = bufferConstants.MAX_STRING_LENGTH;
       const MIB = 1024 * 1024;
       const big = 'x'.repeat(MIB);

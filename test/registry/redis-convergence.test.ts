@@ -69,7 +69,13 @@ describe('two registries on one Redis after a lost subscription', () => {
     await storeState(b, 'connected');
     await caughtUp;
     assert.deepStrictEqual((await b.state('rule:x')).get('dev-1/r'), { active: true });
-    assert.deepStrictEqual(b.list().devices.map((d) => d.id).sort(), ['dev-1', 'dev-2']);
+    assert.deepStrictEqual(
+      b
+        .list()
+        .devices.map((d) => d.id)
+        .sort(),
+      ['dev-1', 'dev-2'],
+    );
 
     // A retry from the current copy goes through, and a sees it with the credential intact.
     await storeState(a, 'connected');

@@ -93,7 +93,7 @@ class Writer {
   /** The devices this runtime's admin API lists, every page. */
   async devices(): Promise<Device[]> {
     const all: Device[] = [];
-    for (let offset = 0; ; ) {
+    for (let offset = 0; ;) {
       const { status, body } = await this.runtime.request('GET', `/m2m/registries/${REGISTRY}/devices?offset=${offset}&limit=100`);
       assert.strictEqual(status, 200, `${this.name} lists its devices`);
       const page = body as { total: number; items: Device[] };
@@ -144,7 +144,8 @@ class Writer {
   async ackedAtLeast(count: number, timeoutMs = 30_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (this.ackCount < count) {
-      if (Date.now() > until) throw new Error(`${this.name}: ${this.ackCount} of ${count} writes acknowledged; refusals ${this.refusals.slice(-5).join(', ')}\n${this.runtime.log}`);
+      if (Date.now() > until)
+        throw new Error(`${this.name}: ${this.ackCount} of ${count} writes acknowledged; refusals ${this.refusals.slice(-5).join(', ')}\n${this.runtime.log}`);
       await pause(20);
     }
   }
@@ -217,7 +218,8 @@ describe('two Node-RED processes on one Redis that starts late, is killed mid-ru
     assert.deepStrictEqual(await a.devices(), stored, 'runtime a holds what Redis holds');
     assert.deepStrictEqual(await b.devices(), stored, 'runtime b holds what Redis holds');
 
-    for (const runtime of [runtimeA, runtimeB]) assert.match(runtime.log, /Redis lost the registry's data .*: restoring \d+ devices/, 'each runtime noticed and restored');
+    for (const runtime of [runtimeA, runtimeB])
+      assert.match(runtime.log, /Redis lost the registry's data .*: restoring \d+ devices/, 'each runtime noticed and restored');
 
     const byId = new Map(stored.map((d) => [d.id, d]));
     for (const writer of [a, b]) {

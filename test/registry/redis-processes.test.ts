@@ -112,7 +112,11 @@ for (const persistent of [true, false]) {
       b.ask({ cmd: 'stop' }, 'stopped').catch(() => undefined);
       const stats = { a: await stoppedA, b: await stoppedB };
       if (!persistent) {
-        for (const instance of [a, b]) assert.ok(instance.warnings.some((w) => w.includes('Redis lost the registry')), 'each instance noticed and restored');
+        for (const instance of [a, b])
+          assert.ok(
+            instance.warnings.some((w) => w.includes('Redis lost the registry')),
+            'each instance noticed and restored',
+          );
       }
 
       // Barriers: once each has seen the other's last registration, it has seen everything before it.

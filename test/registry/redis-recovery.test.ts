@@ -50,7 +50,11 @@ describe('a Redis registry that cannot reach Redis', () => {
 
     const other = open(redis.url());
     await other.ready();
-    assert.deepStrictEqual(other.list().devices.map((d) => d.id), ['dev-1'], 'the early write was refused, the later one stored');
+    assert.deepStrictEqual(
+      other.list().devices.map((d) => d.id),
+      ['dev-1'],
+      'the early write was refused, the later one stored',
+    );
   });
 
   it('connected, then Redis goes away: writes fail promptly with STORE_UNAVAILABLE and are not stored; it reconnects by itself', async () => {
@@ -72,7 +76,13 @@ describe('a Redis registry that cannot reach Redis', () => {
     await registry.register({ id: 'after' });
     const other = open(redis.url());
     await other.ready();
-    assert.deepStrictEqual(other.list().devices.map((d) => d.id).sort(), ['after', 'before']);
+    assert.deepStrictEqual(
+      other
+        .list()
+        .devices.map((d) => d.id)
+        .sort(),
+      ['after', 'before'],
+    );
     assert.strictEqual(other.get('before')?.name, 'before');
   });
 });

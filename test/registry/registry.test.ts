@@ -49,10 +49,25 @@ describe('device registry', () => {
       ['an id with a space', (r) => r.register({ id: 'a b' }), 'INVALID_DEVICE_ID', /deviceId contains " "/],
       ['__proto__ as id', (r) => r.register({ id: '__proto__' }), 'INVALID_DEVICE_ID', /reserved/],
       ['an id over 128 characters', (r) => r.register({ id: 'x'.repeat(129) }), 'INVALID_DEVICE_ID', /at most 128/],
-      ['attributes failing the schema', (r) => r.register({ id: 'fz-2', type: 'freezer', attributes: { limit: 5 } }), 'SCHEMA_VALIDATION', /attributes failed schema: \/limit must be <= 0/],
+      [
+        'attributes failing the schema',
+        (r) => r.register({ id: 'fz-2', type: 'freezer', attributes: { limit: 5 } }),
+        'SCHEMA_VALIDATION',
+        /attributes failed schema: \/limit must be <= 0/,
+      ],
       ['an update failing the schema', (r) => r.update('fz-1', { attributes: { colour: 'red' } }), 'SCHEMA_VALIDATION', /must not have property "colour"/],
-      ['a hostile attribute key', (r) => r.register({ id: 'p1', type: 'press', attributes: JSON.parse('{"__proto__":{"x":1}}') as Record<string, unknown> }), 'INVALID_FIELD', /must not have the key "__proto__"/],
-      ['a hostile key deep in an array, named by its path', (r) => r.register({ id: 'p4', type: 'press', attributes: JSON.parse('{"zones":[1,{"ok":2},{"a":{"constructor":3}}]}') as Record<string, unknown> }), 'INVALID_FIELD', /attributes\.zones\[2\]\.a must not have the key "constructor"/],
+      [
+        'a hostile attribute key',
+        (r) => r.register({ id: 'p1', type: 'press', attributes: JSON.parse('{"__proto__":{"x":1}}') as Record<string, unknown> }),
+        'INVALID_FIELD',
+        /must not have the key "__proto__"/,
+      ],
+      [
+        'a hostile key deep in an array, named by its path',
+        (r) => r.register({ id: 'p4', type: 'press', attributes: JSON.parse('{"zones":[1,{"ok":2},{"a":{"constructor":3}}]}') as Record<string, unknown> }),
+        'INVALID_FIELD',
+        /attributes\.zones\[2\]\.a must not have the key "constructor"/,
+      ],
       ['an unknown type', (r) => r.register({ id: 'p2', type: 'boiler' }), 'UNKNOWN_TYPE', /type "boiler" is not a device type/],
       ['a duplicate registration', (r) => r.register({ id: 'fz-1', type: 'freezer' }), 'DEVICE_EXISTS', /already registered/],
       ['an update of an unknown device', (r) => r.update('nope', { name: 'x' }), 'DEVICE_NOT_FOUND', /nope is not registered/],
@@ -85,7 +100,10 @@ describe('device registry', () => {
     assert.strictEqual(registry.isOnline('fz-1'), true, 'seen 9.9 s ago: still online');
     await clock.tickAsync(30_000);
     assert.strictEqual(registry.isOnline('fz-1'), false);
-    assert.deepStrictEqual(events.map((e) => e.event), ['registered', 'online', 'offline']);
+    assert.deepStrictEqual(
+      events.map((e) => e.event),
+      ['registered', 'online', 'offline'],
+    );
     await registry.touch('fz-1');
     assert.deepStrictEqual(events.map((e) => e.event).slice(-1), ['online']);
   });
@@ -100,7 +118,10 @@ describe('device registry', () => {
   });
 
   it('auto-registers an unknown device on touch when asked, once even for concurrent touches', async () => {
-    const [a, b] = await Promise.all([registry.touch('new-1', { autoRegister: true, type: 'press' }), registry.touch('new-1', { autoRegister: true, type: 'press' })]);
+    const [a, b] = await Promise.all([
+      registry.touch('new-1', { autoRegister: true, type: 'press' }),
+      registry.touch('new-1', { autoRegister: true, type: 'press' }),
+    ]);
     assert.strictEqual(a.type, 'press');
     assert.strictEqual(b.online, true);
     assert.strictEqual(events.filter((e) => e.event === 'registered' && e.deviceId === 'new-1').length, 1);
@@ -142,8 +163,14 @@ describe('device registry', () => {
     await registry.touch('p-3');
     const page = registry.list({ type: 'press', page: 2, pageSize: 10 });
     assert.strictEqual(page.total, 25);
-    assert.deepStrictEqual(page.devices.map((d) => d.id), ['p-20', 'p-21', 'p-22', 'p-23', 'p-24']);
-    assert.deepStrictEqual(registry.list({ online: true }).devices.map((d) => d.id), ['p-3']);
+    assert.deepStrictEqual(
+      page.devices.map((d) => d.id),
+      ['p-20', 'p-21', 'p-22', 'p-23', 'p-24'],
+    );
+    assert.deepStrictEqual(
+      registry.list({ online: true }).devices.map((d) => d.id),
+      ['p-3'],
+    );
     assert.throws(() => registry.list({ pageSize: 5000 }), /pageSize must be a whole number from 1 to 1000/);
   });
 });

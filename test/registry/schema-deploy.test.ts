@@ -47,11 +47,13 @@ describe('device-type schemas are checked and compiled at deploy', () => {
     );
 
     // Common patterns pass, and a `pattern` inside const/enum data is not a regular expression.
-    const types = parseDeviceTypes(typesWith({
-      type: 'object',
-      properties: { plate: { pattern: '^[A-Z]{2}-\\d{4}$' }, meta: { const: { pattern: '(a)\\1' } } },
-      patternProperties: { '^sensor_(temp|hum)$': { type: 'number' } },
-    }));
+    const types = parseDeviceTypes(
+      typesWith({
+        type: 'object',
+        properties: { plate: { pattern: '^[A-Z]{2}-\\d{4}$' }, meta: { const: { pattern: '(a)\\1' } } },
+        patternProperties: { '^sensor_(temp|hum)$': { type: 'number' } },
+      }),
+    );
     const validator = new TelemetryValidator(undefined, () => types[1].telemetrySchema);
     assert.doesNotThrow(() => validator.check('m-1', { plate: 'AB-1234', sensor_temp: 21 }));
     assert.throws(() => validator.check('m-1', { plate: 'AB-12345' }), { code: 'SCHEMA_VALIDATION' });
@@ -62,7 +64,10 @@ describe('device-type schemas are checked and compiled at deploy', () => {
     const compile = sinon.spy(Ajv.prototype, 'compile');
     const properties = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`m${i}_${unique()}`, { type: 'number' }]));
     const types: DeviceType[] = [{ name: 'huge', telemetrySchema: { type: 'object', properties } }];
-    assert.throws(() => new DeviceRegistry({ name: 'r', store: new MemoryStore(), types }), refused('INVALID_SCHEMA', 'deviceTypes[0].telemetrySchema', /too large: more than 2000/));
+    assert.throws(
+      () => new DeviceRegistry({ name: 'r', store: new MemoryStore(), types }),
+      refused('INVALID_SCHEMA', 'deviceTypes[0].telemetrySchema', /too large: more than 2000/),
+    );
     assert.strictEqual(compile.callCount, 0);
   });
 
@@ -87,7 +92,14 @@ describe('device-type schemas are checked and compiled at deploy', () => {
 
   it('in Node-RED: the registry logs the refused path and every node using it rejects its messages', async () => {
     const flow: FlowNode[] = [
-      { id: 'reg-schema', type: 'm2m-registry', name: 'unsafe', storeType: 'memory', offlineTimeout: 60, deviceTypes: typesWith({ properties: { code: { pattern: '(?=a)b' } } }) },
+      {
+        id: 'reg-schema',
+        type: 'm2m-registry',
+        name: 'unsafe',
+        storeType: 'memory',
+        offlineTimeout: 60,
+        deviceTypes: typesWith({ properties: { code: { pattern: '(?=a)b' } } }),
+      },
       { id: 'dev', type: 'm2m-device', z: 'f1', registry: 'reg-schema', operation: 'touch', autoRegister: true, wires: [[], []] },
       { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'helper', z: 'f1' },
@@ -96,7 +108,10 @@ describe('device-type schemas are checked and compiled at deploy', () => {
     try {
       await helper.load([registryNode as NodeModule, deviceNode as NodeModule, catchNode], flow);
       const logged = (helper.getNode('reg-schema').error as sinon.SinonSpy).getCalls().map((call) => String(call.args[0]));
-      assert.ok(logged.some((m) => m.includes('deviceTypes[1].telemetrySchema.properties.code.pattern')), logged.join('\n'));
+      assert.ok(
+        logged.some((m) => m.includes('deviceTypes[1].telemetrySchema.properties.code.pattern')),
+        logged.join('\n'),
+      );
       const caught = nextMessages(helper.getNode('caught'));
       helper.getNode('dev').receive({ deviceId: 'm-1' });
       const [msg] = await caught;

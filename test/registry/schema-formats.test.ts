@@ -4,7 +4,11 @@ import { compileSchema } from '../../lib/schema';
 describe('schema formats', () => {
   const check = compileSchema({
     type: 'object',
-    properties: { installedAt: { type: 'string', format: 'date-time' }, contact: { type: 'string', format: 'email' }, serial: { type: 'string', format: 'uuid' } },
+    properties: {
+      installedAt: { type: 'string', format: 'date-time' },
+      contact: { type: 'string', format: 'email' },
+      serial: { type: 'string', format: 'uuid' },
+    },
   });
 
   it('checks format keywords of a device-type schema instead of ignoring them', () => {

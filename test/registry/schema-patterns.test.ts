@@ -28,15 +28,48 @@ describe('schema patterns run in time linear in the value', () => {
 
   it('matches exactly as a u RegExp does', () => {
     const patterns = [
-      '^[A-Z]{2}-\\d{4}$', '^sensor_(temp|hum)$', '^(a+)+$', '(a|aa)*b', '^-?\\d+(\\.\\d+)?$', '^$', '', 'a?b*c+', '^(ab|a)*$',
-      '\\bfo+\\b', '\\Bo', 'x{2,3}y{0,2}$', '[^a-c]+', '^.*foo.*$', '(?:a|b|)+c', '^\\p{L}+$', '^(?<n>a)b', 'é+', '😀+',
-      '^[😀a]{2}$', '(a*)*b', 'a{0}b', '[]', '[^]', '^a|b$', '\\u0041', '\\u{1F600}', '\\x41', '[\\]a]+', '\\.', '^\\s*$',
+      '^[A-Z]{2}-\\d{4}$',
+      '^sensor_(temp|hum)$',
+      '^(a+)+$',
+      '(a|aa)*b',
+      '^-?\\d+(\\.\\d+)?$',
+      '^$',
+      '',
+      'a?b*c+',
+      '^(ab|a)*$',
+      '\\bfo+\\b',
+      '\\Bo',
+      'x{2,3}y{0,2}$',
+      '[^a-c]+',
+      '^.*foo.*$',
+      '(?:a|b|)+c',
+      '^\\p{L}+$',
+      '^(?<n>a)b',
+      'é+',
+      '😀+',
+      '^[😀a]{2}$',
+      '(a*)*b',
+      'a{0}b',
+      '[]',
+      '[^]',
+      '^a|b$',
+      '\\u0041',
+      '\\u{1F600}',
+      '\\x41',
+      '[\\]a]+',
+      '\\.',
+      '^\\s*$',
     ];
-    const text = fc.array(fc.constantFrom('a', 'b', 'c', 'x', 'y', 'A', 'Z', '1', '-', '.', '_', 'f', 'o', ' ', 'é', '😀', '\n', ']'), { maxLength: 12 }).map((chars) => chars.join(''));
+    const text = fc
+      .array(fc.constantFrom('a', 'b', 'c', 'x', 'y', 'A', 'Z', '1', '-', '.', '_', 'f', 'o', ' ', 'é', '😀', '\n', ']'), { maxLength: 12 })
+      .map((chars) => chars.join(''));
     for (const pattern of patterns) {
       const linear = compileLinear(pattern);
       const native = new RegExp(pattern, 'u');
-      fc.assert(fc.property(text, (s) => linear.test(s) === native.test(s)), { numRuns: 300 });
+      fc.assert(
+        fc.property(text, (s) => linear.test(s) === native.test(s)),
+        { numRuns: 300 },
+      );
     }
   });
 

@@ -36,8 +36,14 @@ export function storeSuite(fixture: StoreFixture, enabled: () => boolean = () =>
       const updated = await registry.update('a1', { attributes: { limit: null, room: 'cold' }, name: 'Sensor A1' });
       assert.deepStrictEqual(updated.attributes, { room: 'cold' });
       assert.strictEqual(updated.name, 'Sensor A1');
-      assert.deepStrictEqual(registry.list({ tag: 'line-2' }).devices.map((d) => d.id), ['a2']);
-      assert.deepStrictEqual(registry.list({ type: 'sensor' }).devices.map((d) => d.id), ['a1']);
+      assert.deepStrictEqual(
+        registry.list({ tag: 'line-2' }).devices.map((d) => d.id),
+        ['a2'],
+      );
+      assert.deepStrictEqual(
+        registry.list({ type: 'sensor' }).devices.map((d) => d.id),
+        ['a1'],
+      );
       await registry.remove('a2');
       assert.strictEqual(registry.get('a2'), undefined);
       assert.strictEqual(registry.list().total, 1);

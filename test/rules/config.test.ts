@@ -13,7 +13,14 @@ describe('m2m-rule config', () => {
   });
 
   it('a version 2 expression rule is read as saved', () => {
-    const rule: RuleDefinition = { name: 'avg', condition: 'expression', metric: '', severity: 'major', raise: { expr: 'avg(temp, 5m) > 30' }, reminderEvery: 60 };
+    const rule: RuleDefinition = {
+      name: 'avg',
+      condition: 'expression',
+      metric: '',
+      severity: 'major',
+      raise: { expr: 'avg(temp, 5m) > 30' },
+      reminderEvery: 60,
+    };
     const read = RULE_CONFIG.read({ type: 'm2m-rule', version: 2, rules: [rule] });
     assert.deepStrictEqual(read.rules, [rule]);
   });

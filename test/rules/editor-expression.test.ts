@@ -61,9 +61,54 @@ describe('m2m-rule editor: expression check', () => {
   });
 
   it('any string: the same verdict, message and position as the runtime', () => {
-    const tokens = fc.constantFrom('a', 'b', 'attr.k', 'attr.', '1', '2.5', '1e3', '(', ')', '+', '-', '*', '/', '%', '>', '>=', '<', '==', '!=', 'and', 'or', 'not', 'abs(', 'min(', 'max(', 'avg(a, 5m)', 'rate(b, 3 samples)', 'sum(a, 0 samples)', 'delta(a, 25h)', 'count(a, 0.5s)', ',', 'true', 'false', 'constructor', 'samples', '5m', '$');
+    const tokens = fc.constantFrom(
+      'a',
+      'b',
+      'attr.k',
+      'attr.',
+      '1',
+      '2.5',
+      '1e3',
+      '(',
+      ')',
+      '+',
+      '-',
+      '*',
+      '/',
+      '%',
+      '>',
+      '>=',
+      '<',
+      '==',
+      '!=',
+      'and',
+      'or',
+      'not',
+      'abs(',
+      'min(',
+      'max(',
+      'avg(a, 5m)',
+      'rate(b, 3 samples)',
+      'sum(a, 0 samples)',
+      'delta(a, 25h)',
+      'count(a, 0.5s)',
+      ',',
+      'true',
+      'false',
+      'constructor',
+      'samples',
+      '5m',
+      '$',
+    );
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 40 }), fc.array(tokens, { maxLength: 25 }).map((t) => t.join(' '))), fc.constantFrom('bool' as const, 'num' as const), (text, want) => same(text, want)),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 40 }),
+          fc.array(tokens, { maxLength: 25 }).map((t) => t.join(' ')),
+        ),
+        fc.constantFrom('bool' as const, 'num' as const),
+        (text, want) => same(text, want),
+      ),
       { numRuns: 4000 },
     );
   });

@@ -48,7 +48,11 @@ describe('rule engine', () => {
         for (const v of raising) {
           const { send } = setup([{ raise: { op: op as 'between', ...extra } }]);
           const out = send(v);
-          assert.deepStrictEqual(out.map((e) => e.event), ['raised'], `${op} ${v}`);
+          assert.deepStrictEqual(
+            out.map((e) => e.event),
+            ['raised'],
+            `${op} ${v}`,
+          );
           assert.strictEqual(out[0].value, v);
         }
         for (const v of normal) {
@@ -75,7 +79,11 @@ describe('rule engine', () => {
       assert.deepStrictEqual(send(24, 'd1', { timestamp: 10_000 }), [], '0.4/s');
       const raised = send(30, 'd1', { timestamp: 20_000 });
       assert.strictEqual(raised[0].event, 'raised', '0.6/s');
-      assert.deepStrictEqual(send(25, 'd1', { timestamp: 30_000 }).map((e) => e.event), ['cleared'], 'falling does not count as a rise');
+      assert.deepStrictEqual(
+        send(25, 'd1', { timestamp: 30_000 }).map((e) => e.event),
+        ['cleared'],
+        'falling does not count as a rise',
+      );
     });
 
     it('rate of change per minute in either direction uses the magnitude', () => {
@@ -210,7 +218,13 @@ describe('rule engine', () => {
     clock.tick(599_999);
     assert.strictEqual(events.length, 1);
     clock.tick(1);
-    assert.deepStrictEqual(events.map((e) => [e.event, e.severity]), [['raised', 'minor'], ['escalated', 'critical']]);
+    assert.deepStrictEqual(
+      events.map((e) => [e.event, e.severity]),
+      [
+        ['raised', 'minor'],
+        ['escalated', 'critical'],
+      ],
+    );
     clock.tick(3_600_000);
     send(32);
     assert.strictEqual(events.length, 2, 'escalated once');
@@ -224,12 +238,17 @@ describe('rule engine', () => {
     clock.tick(300_000);
     send(20);
     clock.tick(600_000);
-    assert.deepStrictEqual(events.map((e) => e.event), ['raised', 'cleared']);
+    assert.deepStrictEqual(
+      events.map((e) => e.event),
+      ['raised', 'cleared'],
+    );
   });
 
   describe('lifecycle', () => {
     it('raised unacknowledged, acknowledged, cleared; the event carries the contract fields', () => {
-      const { engine, send, events } = setup([{ name: 'too-warm', raise: { op: '>', value: 30 }, text: '{{deviceId}}: {{metric}} {{value}} above {{threshold}}' }]);
+      const { engine, send, events } = setup([
+        { name: 'too-warm', raise: { op: '>', value: 30 }, text: '{{deviceId}}: {{metric}} {{value}} above {{threshold}}' },
+      ]);
       send(31.5, 'fr-1');
       const raisedAt = Date.now();
       clock.tick(5000);
@@ -251,11 +270,14 @@ describe('rule engine', () => {
         ts: raisedAt,
         text: 'fr-1: temp 31.5 above 30',
       });
-      assert.deepStrictEqual(events.map((e) => [e.event, e.active, e.acknowledged, e.alarmId]), [
-        ['raised', true, false, `fr-1:too-warm:${raisedAt}`],
-        ['acknowledged', true, true, `fr-1:too-warm:${raisedAt}`],
-        ['cleared', false, true, `fr-1:too-warm:${raisedAt}`],
-      ]);
+      assert.deepStrictEqual(
+        events.map((e) => [e.event, e.active, e.acknowledged, e.alarmId]),
+        [
+          ['raised', true, false, `fr-1:too-warm:${raisedAt}`],
+          ['acknowledged', true, true, `fr-1:too-warm:${raisedAt}`],
+          ['cleared', false, true, `fr-1:too-warm:${raisedAt}`],
+        ],
+      );
       assert.strictEqual(events[2].ts, raisedAt + 10_000);
     });
 
@@ -264,7 +286,10 @@ describe('rule engine', () => {
       send(31.5, 'fr-1');
       clock.tick(5000);
       send(33, 'fr-1');
-      assert.deepStrictEqual(engine.list().map((a) => [a.deviceId, a.text]), [['fr-1', 'fr-1: temp 33 above 30']]);
+      assert.deepStrictEqual(
+        engine.list().map((a) => [a.deviceId, a.text]),
+        [['fr-1', 'fr-1: temp 33 above 30']],
+      );
     });
 
     it('ack of an acknowledged or inactive alarm emits nothing', () => {
@@ -279,10 +304,23 @@ describe('rule engine', () => {
       const { engine, send, events } = setup([{ raise: { op: '>', value: 30 }, latch: true }]);
       send(31);
       send(20);
-      assert.deepStrictEqual(events.map((e) => e.event), ['raised']);
-      assert.deepStrictEqual(engine.list().map((a) => [a.active, a.conditionCleared]), [[true, true]]);
+      assert.deepStrictEqual(
+        events.map((e) => e.event),
+        ['raised'],
+      );
+      assert.deepStrictEqual(
+        engine.list().map((a) => [a.active, a.conditionCleared]),
+        [[true, true]],
+      );
       events.push(...engine.control('ack', 'd1', 'r'));
-      assert.deepStrictEqual(events.map((e) => [e.event, e.active]), [['raised', true], ['acknowledged', true], ['cleared', false]]);
+      assert.deepStrictEqual(
+        events.map((e) => [e.event, e.active]),
+        [
+          ['raised', true],
+          ['acknowledged', true],
+          ['cleared', false],
+        ],
+      );
       assert.deepStrictEqual(engine.list(), []);
     });
 
@@ -291,7 +329,10 @@ describe('rule engine', () => {
       send(31);
       engine.control('ack', 'd1', 'r');
       send(20);
-      assert.deepStrictEqual(events.map((e) => e.event), ['raised', 'cleared']);
+      assert.deepStrictEqual(
+        events.map((e) => e.event),
+        ['raised', 'cleared'],
+      );
     });
 
     it('shelve: no events while shelved; unshelve announces an alarm that came up meanwhile', () => {
@@ -300,9 +341,19 @@ describe('rule engine', () => {
       send(31);
       send(20);
       send(31);
-      assert.deepStrictEqual(events.map((e) => e.event), ['shelved']);
+      assert.deepStrictEqual(
+        events.map((e) => e.event),
+        ['shelved'],
+      );
       events.push(...engine.control('unshelve', 'd1', 'r'));
-      assert.deepStrictEqual(events.map((e) => [e.event, e.active]), [['shelved', false], ['unshelved', true], ['raised', true]]);
+      assert.deepStrictEqual(
+        events.map((e) => [e.event, e.active]),
+        [
+          ['shelved', false],
+          ['unshelved', true],
+          ['raised', true],
+        ],
+      );
       send(20);
       assert.strictEqual(events[3].event, 'cleared');
     });
@@ -314,9 +365,15 @@ describe('rule engine', () => {
       send(20);
       send(31);
       clock.tick(59_999);
-      assert.deepStrictEqual(events.map((e) => e.event), ['raised', 'shelved']);
+      assert.deepStrictEqual(
+        events.map((e) => e.event),
+        ['raised', 'shelved'],
+      );
       clock.tick(1);
-      assert.deepStrictEqual(events.map((e) => e.event), ['raised', 'shelved', 'unshelved', 'raised']);
+      assert.deepStrictEqual(
+        events.map((e) => e.event),
+        ['raised', 'shelved', 'unshelved', 'raised'],
+      );
       assert.strictEqual(engine.list()[0].shelved, false);
     });
 
@@ -326,7 +383,14 @@ describe('rule engine', () => {
       clock.tick(60_000);
       events.push(...engine.control('shelve', 'd1', 'r', 1e6));
       events.push(...engine.control('reset', 'd1', 'r'));
-      assert.deepStrictEqual(events.map((e) => [e.event, e.active]), [['raised', true], ['shelved', true], ['cleared', false]]);
+      assert.deepStrictEqual(
+        events.map((e) => [e.event, e.active]),
+        [
+          ['raised', true],
+          ['shelved', true],
+          ['cleared', false],
+        ],
+      );
       assert.deepStrictEqual(engine.list(), []);
       send(31);
       clock.tick(59_000);
@@ -338,8 +402,17 @@ describe('rule engine', () => {
       send(31, 'a');
       send(-5, 'b');
       send(10, 'c');
-      assert.deepStrictEqual(engine.list().map((a) => `${a.deviceId}/${a.rule}`).sort(), ['a/r', 'b/cold']);
-      assert.deepStrictEqual(engine.list('b').map((a) => a.rule), ['cold']);
+      assert.deepStrictEqual(
+        engine
+          .list()
+          .map((a) => `${a.deviceId}/${a.rule}`)
+          .sort(),
+        ['a/r', 'b/cold'],
+      );
+      assert.deepStrictEqual(
+        engine.list('b').map((a) => a.rule),
+        ['cold'],
+      );
     });
   });
 
@@ -350,7 +423,7 @@ describe('rule engine', () => {
       c1: { type: 'chiller', tags: ['hall-a'], attributes: {} },
     };
 
-    it('a device attribute from the registry is each device\'s own threshold', () => {
+    it("a device attribute from the registry is each device's own threshold", () => {
       const { send, names, events } = setup([{ raise: { op: '>', value: 'maxTemp', valueType: 'attr' } }], devices);
       send(-16, 'f1');
       send(-16, 'f2');
@@ -398,15 +471,22 @@ describe('rule engine', () => {
   });
 
   describe('bad input leaves the state unchanged', () => {
-    const defs: Def[] = [{ name: 'hot', raise: { op: '>', value: 30 }, raiseSamples: 2 }, { name: 'hum', metric: 'hum', raise: { op: '>', value: 'max', valueType: 'attr' } }];
+    const defs: Def[] = [
+      { name: 'hot', raise: { op: '>', value: 30 }, raiseSamples: 2 },
+      { name: 'hum', metric: 'hum', raise: { op: '>', value: 'max', valueType: 'attr' } },
+    ];
 
     it('a non-numeric value names the rule and the metric, and the other rules of the sample do not move either', () => {
       const { engine, send, names } = setup(defs, { d1: { type: 't', tags: [], attributes: { max: 50 } } });
       send(31); // hot: 1 of 2 samples
       for (const bad of ['31', null, {}, NaN, Infinity]) {
-        assert.throws(() => engine.process('d1', { temp: 40, hum: bad }, {}), (err: Error & { code?: string }) => {
-          return err.code === 'NOT_A_NUMBER' && /rule "hum" metric "hum"/.test(err.message);
-        }, String(bad));
+        assert.throws(
+          () => engine.process('d1', { temp: 40, hum: bad }, {}),
+          (err: Error & { code?: string }) => {
+            return err.code === 'NOT_A_NUMBER' && /rule "hum" metric "hum"/.test(err.message);
+          },
+          String(bad),
+        );
       }
       assert.deepStrictEqual(names(), [], 'the counter of "hot" did not advance');
       send(31);
@@ -420,7 +500,10 @@ describe('rule engine', () => {
 
     it('a missing or invalid deviceId names the rules that needed it', () => {
       const { engine } = setup(defs);
-      assert.throws(() => engine.process(undefined, { temp: 40 }, {}), (err: Error & { code?: string }) => err.code === 'INVALID_DEVICE_ID' && /msg\.deviceId must be a string.*rule "hot" \(temp\)/.test(err.message));
+      assert.throws(
+        () => engine.process(undefined, { temp: 40 }, {}),
+        (err: Error & { code?: string }) => err.code === 'INVALID_DEVICE_ID' && /msg\.deviceId must be a string.*rule "hot" \(temp\)/.test(err.message),
+      );
       assert.throws(() => engine.process('a/b', { temp: 40 }, {}), /msg\.deviceId contains "\/"/);
       assert.throws(() => engine.process('d1', 42, {}), /msg\.payload must be an object of metrics, got 42/);
       assert.strictEqual(engine.deviceCount, 0);
@@ -434,7 +517,10 @@ describe('rule engine', () => {
       assert.throws(() => engine.control('ack', 'd1', 'nope'), /ack: msg\.rule "nope" is not a rule of this node \(hot, hum\)/);
       assert.throws(() => engine.control('shelve', 'd1', 'hot', -5), /shelve: msg\.duration must be a positive number/);
       assert.throws(() => engine.control('shelve', 'd1', 'hot', 'soon'), /msg\.duration/);
-      assert.deepStrictEqual(engine.list().map((a) => [a.rule, a.acknowledged, a.shelved]), [['hot', false, false]]);
+      assert.deepStrictEqual(
+        engine.list().map((a) => [a.rule, a.acknowledged, a.shelved]),
+        [['hot', false, false]],
+      );
     });
   });
 
@@ -450,7 +536,11 @@ describe('rule engine', () => {
 
     it('idle devices without alarms are dropped; devices with an alarm are kept', () => {
       const events: AlarmEvent[] = [];
-      const engine = new RuleEngine({ rules: compileRules([rule({ raise: { op: '>', value: 30 } })]), idleMs: 3_600_000, onTimerEvents: (e) => events.push(...e) });
+      const engine = new RuleEngine({
+        rules: compileRules([rule({ raise: { op: '>', value: 30 } })]),
+        idleMs: 3_600_000,
+        onTimerEvents: (e) => events.push(...e),
+      });
       engine.process('quiet', { temp: 20 }, {});
       engine.process('alarmed', { temp: 40 }, {});
       clock.tick(3_600_000 + 900_000);
@@ -482,7 +572,10 @@ describe('rule engine', () => {
         clock.tick(hour);
         engine.sweep();
       }
-      assert.deepStrictEqual(events.map((e) => `${e.event}:${e.deviceId}:${e.rule}`), ['raised:delayed:r', 'unshelved:shelved:low']);
+      assert.deepStrictEqual(
+        events.map((e) => `${e.event}:${e.deviceId}:${e.rule}`),
+        ['raised:delayed:r', 'unshelved:shelved:low'],
+      );
       engine.close();
     });
 
@@ -501,7 +594,10 @@ describe('rule engine', () => {
 
   describe('hostile names', () => {
     it('a rule on a metric named like an Object method (valueOf, toString) ignores messages without it and works with it', () => {
-      const { send, names } = setup([{ name: 'v', metric: 'valueOf', raise: { op: '>', value: 30 } }, { name: 's', metric: 'toString', raise: { op: '>', value: 30 } }]);
+      const { send, names } = setup([
+        { name: 'v', metric: 'valueOf', raise: { op: '>', value: 30 } },
+        { name: 's', metric: 'toString', raise: { op: '>', value: 30 } },
+      ]);
       assert.deepStrictEqual(send(20, 'd1', {}, 'temp'), [], 'a message without those metrics is not rejected');
       send(31, 'd1', {}, 'valueOf');
       send(31, 'd1', {}, 'toString');
@@ -509,11 +605,14 @@ describe('rule engine', () => {
     });
 
     it('a text template may use only the alarm event fields: {{constructor}} is refused at deploy, naming the rule', () => {
-      assert.throws(() => compileRules([rule({ raise: { op: '>', value: 30 }, text: 'x {{constructor}} y' })]), (err: Error & { code?: string }) => {
-        assert.strictEqual(err.code, 'INVALID_RULE');
-        assert.match(err.message, /rule "r": text \{\{constructor\}\} is not a field; use \{\{event\}\}/);
-        return true;
-      });
+      assert.throws(
+        () => compileRules([rule({ raise: { op: '>', value: 30 }, text: 'x {{constructor}} y' })]),
+        (err: Error & { code?: string }) => {
+          assert.strictEqual(err.code, 'INVALID_RULE');
+          assert.match(err.message, /rule "r": text \{\{constructor\}\} is not a field; use \{\{event\}\}/);
+          return true;
+        },
+      );
       const { send } = setup([{ raise: { op: '>', value: 30 }, text: '{{deviceId}} {{event}} {{value}}/{{threshold}} {{severity}}' }]);
       assert.strictEqual(send(31)[0].text, 'd1 raised 31/30 major');
     });
@@ -524,7 +623,21 @@ describe('rule engine', () => {
       const { send } = setup([{ raise: { op: '>', value: 30 } }]);
       const event = send(31)[0];
       assert.deepStrictEqual(Object.keys(event).slice(0, 5), ['event', 'severity', 'deviceId', 'rule', 'text']);
-      assert.deepStrictEqual(Object.keys(event).sort(), ['acknowledged', 'active', 'alarmId', 'deviceId', 'event', 'metric', 'raisedAt', 'rule', 'severity', 'text', 'threshold', 'ts', 'value']);
+      assert.deepStrictEqual(Object.keys(event).sort(), [
+        'acknowledged',
+        'active',
+        'alarmId',
+        'deviceId',
+        'event',
+        'metric',
+        'raisedAt',
+        'rule',
+        'severity',
+        'text',
+        'threshold',
+        'ts',
+        'value',
+      ]);
     });
 
     it('the default text reads right for raised and for cleared, with a clear condition or without', () => {
@@ -539,28 +652,39 @@ describe('rule engine', () => {
       send(79, 'd1', {}, 'hum');
       send(1060, 'd1', {}, 'p');
       send(1000, 'd1', {}, 'p');
-      assert.deepStrictEqual(events.map((e) => e.text), [
-        'd1 r raised: temp 31 above 30',
-        'd1 r cleared: temp 27 below 28',
-        'd1 auto raised: hum 85 at or above 80',
-        'd1 auto cleared: hum 79, no longer at or above 80',
-        'd1 band raised: p 1060 outside 950..1050',
-        'd1 band cleared: p 1000, no longer outside 950..1050',
-      ]);
+      assert.deepStrictEqual(
+        events.map((e) => e.text),
+        [
+          'd1 r raised: temp 31 above 30',
+          'd1 r cleared: temp 27 below 28',
+          'd1 auto raised: hum 85 at or above 80',
+          'd1 auto cleared: hum 79, no longer at or above 80',
+          'd1 band raised: p 1060 outside 950..1050',
+          'd1 band cleared: p 1000, no longer outside 950..1050',
+        ],
+      );
     });
 
     it('a rule whose metric never arrives hints once, naming the rule, the metric and what the messages carry', () => {
       const hints: string[] = [];
-      const engine = new RuleEngine({ rules: compileRules([rule({ raise: { op: '>', value: 30 } }), rule({ name: 'h', metric: 'hum', raise: { op: '>', value: 80 } })]), onHint: (m) => hints.push(m) });
+      const engine = new RuleEngine({
+        rules: compileRules([rule({ raise: { op: '>', value: 30 } }), rule({ name: 'h', metric: 'hum', raise: { op: '>', value: 80 } })]),
+        onHint: (m) => hints.push(m),
+      });
       for (let i = 0; i < 100; i++) engine.process(`d${i % 7}`, { temperature: 20, hum: 50 }, {});
-      assert.deepStrictEqual(hints, ['rule "r": none of the first 20 messages carried metric "temp" (the last one had "temperature", "hum"); check the rule\'s metric name']);
+      assert.deepStrictEqual(hints, [
+        'rule "r": none of the first 20 messages carried metric "temp" (the last one had "temperature", "hum"); check the rule\'s metric name',
+      ]);
       engine.close();
     });
   });
 
   describe('persistence', () => {
     it('restores active alarms silently and a running raise delay fires on time', () => {
-      const defs = [rule({ raise: { op: '>', value: 30 }, escalateAfter: 600, escalateTo: 'critical' }), rule({ name: 'slow', metric: 'hum', raise: { op: '>', value: 80 }, raiseDelay: 300 })];
+      const defs = [
+        rule({ raise: { op: '>', value: 30 }, escalateAfter: 600, escalateTo: 'critical' }),
+        rule({ name: 'slow', metric: 'hum', raise: { op: '>', value: 80 }, raiseDelay: 300 }),
+      ];
       const before = new RuleEngine({ rules: compileRules(defs) });
       before.process('d1', { temp: 31, hum: 90 }, {});
       before.control('ack', 'd1', 'r');
@@ -571,16 +695,25 @@ describe('rule engine', () => {
       const events: AlarmEvent[] = [];
       const after = new RuleEngine({ rules: compileRules(defs), onTimerEvents: (e) => events.push(...e) });
       after.restore('d1', saved, true);
-      assert.deepStrictEqual(after.list().map((a) => [a.rule, a.acknowledged]), [['r', true]]);
+      assert.deepStrictEqual(
+        after.list().map((a) => [a.rule, a.acknowledged]),
+        [['r', true]],
+      );
       assert.deepStrictEqual(after.process('d1', { temp: 35, hum: 90 }, {}), null, 'no duplicate raise');
       clock.tick(200_000);
-      assert.deepStrictEqual(events.map((e) => `${e.event}:${e.rule}`), ['raised:slow']);
+      assert.deepStrictEqual(
+        events.map((e) => `${e.event}:${e.rule}`),
+        ['raised:slow'],
+      );
       clock.tick(300_000);
-      assert.deepStrictEqual(events.map((e) => `${e.event}:${e.rule}:${e.severity}`), ['raised:slow:major', 'escalated:r:critical']);
+      assert.deepStrictEqual(
+        events.map((e) => `${e.event}:${e.rule}:${e.severity}`),
+        ['raised:slow:major', 'escalated:r:critical'],
+      );
       after.close();
     });
 
-    it('a snapshot names its fields, so it does not depend on the engine\'s flag bits', () => {
+    it("a snapshot names its fields, so it does not depend on the engine's flag bits", () => {
       const engine = new RuleEngine({ rules: compileRules([rule({ raise: { op: '>', value: 30 }, latch: true })]) });
       engine.process('d1', { temp: 31 }, {});
       engine.process('d1', { temp: 20 }, {});

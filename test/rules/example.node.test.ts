@@ -28,7 +28,8 @@ describe('examples/threshold-alarms.json', () => {
     clock = sinon.useFakeTimers({ now: 1_700_000_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const alarms: NodeMessage[] = [];
     helper.getNode('dbg-alarms').on('input', (msg) => alarms.push(msg));
-    const seen = (from: number): string[] => alarms.slice(from).map((m) => `${(m.payload as AlarmEvent).event}:${(m.payload as AlarmEvent).rule}:${(m.payload as AlarmEvent).severity}`);
+    const seen = (from: number): string[] =>
+      alarms.slice(from).map((m) => `${(m.payload as AlarmEvent).event}:${(m.payload as AlarmEvent).rule}:${(m.payload as AlarmEvent).severity}`);
     const click = async (id: string, ms = 0): Promise<void> => {
       helper.getNode(id).receive({});
       await settle();
@@ -59,7 +60,11 @@ describe('examples/threshold-alarms.json', () => {
     await click('inj-warm');
     assert.strictEqual(alarms.length, 9, 'shelved: no events');
     await click('inj-unshelve');
-    assert.deepStrictEqual(seen(9), ['unshelved:too-warm:major', 'raised:too-warm:major', 'unshelved:door-open:warning', 'unshelved:sensor-stale:minor'], 'the way back, announcing what came up meanwhile');
+    assert.deepStrictEqual(
+      seen(9),
+      ['unshelved:too-warm:major', 'raised:too-warm:major', 'unshelved:door-open:warning', 'unshelved:sensor-stale:minor'],
+      'the way back, announcing what came up meanwhile',
+    );
     clock.tick(60_000);
     await settle();
     assert.deepStrictEqual(seen(13), ['escalated:too-warm:critical', 'raised:sensor-stale:minor'], 'a minute without a temperature');
@@ -79,7 +84,13 @@ describe('examples/threshold-alarms.json', () => {
       await settle();
     };
     for (const id of ['inj2-l1', 'inj2-l2', 'inj2-l3', 'inj2-l4', 'inj2-l5', 'inj2-l6']) await click(id);
-    assert.deepStrictEqual(take(), ['raised:room-level:warning', 'escalated:room-level:major', 'escalated:room-level:critical', 'deescalated:room-level:major', 'cleared:room-level:major']);
+    assert.deepStrictEqual(take(), [
+      'raised:room-level:warning',
+      'escalated:room-level:major',
+      'escalated:room-level:critical',
+      'deescalated:room-level:major',
+      'cleared:room-level:major',
+    ]);
     await click('inj2-ok');
     await click('inj2-ice', 20_000);
     assert.deepStrictEqual(take(), ['raised:coil-icing:major', 'reminder:coil-icing:major'], 'a reminder 20 s after the raise');

@@ -27,7 +27,10 @@ describe('m2m-rule node with expression rules', () => {
   });
 
   it('a syntax error is refused at deploy: red badge, a log line and INVALID_RULE for each message, naming the rule and the position', async () => {
-    await helper.load([ruleNode as NodeModule, catchNode], flow([{ name: 'bad', condition: 'expression', metric: '', severity: 'major', raise: { expr: 'temp > 30 and' } }]));
+    await helper.load(
+      [ruleNode as NodeModule, catchNode],
+      flow([{ name: 'bad', condition: 'expression', metric: '', severity: 'major', raise: { expr: 'temp > 30 and' } }]),
+    );
     const rule = helper.getNode('rule');
     const caught = collect(helper.getNode('caught'));
     rule.receive({ deviceId: 'd1', payload: { temp: 40 } });
@@ -39,7 +42,10 @@ describe('m2m-rule node with expression rules', () => {
   });
 
   it('raises, sends a reminder every 30 s from its timer, and clears', async () => {
-    await helper.load([ruleNode as NodeModule, catchNode], flow([{ name: 'split', condition: 'expression', metric: '', severity: 'major', raise: { expr: 'abs(supply - return) > 5' }, reminderEvery: 30 }]));
+    await helper.load(
+      [ruleNode as NodeModule, catchNode],
+      flow([{ name: 'split', condition: 'expression', metric: '', severity: 'major', raise: { expr: 'abs(supply - return) > 5' }, reminderEvery: 30 }]),
+    );
     clock = sinon.useFakeTimers({ now: 1_700_000_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     const rule = helper.getNode('rule');
     const alarms = collect(helper.getNode('alarms'));

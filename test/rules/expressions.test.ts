@@ -6,7 +6,14 @@ import { compileRules, RuleEngine, type RuleDefinition } from '../../lib/rules';
 import { collectingScope, compileExpression, ExprError, type ExprInputs, parseExpression } from '../../lib/rules/expr';
 import { rig } from './rig';
 
-const expr = (raise: string, extra: Partial<RuleDefinition> = {}): RuleDefinition => ({ name: 'x', condition: 'expression', metric: '', severity: 'major', raise: { expr: raise }, ...extra });
+const expr = (raise: string, extra: Partial<RuleDefinition> = {}): RuleDefinition => ({
+  name: 'x',
+  condition: 'expression',
+  metric: '',
+  severity: 'major',
+  raise: { expr: raise },
+  ...extra,
+});
 
 /** Whether the expression raises an alarm for this sample (a fresh engine each time). */
 async function raises(source: string, payload: Record<string, unknown>, attributes: Record<string, unknown> = {}): Promise<boolean | null> {
@@ -20,7 +27,10 @@ async function raises(source: string, payload: Record<string, unknown>, attribut
 describe('rule expressions', () => {
   let clock: sinon.SinonFakeTimers;
   beforeEach(() => {
-    clock = sinon.useFakeTimers({ now: Date.parse('2026-03-02T12:00:00Z'), toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'Date'] });
+    clock = sinon.useFakeTimers({
+      now: Date.parse('2026-03-02T12:00:00Z'),
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'Date'],
+    });
   });
   afterEach(() => clock.restore());
 
@@ -136,14 +146,20 @@ describe('rule expressions', () => {
 
   it('a non-numeric value is NOT_A_NUMBER naming the rule and metric, and changes nothing', async () => {
     const r = await rig([expr('a > 1 and b > 1')]);
-    assert.throws(() => r.send({ a: 'hot', b: 2 }), (err: Error & { code?: string }) => err.code === 'NOT_A_NUMBER' && /rule "x" metric "a"/.test(err.message));
+    assert.throws(
+      () => r.send({ a: 'hot', b: 2 }),
+      (err: Error & { code?: string }) => err.code === 'NOT_A_NUMBER' && /rule "x" metric "a"/.test(err.message),
+    );
     assert.strictEqual(r.engine.deviceCount, 0);
     await r.close();
   });
 
   it('a missing attribute is NO_THRESHOLD', async () => {
     const r = await rig([expr('p > attr.maxP')], { d1: { type: 't', tags: [], attributes: {} } });
-    assert.throws(() => r.send({ p: 1 }), (err: Error & { code?: string }) => err.code === 'NO_THRESHOLD' && /attr\.maxP/.test(err.message));
+    assert.throws(
+      () => r.send({ p: 1 }),
+      (err: Error & { code?: string }) => err.code === 'NO_THRESHOLD' && /attr\.maxP/.test(err.message),
+    );
     await r.close();
   });
 
@@ -164,7 +180,8 @@ describe('rule expressions', () => {
       it(JSON.stringify(source), () => {
         assert.throws(
           () => compileRules([expr(source)]),
-          (err: Error & { code?: string; field?: string }) => err.code === 'INVALID_RULE' && err.field === 'raise.expr' && /rule "x": raise\.expr/.test(err.message) && message.test(err.message),
+          (err: Error & { code?: string; field?: string }) =>
+            err.code === 'INVALID_RULE' && err.field === 'raise.expr' && /rule "x": raise\.expr/.test(err.message) && message.test(err.message),
         );
       });
     }
@@ -172,51 +189,97 @@ describe('rule expressions', () => {
 
   describe('fuzz', () => {
     const alphabet = fc.constantFrom(...'abt01239.+-*/%()<>=!, _xattr.avgminmaxratedeltacountsumsamples5mhnotandor '.split(''));
-    const tokens = fc.constantFrom('a', 'b', 'attr.k', '1', '2.5', '(', ')', '+', '-', '*', '/', '%', '>', '>=', '<', '==', '!=', 'and', 'or', 'not', 'abs(', 'min(', 'max(', 'avg(a, 5m)', 'rate(b, 3 samples)', 'delta(a, 1h)', ',', 'true', 'constructor', '__proto__', 'process', 'this');
+    const tokens = fc.constantFrom(
+      'a',
+      'b',
+      'attr.k',
+      '1',
+      '2.5',
+      '(',
+      ')',
+      '+',
+      '-',
+      '*',
+      '/',
+      '%',
+      '>',
+      '>=',
+      '<',
+      '==',
+      '!=',
+      'and',
+      'or',
+      'not',
+      'abs(',
+      'min(',
+      'max(',
+      'avg(a, 5m)',
+      'rate(b, 3 samples)',
+      'delta(a, 1h)',
+      ',',
+      'true',
+      'constructor',
+      '__proto__',
+      'process',
+      'this',
+    );
 
     it('any string compiles or is refused with a position, never another exception', () => {
       fc.assert(
-        fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: alphabet, maxLength: 60 }), fc.array(tokens, { maxLength: 30 }).map((t) => t.join(' '))), (source) => {
-          try {
-            compileExpression(source, 'bool', collectingScope());
-          } catch (err) {
-            if (!(err instanceof ExprError)) throw err;
-            assert.ok(Number.isInteger(err.position) && err.position >= 0 && err.position <= source.length, `position ${err.position} within ${JSON.stringify(source)}`);
-          }
-        }),
+        fc.property(
+          fc.oneof(
+            fc.string({ maxLength: 80 }),
+            fc.string({ unit: alphabet, maxLength: 60 }),
+            fc.array(tokens, { maxLength: 30 }).map((t) => t.join(' ')),
+          ),
+          (source) => {
+            try {
+              compileExpression(source, 'bool', collectingScope());
+            } catch (err) {
+              if (!(err instanceof ExprError)) throw err;
+              assert.ok(
+                Number.isInteger(err.position) && err.position >= 0 && err.position <= source.length,
+                `position ${err.position} within ${JSON.stringify(source)}`,
+              );
+            }
+          },
+        ),
         { numRuns: 3000 },
       );
     });
 
     it('a compiled expression reads nothing but its inputs, and only the names it declares', () => {
       fc.assert(
-        fc.property(fc.array(tokens, { minLength: 1, maxLength: 30 }).map((t) => t.join(' ')), (source) => {
-          const scope = collectingScope();
-          let compiled;
-          try {
-            compiled = compileExpression(source, 'bool', scope);
-          } catch {
-            return;
-          }
-          const touched: string[] = [];
-          const watch = <T extends object>(name: string, target: T): T =>
-            new Proxy(target, {
-              get(t, key, receiver) {
-                touched.push(`${name}.${String(key)}`);
-                return Reflect.get(t, key, receiver) as unknown;
-              },
-            });
-          const metrics = new Float64Array(scope.metrics.length).fill(3);
-          const attributes = new Float64Array(scope.attributeNames.length).fill(2);
-          const inputs: ExprInputs = watch('inputs', { metrics: watch('metrics', metrics), attributes: watch('attributes', attributes), window: () => 1 });
-          const before = Object.getOwnPropertyNames(globalThis).length;
-          const result = compiled.run(inputs);
-          assert.ok(result === 0 || result === 1 || Number.isNaN(result), `a condition is 1, 0 or unknown, got ${result}`);
-          assert.strictEqual(Object.getOwnPropertyNames(globalThis).length, before);
-          for (const key of touched) {
-            assert.ok(/^inputs\.(metrics|attributes|window)$|^metrics\.\d+$|^attributes\.\d+$/.test(key), `${source} read ${key}`);
-          }
-        }),
+        fc.property(
+          fc.array(tokens, { minLength: 1, maxLength: 30 }).map((t) => t.join(' ')),
+          (source) => {
+            const scope = collectingScope();
+            let compiled;
+            try {
+              compiled = compileExpression(source, 'bool', scope);
+            } catch {
+              return;
+            }
+            const touched: string[] = [];
+            const watch = <T extends object>(name: string, target: T): T =>
+              new Proxy(target, {
+                get(t, key, receiver) {
+                  touched.push(`${name}.${String(key)}`);
+                  return Reflect.get(t, key, receiver) as unknown;
+                },
+              });
+            const metrics = new Float64Array(scope.metrics.length).fill(3);
+            const attributes = new Float64Array(scope.attributeNames.length).fill(2);
+            const inputs: ExprInputs = watch('inputs', { metrics: watch('metrics', metrics), attributes: watch('attributes', attributes), window: () => 1 });
+            const before = Object.getOwnPropertyNames(globalThis).length;
+            const result = compiled.run(inputs);
+            assert.ok(result === 0 || result === 1 || Number.isNaN(result), `a condition is 1, 0 or unknown, got ${result}`);
+            assert.strictEqual(Object.getOwnPropertyNames(globalThis).length, before);
+            for (const key of touched) {
+              assert.ok(/^inputs\.(metrics|attributes|window)$|^metrics\.\d+$|^attributes\.\d+$/.test(key), `${source} read ${key}`);
+            }
+          },
+        ),
         { numRuns: 3000 },
       );
     });

@@ -18,7 +18,14 @@ const LEVELS: RuleDefinition = {
   ],
   hysteresis: 1,
 };
-const hot = (extra: Partial<RuleDefinition>): RuleDefinition => ({ name: 'hot', metric: 'temp', severity: 'major', raise: { op: '>', value: 30 }, clear: { op: '<', value: 28 }, ...extra });
+const hot = (extra: Partial<RuleDefinition>): RuleDefinition => ({
+  name: 'hot',
+  metric: 'temp',
+  severity: 'major',
+  raise: { op: '>', value: 30 },
+  clear: { op: '<', value: 28 },
+  ...extra,
+});
 
 let clock: sinon.SinonFakeTimers;
 const at = (iso: string): void => void clock.tick(Math.max(0, Date.parse(iso) - Date.now()));
@@ -60,7 +67,18 @@ describe('rule lifecycle', () => {
     });
 
     it('below: lower values are worse', async () => {
-      const r = await rig([{ ...LEVELS, name: 'cold', levelDirection: 'below', levels: [{ severity: 'warning', value: 5 }, { severity: 'critical', value: 0 }], hysteresis: 0 }]);
+      const r = await rig([
+        {
+          ...LEVELS,
+          name: 'cold',
+          levelDirection: 'below',
+          levels: [
+            { severity: 'warning', value: 5 },
+            { severity: 'critical', value: 0 },
+          ],
+          hysteresis: 0,
+        },
+      ]);
       r.send({ temp: 4 });
       r.send({ temp: -1 });
       r.send({ temp: 6 });
@@ -81,7 +99,10 @@ describe('rule lifecycle', () => {
       const r = await rig([LEVELS]);
       r.send({ temp: 36 });
       await r.restart();
-      assert.deepStrictEqual(r.engine.list().map((a) => a.severity), ['major']);
+      assert.deepStrictEqual(
+        r.engine.list().map((a) => a.severity),
+        ['major'],
+      );
       r.send({ temp: 35.5 });
       r.send({ temp: 33 });
       assert.deepStrictEqual(r.take(), ['raised:heat:major', 'deescalated:heat:warning']);
@@ -89,8 +110,32 @@ describe('rule lifecycle', () => {
     });
 
     it('levels out of order or named twice are refused at deploy', () => {
-      assert.throws(() => compileRules([{ ...LEVELS, levels: [{ severity: 'warning', value: 30 }, { severity: 'major', value: 20 }] }]), /levels must be higher for each more severe level/);
-      assert.throws(() => compileRules([{ ...LEVELS, levels: [{ severity: 'warning', value: 30 }, { severity: 'warning', value: 40 }] }]), /name warning twice/);
+      assert.throws(
+        () =>
+          compileRules([
+            {
+              ...LEVELS,
+              levels: [
+                { severity: 'warning', value: 30 },
+                { severity: 'major', value: 20 },
+              ],
+            },
+          ]),
+        /levels must be higher for each more severe level/,
+      );
+      assert.throws(
+        () =>
+          compileRules([
+            {
+              ...LEVELS,
+              levels: [
+                { severity: 'warning', value: 30 },
+                { severity: 'warning', value: 40 },
+              ],
+            },
+          ]),
+        /name warning twice/,
+      );
     });
   });
 
@@ -127,7 +172,10 @@ describe('rule lifecycle', () => {
 
   describe('escalation when unacknowledged', () => {
     it('escalates once unacknowledged for T; an ack before T stops it; across a restart', async () => {
-      const r = await rig([hot({ escalateAfter: 300, escalateTo: 'critical', escalateWhen: 'unacknowledged' }), hot({ name: 'acked', escalateAfter: 300, escalateTo: 'critical', escalateWhen: 'unacknowledged' })]);
+      const r = await rig([
+        hot({ escalateAfter: 300, escalateTo: 'critical', escalateWhen: 'unacknowledged' }),
+        hot({ name: 'acked', escalateAfter: 300, escalateTo: 'critical', escalateWhen: 'unacknowledged' }),
+      ]);
       r.send({ temp: 31 });
       r.control('ack', 'd1', 'acked');
       clock.tick(200_000);

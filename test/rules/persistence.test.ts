@@ -1,6 +1,16 @@
 import assert from 'assert';
 import sinon from 'sinon';
-import { compileRules, KeptStates, RuleEngine, RulePersistence, type AlarmEvent, type NodeContextStore, type PersistedDevice, type RuleDefinition, type StateBackend } from '../../lib/rules';
+import {
+  compileRules,
+  KeptStates,
+  RuleEngine,
+  RulePersistence,
+  type AlarmEvent,
+  type NodeContextStore,
+  type PersistedDevice,
+  type RuleDefinition,
+  type StateBackend,
+} from '../../lib/rules';
 
 function mapBackend(): StateBackend & { data: Map<string, unknown> } {
   const data = new Map<string, unknown>();
@@ -47,13 +57,22 @@ describe('rule state persistence', () => {
     assert.deepStrictEqual(backend.data.get('meta'), { v: 3, clean: true });
 
     const second = start(backend);
-    assert.deepStrictEqual(second.engine.list().map((a) => a.rule), ['hot']);
+    assert.deepStrictEqual(
+      second.engine.list().map((a) => a.rule),
+      ['hot'],
+    );
     assert.strictEqual(second.engine.process('d1', { temp: 36 }, {}), null, 'no duplicate raise');
     clock.tick(200_000);
-    assert.deepStrictEqual(second.events.map((e) => `${e.event}:${e.deviceId}:${e.rule}`), ['raised:d1:slow']);
+    assert.deepStrictEqual(
+      second.events.map((e) => `${e.event}:${e.deviceId}:${e.rule}`),
+      ['raised:d1:slow'],
+    );
     clock.tick(300_000);
     // d2 was last seen 600 s ago (before the stop): the exact last-seen time came back
-    assert.deepStrictEqual(second.events.map((e) => `${e.event}:${e.deviceId}:${e.rule}`), ['raised:d1:slow', 'raised:d2:stale']);
+    assert.deepStrictEqual(
+      second.events.map((e) => `${e.event}:${e.deviceId}:${e.rule}`),
+      ['raised:d1:slow', 'raised:d2:stale'],
+    );
     second.engine.close();
   });
 
@@ -67,7 +86,10 @@ describe('rule state persistence', () => {
     clock.tick(599_000);
     assert.strictEqual(second.events.length, 0);
     clock.tick(1000);
-    assert.deepStrictEqual(second.events.map((e) => e.rule), ['stale']);
+    assert.deepStrictEqual(
+      second.events.map((e) => e.rule),
+      ['stale'],
+    );
     second.engine.close();
   });
 
@@ -79,7 +101,10 @@ describe('rule state persistence', () => {
     engine.process('d1', { temp: 20 }, {});
     clock.tick(0);
     // the no-data rule still watches d1
-    assert.deepStrictEqual((backend.data.get('d:d1') as PersistedDevice).alarms.map((a) => a.rule), ['stale']);
+    assert.deepStrictEqual(
+      (backend.data.get('d:d1') as PersistedDevice).alarms.map((a) => a.rule),
+      ['stale'],
+    );
     engine.removeDevice('d1');
     clock.tick(0);
     assert.strictEqual(backend.data.has('d:d1'), false);
@@ -91,19 +116,29 @@ describe('rule state persistence', () => {
   const V1_ACTIVE_HOT = { hot: [1, 0, 1_699_999_000_000, 1_699_999_000_000, 35, 30, null, null, null] };
   const V1_SLOW_PENDING = { slow: [8, 1, 1_700_000_100_000, null, 90, 80, null, null, null] };
 
-  it('reads the first release\'s format (flag bits) and writes it back with named fields', async () => {
+  it("reads the first release's format (flag bits) and writes it back with named fields", async () => {
     const backend = mapBackend();
     backend.data.set('meta', { v: 1, clean: true });
     backend.data.set('d:d1', { ...V1_ACTIVE_HOT, ...V1_SLOW_PENDING });
     const { engine, events } = start(backend);
-    assert.deepStrictEqual(engine.list().map((a) => [a.deviceId, a.rule, a.raisedAt]), [['d1', 'hot', 1_699_999_000_000]]);
+    assert.deepStrictEqual(
+      engine.list().map((a) => [a.deviceId, a.rule, a.raisedAt]),
+      [['d1', 'hot', 1_699_999_000_000]],
+    );
     assert.strictEqual(engine.process('d1', { temp: 36 }, {}), null, 'no duplicate raise');
     clock.tick(100_000);
-    assert.deepStrictEqual(events.map((e) => `${e.event}:${e.rule}`), ['raised:slow'], 'the pending delay came back');
+    assert.deepStrictEqual(
+      events.map((e) => `${e.event}:${e.rule}`),
+      ['raised:slow'],
+      'the pending delay came back',
+    );
     clock.tick(1); // the batch write
     const saved = backend.data.get('d:d1') as PersistedDevice;
     assert.strictEqual(saved.v, 3);
-    assert.deepStrictEqual(saved.alarms.filter((a) => a.active).map((a) => a.rule), ['hot', 'slow']);
+    assert.deepStrictEqual(
+      saved.alarms.filter((a) => a.active).map((a) => a.rule),
+      ['hot', 'slow'],
+    );
     engine.close();
   });
 
@@ -112,13 +147,19 @@ describe('rule state persistence', () => {
     backend.data.set('meta', { v: 2, clean: true });
     backend.data.set('d:d1', { v: 2, alarms: [{ rule: 'hot', active: true, raisedAt: 1_699_999_000_000, value: 35, thresholdLo: 30 }] });
     const { engine, persistence } = start(backend);
-    assert.deepStrictEqual(engine.list().map((a) => [a.deviceId, a.rule, a.value, a.threshold]), [['d1', 'hot', 35, 30]]);
+    assert.deepStrictEqual(
+      engine.list().map((a) => [a.deviceId, a.rule, a.value, a.threshold]),
+      [['d1', 'hot', 35, 30]],
+    );
     assert.strictEqual(engine.process('d1', { temp: 36 }, {}), null, 'no duplicate raise');
     engine.close();
     await persistence.close();
     const saved = backend.data.get('d:d1') as PersistedDevice;
     assert.strictEqual(saved.v, 3);
-    assert.deepStrictEqual(saved.alarms.filter((a) => a.active).map((a) => a.rule), ['hot']);
+    assert.deepStrictEqual(
+      saved.alarms.filter((a) => a.active).map((a) => a.rule),
+      ['hot'],
+    );
   });
 
   for (const [what, key, value] of [
@@ -131,7 +172,10 @@ describe('rule state persistence', () => {
       const before = JSON.stringify([...backend.data]);
       const persistence = new RulePersistence(backend);
       const engine = new RuleEngine({ rules: compileRules(RULES), onChange: persistence.changed });
-      assert.throws(() => persistence.load(engine), (err: Error & { code?: string }) => err.code === 'STORE_TOO_NEW' && /format 4/.test(err.message));
+      assert.throws(
+        () => persistence.load(engine),
+        (err: Error & { code?: string }) => err.code === 'STORE_TOO_NEW' && /format 4/.test(err.message),
+      );
       engine.process('d1', { temp: 35 }, {});
       clock.tick(0);
       await persistence.close();
@@ -153,7 +197,7 @@ describe('rule state persistence', () => {
     engine.close();
   });
 
-  it('a rule node\'s context of the first release (a key per device, a.b.c taken for a path) is read into one value', async () => {
+  it("a rule node's context of the first release (a key per device, a.b.c taken for a path) is read into one value", async () => {
     // Node-RED stored `d:a.b.c` as key `d:a` holding { b: { c: ... } }
     const context = new Map<string, unknown>([
       ['meta', { v: 1, clean: true }],
@@ -171,7 +215,13 @@ describe('rule state persistence', () => {
     };
     const kept = await new KeptStates().open('node-1', store);
     const { engine } = start(kept);
-    assert.deepStrictEqual(engine.list().map((a) => a.deviceId).sort(), ['a.b.c', 'plain']);
+    assert.deepStrictEqual(
+      engine
+        .list()
+        .map((a) => a.deviceId)
+        .sort(),
+      ['a.b.c', 'plain'],
+    );
     assert.deepStrictEqual([...context.keys()], ['m2mRuleState'], 'the old keys were replaced by the one value');
     engine.close();
   });

@@ -81,7 +81,10 @@ describe('m2m-rule without a registry keeps its alarm state', () => {
     await helper.load(ruleNode as NodeModule, flow());
     helper.getNode('rule').receive({ deviceId: 'fr-1', payload: { temp: 35 } });
     await settle();
-    await raw.setFlows(flow().filter((n) => n.id !== 'rule'), 'full');
+    await raw.setFlows(
+      flow().filter((n) => n.id !== 'rule'),
+      'full',
+    );
     await raw.setFlows(flow(), 'full');
     const alarms = collect(helper.getNode('alarms'));
     helper.getNode('rule').receive({ deviceId: 'fr-1', payload: { temp: 35 } });

@@ -1,6 +1,15 @@
 // A rule engine with its state in a map (as the registry's store keeps it), fed samples by hand, that can be
 // stopped and started again over the same state: the restart every lifecycle test makes in the middle.
-import { compileRules, type ControlOp, RuleEngine, RulePersistence, type AlarmEvent, type DeviceFacts, type RuleDefinition, type StateBackend } from '../../lib/rules';
+import {
+  compileRules,
+  type ControlOp,
+  RuleEngine,
+  RulePersistence,
+  type AlarmEvent,
+  type DeviceFacts,
+  type RuleDefinition,
+  type StateBackend,
+} from '../../lib/rules';
 
 export function mapBackend(): StateBackend & { data: Map<string, unknown> } {
   const data = new Map<string, unknown>();

@@ -31,7 +31,8 @@ function flow(rules: RuleDefinition[], extra: Record<string, unknown> = {}, regi
     { id: 'caught', type: 'helper', z: 'f1' },
     { id: 'f1', type: 'tab' },
   ];
-  if (registryId) nodes.push({ id: registryId, type: 'm2m-registry', name: 'plant', storeType, offlineTimeout: 60, deviceTypes: '[{"name":"freezer"},{"name":"chiller"}]' });
+  if (registryId)
+    nodes.push({ id: registryId, type: 'm2m-registry', name: 'plant', storeType, offlineTimeout: 60, deviceTypes: '[{"name":"freezer"},{"name":"chiller"}]' });
   return nodes;
 }
 
@@ -63,12 +64,18 @@ describe('m2m-rule node', () => {
     assert.strictEqual(raised.topic, 'alarm/fr-1/too-warm');
     assert.strictEqual(raised.site, 'hall-a');
     const payload = raised.payload as AlarmEvent;
-    assert.deepStrictEqual(Object.keys(payload).sort(), ['acknowledged', 'active', 'alarmId', 'deviceId', 'event', 'metric', 'raisedAt', 'rule', 'severity', 'text', 'threshold', 'ts', 'value'].sort());
+    assert.deepStrictEqual(
+      Object.keys(payload).sort(),
+      ['acknowledged', 'active', 'alarmId', 'deviceId', 'event', 'metric', 'raisedAt', 'rule', 'severity', 'text', 'threshold', 'ts', 'value'].sort(),
+    );
     assert.strictEqual(payload.text, 'fr-1: temp 31 above 30');
     assert.strictEqual(tele.length, 6);
     assert.deepStrictEqual(tele[0].payload, { temp: 25, door: 0 });
     assert.deepStrictEqual((tele[0].alarms as AlarmState[]).length, 0);
-    assert.deepStrictEqual((tele[3].alarms as AlarmState[]).map((a) => [a.rule, a.active]), [['too-warm', true]]);
+    assert.deepStrictEqual(
+      (tele[3].alarms as AlarmState[]).map((a) => [a.rule, a.active]),
+      [['too-warm', true]],
+    );
     assert.deepStrictEqual(tele[5].alarms, []);
   });
 
@@ -98,7 +105,13 @@ describe('m2m-rule node', () => {
     assert.deepStrictEqual(events(alarms.slice(0, 3)), ['raised:fr-1:too-warm', 'acknowledged:fr-1:too-warm', 'shelved:fr-2:too-warm']);
     const list = alarms[3].payload as AlarmState[];
     assert.strictEqual(alarms[3].topic, 'list');
-    assert.deepStrictEqual(list.map((a) => [a.deviceId, a.acknowledged, a.shelved]), [['fr-1', true, false], ['fr-2', false, true]]);
+    assert.deepStrictEqual(
+      list.map((a) => [a.deviceId, a.acknowledged, a.shelved]),
+      [
+        ['fr-1', true, false],
+        ['fr-2', false, true],
+      ],
+    );
     rule.receive({ topic: 'unshelve', deviceId: 'fr-2', rule: 'too-warm' });
     rule.receive({ topic: 'reset', deviceId: 'fr-1' });
     await settle();
@@ -110,8 +123,16 @@ describe('m2m-rule node', () => {
       ['a non-numeric value', { deviceId: 'fr-1', payload: { temp: 'warm' } }, /rule "too-warm" metric "temp": value "warm" is not a number/],
       ['a missing deviceId', { payload: { temp: 40 } }, /msg\.deviceId must be a string, got undefined; needed by rule "too-warm" \(temp\)/],
       ['a control message without deviceId', { topic: 'ack', rule: 'too-warm' }, /ack: msg\.deviceId must be a string/],
-      ['a control message naming an unknown rule', { topic: 'shelve', deviceId: 'fr-1', rule: 'nope', duration: 60 }, /shelve: msg\.rule "nope" is not a rule of this node/],
-      ['a shelve with a bad duration', { topic: 'shelve', deviceId: 'fr-1', rule: 'too-warm', duration: 'later' }, /shelve: msg\.duration must be a positive number/],
+      [
+        'a control message naming an unknown rule',
+        { topic: 'shelve', deviceId: 'fr-1', rule: 'nope', duration: 60 },
+        /shelve: msg\.rule "nope" is not a rule of this node/,
+      ],
+      [
+        'a shelve with a bad duration',
+        { topic: 'shelve', deviceId: 'fr-1', rule: 'too-warm', duration: 'later' },
+        /shelve: msg\.duration must be a positive number/,
+      ],
       ['a list with a non-string deviceId', { topic: 'list', deviceId: 7 }, /list: msg\.deviceId must be a string/],
     ];
     for (const [name, msg, reason] of cases) {
@@ -130,7 +151,11 @@ describe('m2m-rule node', () => {
         assert.match((caught[0].error as { message: string }).message, reason);
         assert.ok(statuses.some((s) => (s as { fill?: string }).fill === 'red'));
         const list = alarms[alarms.length - 1].payload as AlarmState[];
-        assert.deepStrictEqual(list.map((a) => [a.deviceId, a.active, a.acknowledged, a.shelved]), [['fr-1', true, false, false]], 'state unchanged');
+        assert.deepStrictEqual(
+          list.map((a) => [a.deviceId, a.active, a.acknowledged, a.shelved]),
+          [['fr-1', true, false, false]],
+          'state unchanged',
+        );
       });
     }
 
@@ -143,7 +168,7 @@ describe('m2m-rule node', () => {
     });
   });
 
-  it('after a bad reading\'s red badge, the next good message brings the normal badge back', async () => {
+  it("after a bad reading's red badge, the next good message brings the normal badge back", async () => {
     await helper.load(MODULES, flow([TOO_WARM]));
     const rule = helper.getNode('rule');
     await settle();
@@ -175,8 +200,10 @@ describe('m2m-rule node', () => {
     });
     const registryOf = (id: string): DeviceRegistryApi => (helper.getNode(id) as unknown as { registry: DeviceRegistryApi }).registry;
 
-    it('uses each device\'s attribute as threshold, scopes by type, and drops the state of a removed device', async () => {
-      const rules: RuleDefinition[] = [{ name: 'limit', metric: 'temp', severity: 'critical', raise: { op: '>', value: 'maxTemp', valueType: 'attr' }, scope: 'type', scopeValue: 'freezer' }];
+    it("uses each device's attribute as threshold, scopes by type, and drops the state of a removed device", async () => {
+      const rules: RuleDefinition[] = [
+        { name: 'limit', metric: 'temp', severity: 'critical', raise: { op: '>', value: 'maxTemp', valueType: 'attr' }, scope: 'type', scopeValue: 'freezer' },
+      ];
       await helper.load(MODULES, flow(rules, { registry: regId, outputs: 1 }, regId));
       const registry = registryOf(regId);
       await registry.ready();
@@ -266,6 +293,12 @@ describe('m2m-rule node', () => {
     assert.strictEqual(saved.v, 3);
     assert.deepStrictEqual(Object.keys(saved.entries).sort(), ['d:fr-1', 'meta']);
     const alarms = saved.entries['d:fr-1'].alarms;
-    assert.deepStrictEqual(alarms.map((a) => [a.rule, a.active === true, a.pendingRaise === true]), [['too-warm', true, false], ['humid', false, true]]);
+    assert.deepStrictEqual(
+      alarms.map((a) => [a.rule, a.active === true, a.pendingRaise === true]),
+      [
+        ['too-warm', true, false],
+        ['humid', false, true],
+      ],
+    );
   });
 });

@@ -7,7 +7,14 @@ import { bytesPerDevice, TIME_BUCKETS } from '../../lib/rules/windows';
 import { rig, type Rig } from './rig';
 
 const T0 = Date.parse('2026-03-02T12:00:00Z');
-const level = (raise: string): RuleDefinition => ({ name: 'w', condition: 'expression', metric: '', severity: 'warning', raise: { expr: raise }, levels: [{ severity: 'warning', value: -1e9 }] });
+const level = (raise: string): RuleDefinition => ({
+  name: 'w',
+  condition: 'expression',
+  metric: '',
+  severity: 'warning',
+  raise: { expr: raise },
+  levels: [{ severity: 'warning', value: -1e9 }],
+});
 
 /** The value the windowed expression has after each sample (read through a level rule's event value). */
 async function valuesOf(source: string, samples: Array<[number, number]>, r?: Rig): Promise<Array<number | null>> {
@@ -53,7 +60,10 @@ describe('rule windows', () => {
       it(`${fn}(temp, 60s)`, async () => {
         const got = await valuesOf(`${fn}(temp, 60s)`, samples);
         // rate of one sample has no value: the rule is not evaluated, so no alarm yet
-        assert.deepStrictEqual(got.map((v) => (v === null ? null : Math.round(v * 1000) / 1000)), values.map((v) => (v === null ? null : Math.round(v * 1000) / 1000)));
+        assert.deepStrictEqual(
+          got.map((v) => (v === null ? null : Math.round(v * 1000) / 1000)),
+          values.map((v) => (v === null ? null : Math.round(v * 1000) / 1000)),
+        );
       });
     }
 
@@ -106,7 +116,10 @@ describe('rule windows', () => {
     for (const [fn, values] of Object.entries(expected)) {
       it(`${fn}(temp, 3 samples)`, async () => {
         const got = await valuesOf(`${fn}(temp, 3 samples)`, samples);
-        assert.deepStrictEqual(got.map((v) => (v === null ? null : Math.round(v * 1000) / 1000)), values.map((v) => (v === null ? null : Math.round(v * 1000) / 1000)));
+        assert.deepStrictEqual(
+          got.map((v) => (v === null ? null : Math.round(v * 1000) / 1000)),
+          values.map((v) => (v === null ? null : Math.round(v * 1000) / 1000)),
+        );
       });
     }
 
@@ -126,7 +139,13 @@ describe('rule windows', () => {
     r.send({ temp: 1 }, 'a');
     r.send({ temp: 2 }, 'b');
     r.send({ temp: 3 }, 'a');
-    assert.deepStrictEqual(r.engine.list().map((a) => [a.deviceId, a.value]), [['a', 4], ['b', 2]]);
+    assert.deepStrictEqual(
+      r.engine.list().map((a) => [a.deviceId, a.value]),
+      [
+        ['a', 4],
+        ['b', 2],
+      ],
+    );
     await r.close();
   });
 
@@ -138,7 +157,13 @@ describe('rule windows', () => {
     await r.restart();
     clockTo(T0 + 120_000);
     r.send({ temp: 30 });
-    assert.deepStrictEqual(r.engine.list().map((a) => [a.rule, a.value]), [['w', 20], ['n', 60]]);
+    assert.deepStrictEqual(
+      r.engine.list().map((a) => [a.rule, a.value]),
+      [
+        ['w', 20],
+        ['n', 60],
+      ],
+    );
     await r.close();
   });
 

@@ -43,7 +43,11 @@ const failingCases: Array<[string, (p: PackageFacts) => void, RegExp]> = [
   ['scoped package name', (p) => (p.manifest.name = 'node-red-x'), /not a scoped name/],
   ['"node-red" keyword', (p) => (p.manifest.keywords = ['iot']), /lacks "node-red"/],
   ['node-red.version satisfied by the installed Node-RED', (p) => (p.installedNodeRedVersion = '3.1.0'), /3\.1\.0 does not satisfy >=4\.0\.0/],
-  ['node-red.version admits a current Node-RED release (P06)', (p) => (p.manifest['node-red'] = { ...p.manifest['node-red'], version: '~3.1.0' }), /admits none of latest 5\.0\.7, maintenance 4\.1\.8/],
+  [
+    'node-red.version admits a current Node-RED release (P06)',
+    (p) => (p.manifest['node-red'] = { ...p.manifest['node-red'], version: '~3.1.0' }),
+    /admits none of latest 5\.0\.7, maintenance 4\.1\.8/,
+  ],
   ['runtime dependencies admit their latest release (D03)', (p) => (p.published = { ...p.published, b: { latest: '2.0.0' } }), /^b 1 excludes latest 2\.0\.0$/],
   ['engines.node present', (p) => delete p.manifest.engines, /no "engines.node"/],
   ['every node file in node-red.nodes exists', (p) => (p.nodeFiles[0].exists = false), /x-sensor \(dist\/x-sensor\.js\)/],
@@ -127,7 +131,10 @@ describe('scorecard', () => {
       const gathered = gatherFacts(root, '4.1.8');
       assert.deepStrictEqual(
         gathered.nodeFiles.map((n) => [n.type, n.exists, n.html !== undefined]),
-        [['x-sensor', true, true], ['x-broker', false, false]],
+        [
+          ['x-sensor', true, true],
+          ['x-broker', false, false],
+        ],
       );
       assert.deepStrictEqual(gathered.examples, [{ file: 'demo.json', types: ['x-sensor'] }]);
       assert.strictEqual(gathered.hasReadme, false);

@@ -2,11 +2,22 @@ import assert from 'assert';
 import simulatorNode from '../../nodes/m2m-simulator/m2m-simulator';
 import { catchNode, collect, helper, waitFor, type FlowNode, type NodeModule } from '../helpers/node-red';
 
-
 function flow(config: Record<string, unknown> = {}): FlowNode[] {
   return [
     { id: 'f1', type: 'tab' },
-    { id: 'sim', type: 'm2m-simulator', z: 'f1', devices: 4, idPrefix: 'kiln-', interval: 0, latency: 0, format: 'kv', seed: '11', ...config, wires: [['out']] },
+    {
+      id: 'sim',
+      type: 'm2m-simulator',
+      z: 'f1',
+      devices: 4,
+      idPrefix: 'kiln-',
+      interval: 0,
+      latency: 0,
+      format: 'kv',
+      seed: '11',
+      ...config,
+      wires: [['out']],
+    },
     { id: 'out', type: 'helper', z: 'f1' },
     { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
     { id: 'caught', type: 'helper', z: 'f1' },
@@ -25,7 +36,10 @@ describe('m2m-simulator node', () => {
     sim.receive({ action: 'offline', deviceId: 'kiln-002' });
     sim.receive({ action: 'tick' });
     await waitFor(() => out.length === 3, 'three telemetry messages');
-    assert.deepStrictEqual(out.map((m) => m.topic), ['devices/kiln-001/telemetry', 'devices/kiln-003/telemetry', 'devices/kiln-004/telemetry']);
+    assert.deepStrictEqual(
+      out.map((m) => m.topic),
+      ['devices/kiln-001/telemetry', 'devices/kiln-003/telemetry', 'devices/kiln-004/telemetry'],
+    );
     assert.match(String(out[0].payload), /^temperature=\d+(\.\d+)?$/);
     sim.receive({ topic: 'devices/kiln-004/commands/fire', payload: '{"id":"c1","command":"fire","params":{}}' });
     await waitFor(() => out.length === 4, 'the reply');
@@ -42,7 +56,10 @@ describe('m2m-simulator node', () => {
     sim.receive({ action: 'offline', deviceId: 'a/b' });
     sim.receive({ topic: 'devices/kiln-001/commands/x', payload: 'not json' });
     await waitFor(() => caught.length === 3, 'three errors');
-    assert.deepStrictEqual(caught.map((m) => (m.error as { code?: string }).code), ['INVALID_FIELD', 'INVALID_DEVICE_ID', 'BAD_COMMAND']);
+    assert.deepStrictEqual(
+      caught.map((m) => (m.error as { code?: string }).code),
+      ['INVALID_FIELD', 'INVALID_DEVICE_ID', 'BAD_COMMAND'],
+    );
     await helper.unload();
 
     await helper.load([simulatorNode as NodeModule, catchNode], flow({ format: 'xml' }));

@@ -1,6 +1,15 @@
 import assert from 'assert';
 import sinon from 'sinon';
-import { DeviceSimulator, binaryFrameSpec, encodeKv, encodeLpp, encodeSenml, type MetricSpec, type SimulatorMessage, type SimulatorOptions } from '../../lib/simulator';
+import {
+  DeviceSimulator,
+  binaryFrameSpec,
+  encodeKv,
+  encodeLpp,
+  encodeSenml,
+  type MetricSpec,
+  type SimulatorMessage,
+  type SimulatorOptions,
+} from '../../lib/simulator';
 
 const METRICS: MetricSpec[] = [
   { name: 'temperature', min: 18, max: 26, noise: 0.3, drift: 0.2, spikeChance: 0.05, unit: 'Cel', lppType: 'temperature' },
@@ -26,7 +35,10 @@ describe('device simulator', () => {
       assert.deepStrictEqual(sim.ids, ['press-001', 'press-002', 'press-003']);
       sim.setOnline('press-002', false);
       sim.tick(1000);
-      assert.deepStrictEqual(out.map((m) => m.topic), ['devices/press-001/telemetry', 'devices/press-003/telemetry']);
+      assert.deepStrictEqual(
+        out.map((m) => m.topic),
+        ['devices/press-001/telemetry', 'devices/press-003/telemetry'],
+      );
       assert.deepStrictEqual(Object.keys(out[0].payload as object), ['temperature', 'humidity', 'ts']);
       assert.deepStrictEqual(sim.counts(), { devices: 3, online: 2, telemetry: 2, replies: 0, failures: 0, ignored: 0 });
     });
@@ -48,8 +60,14 @@ describe('device simulator', () => {
       const humid = out.map((m) => (m.payload as { humidity: number }).humidity);
       const spikes = temps.filter((t) => t < 18 || t > 26);
       assert.ok(spikes.length > 0.03 * temps.length && spikes.length < 0.07 * temps.length, `${spikes.length} spikes in ${temps.length}`);
-      assert.ok(spikes.every((t) => t <= 14 || t >= 30), 'a spike goes half the range beyond it');
-      assert.ok(humid.every((h) => h >= 30 && h <= 60), 'no spikes configured: always in range');
+      assert.ok(
+        spikes.every((t) => t <= 14 || t >= 30),
+        'a spike goes half the range beyond it',
+      );
+      assert.ok(
+        humid.every((h) => h >= 30 && h <= 60),
+        'no spikes configured: always in range',
+      );
       assert.ok(new Set(temps).size > 100, 'values vary');
     });
 
@@ -69,7 +87,10 @@ describe('device simulator', () => {
       }
       assert.ok(runs.length > 10, `${runs.length} spikes`);
       // A spike lasts 3 readings; two spikes may follow each other back to back.
-      assert.ok(runs.every((r) => r % 3 === 0), `spike runs: ${runs.join(',')}`);
+      assert.ok(
+        runs.every((r) => r % 3 === 0),
+        `spike runs: ${runs.join(',')}`,
+      );
       assert.throws(() => simulator({ metrics: [{ name: 't', min: 0, max: 1, spikeLength: 0 }] }), /spikeLength must be a whole number 1\.\.1000/);
     });
 

@@ -23,14 +23,42 @@ const MODULES = [catchNode, registryNode as NodeModule, hostNode as NodeModule, 
 const RUN = Math.random().toString(36).slice(2, 8);
 const GROUP = `cmd-${RUN}`;
 const D1 = `${GROUP}:E1:D1`;
-const TYPES = JSON.stringify([{ name: 'press', commands: { setpoint: { paramsSchema: { type: 'object', properties: { setpoint: { type: 'number', maximum: 100 } }, required: ['setpoint'], additionalProperties: false } } } }]);
+const TYPES = JSON.stringify([
+  {
+    name: 'press',
+    commands: {
+      setpoint: {
+        paramsSchema: { type: 'object', properties: { setpoint: { type: 'number', maximum: 100 } }, required: ['setpoint'], additionalProperties: false },
+      },
+    },
+  },
+]);
 
 function flow(broker: string): FlowNode[] {
   return [
     { id: 'f1', type: 'tab' },
     { id: 'reg', type: 'm2m-registry', name: 'plant', storeType: 'memory', offlineTimeout: 3600, deviceTypes: TYPES },
-    { id: 'host', type: 'm2m-sparkplug-host', z: 'f1', registry: 'reg', broker, hostId: `h-${RUN}`, groups: GROUP, types: JSON.stringify({ '*': 'press' }), wires: [[], []] },
-    { id: 'cmd', type: 'm2m-command', z: 'f1', registry: 'reg', timeout: 15, transport: 'sparkplug', sparkplugHost: 'host', wires: [['transport'], ['status']] },
+    {
+      id: 'host',
+      type: 'm2m-sparkplug-host',
+      z: 'f1',
+      registry: 'reg',
+      broker,
+      hostId: `h-${RUN}`,
+      groups: GROUP,
+      types: JSON.stringify({ '*': 'press' }),
+      wires: [[], []],
+    },
+    {
+      id: 'cmd',
+      type: 'm2m-command',
+      z: 'f1',
+      registry: 'reg',
+      timeout: 15,
+      transport: 'sparkplug',
+      sparkplugHost: 'host',
+      wires: [['transport'], ['status']],
+    },
     { id: 'transport', type: 'helper', z: 'f1' },
     { id: 'status', type: 'helper', z: 'f1' },
     { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
@@ -54,7 +82,13 @@ function startEdge(broker: string, dcmds: UPayload[], echo: () => boolean): Edge
   return edge;
 }
 function deviceBirth(edge: Edge): void {
-  edge.publishDeviceBirth('D1', { timestamp: Date.now(), metrics: [{ name: 'setpoint', alias: 2, type: 'Float', value: 20 }, { name: 'temp', alias: 3, type: 'Double', value: 21.5 }] });
+  edge.publishDeviceBirth('D1', {
+    timestamp: Date.now(),
+    metrics: [
+      { name: 'setpoint', alias: 2, type: 'Float', value: 20 },
+      { name: 'temp', alias: 3, type: 'Double', value: 21.5 },
+    ],
+  });
 }
 const statusesOf = (messages: { payload?: unknown }[]): string[] => messages.map((m) => (m.payload as StatusEvent).status);
 const registryOf = (): DeviceRegistryApi => (helper.getNode('reg') as unknown as { registry: DeviceRegistryApi }).registry;
@@ -107,7 +141,11 @@ describe('m2m-command Sparkplug transport through the command tracker (Tahu edge
     deviceBirth(edge);
     await waitFor(() => statusesOf(statuses).includes('succeeded'), 'written at the DBIRTH and confirmed by the DDATA');
     assert.deepStrictEqual(statusesOf(statuses), ['rejected', 'queued', 'sent', 'succeeded']);
-    assert.deepStrictEqual(dcmds.map((p) => p.metrics?.map((m) => [m.name, m.type, m.value])), [[['setpoint', 'Float', 30.5]]], 'one DCMD, after the DBIRTH: none while offline');
+    assert.deepStrictEqual(
+      dcmds.map((p) => p.metrics?.map((m) => [m.name, m.type, m.value])),
+      [[['setpoint', 'Float', 30.5]]],
+      'one DCMD, after the DBIRTH: none while offline',
+    );
     assert.deepStrictEqual((statuses[3].payload as StatusEvent).response, { setpoint: 30.5 });
     assert.deepStrictEqual(transport, [], 'nothing on the JSON output');
   });
@@ -126,7 +164,10 @@ describe('m2m-command Sparkplug transport through the command tracker (Tahu edge
     const after = collect(helper.getNode('status'));
     await waitFor(() => (helper.getNode('host') as unknown as { sparkplug?: unknown }).sparkplug !== undefined, 'the host node again');
     // the edge node reports the written value until the new host (its session subscribing) has seen it
-    const report = setInterval(() => edge?.publishDeviceData('D1', { timestamp: Date.now(), metrics: [{ name: 'setpoint', alias: 2, type: 'Float', value: 42 }] }), 100);
+    const report = setInterval(
+      () => edge?.publishDeviceData('D1', { timestamp: Date.now(), metrics: [{ name: 'setpoint', alias: 2, type: 'Float', value: 42 }] }),
+      100,
+    );
     try {
       await waitFor(() => statusesOf(after).includes('succeeded'), 'the restored write confirmed');
     } finally {

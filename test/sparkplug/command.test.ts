@@ -12,7 +12,8 @@ describe('Sparkplug commands: NCMD/DCMD writes by name, confirmed by the next da
   let published: { topic: string; payload: Buffer }[];
   let statuses: StatusEvent[];
   let commands: SparkplugCommands;
-  const feed = (topic: string, seq: number | undefined, metrics: IndependentMetric[]): void => commands.observe(host.handle(topic, encodeIndependently({ timestamp: T, seq, metrics }), T));
+  const feed = (topic: string, seq: number | undefined, metrics: IndependentMetric[]): void =>
+    commands.observe(host.handle(topic, encodeIndependently({ timestamp: T, seq, metrics }), T));
 
   beforeEach(() => {
     clock = sinon.useFakeTimers({ now: T });
@@ -20,7 +21,10 @@ describe('Sparkplug commands: NCMD/DCMD writes by name, confirmed by the next da
     published = [];
     statuses = [];
     commands = new SparkplugCommands({ host, publish: (topic, payload) => published.push({ topic, payload }), onStatus: (e) => statuses.push(e) });
-    feed('spBv1.0/G/NBIRTH/E', 0, [{ name: 'bdSeq', datatype: 8, longValue: 0 }, { name: 'mode', alias: 1, datatype: 12, stringValue: 'auto' }]);
+    feed('spBv1.0/G/NBIRTH/E', 0, [
+      { name: 'bdSeq', datatype: 8, longValue: 0 },
+      { name: 'mode', alias: 1, datatype: 12, stringValue: 'auto' },
+    ]);
     feed('spBv1.0/G/DBIRTH/E/D', 1, [
       { name: 'setpoint', alias: 10, datatype: 9, floatValue: 20 },
       { name: 'count', alias: 11, datatype: 2, intValue: 0 },
@@ -32,19 +36,46 @@ describe('Sparkplug commands: NCMD/DCMD writes by name, confirmed by the next da
   afterEach(() => clock.restore());
 
   it('a DCMD carries name, alias and the birth datatype as protobuf at the device topic; the value echoed in DDATA succeeds', () => {
-    const sent = commands.write({ id: 'c1', deviceId: 'G:E:D', command: 'write', params: { setpoint: 21.3, count: -7, big: '18446744073709551615', on: true }, timeoutMs: 1000 });
+    const sent = commands.write({
+      id: 'c1',
+      deviceId: 'G:E:D',
+      command: 'write',
+      params: { setpoint: 21.3, count: -7, big: '18446744073709551615', on: true },
+      timeoutMs: 1000,
+    });
     assert.strictEqual(sent.status, 'sent');
     assert.strictEqual(published[0].topic, 'spBv1.0/G/DCMD/E/D');
     const decoded = decodeIndependently(published[0].payload) as { metrics: Record<string, unknown>[] };
     assert.deepStrictEqual(
       decoded.metrics.map((m) => [m.name, m.alias, m.datatype]),
-      [['setpoint', '10', 9], ['count', '11', 2], ['big', '12', 8], ['on', '13', 11]],
+      [
+        ['setpoint', '10', 9],
+        ['count', '11', 2],
+        ['big', '12', 8],
+        ['on', '13', 11],
+      ],
     );
-    assert.deepStrictEqual(decoded.metrics.map((m) => m.floatValue ?? m.intValue ?? m.longValue ?? m.booleanValue), [Math.fround(21.3), 4294967289, '18446744073709551615', true]);
-    feed('spBv1.0/G/DDATA/E/D', 2, [{ alias: 10, floatValue: 21.3 }, { alias: 11, intValue: 4294967289 }]);
-    assert.deepStrictEqual(statuses.map((s) => s.status), [], 'half the values back is not yet success');
-    feed('spBv1.0/G/DDATA/E/D', 3, [{ alias: 12, longValue: '18446744073709551615' }, { alias: 13, booleanValue: true }]);
-    assert.deepStrictEqual(statuses.map((s) => s.status), ['succeeded']);
+    assert.deepStrictEqual(
+      decoded.metrics.map((m) => m.floatValue ?? m.intValue ?? m.longValue ?? m.booleanValue),
+      [Math.fround(21.3), 4294967289, '18446744073709551615', true],
+    );
+    feed('spBv1.0/G/DDATA/E/D', 2, [
+      { alias: 10, floatValue: 21.3 },
+      { alias: 11, intValue: 4294967289 },
+    ]);
+    assert.deepStrictEqual(
+      statuses.map((s) => s.status),
+      [],
+      'half the values back is not yet success',
+    );
+    feed('spBv1.0/G/DDATA/E/D', 3, [
+      { alias: 12, longValue: '18446744073709551615' },
+      { alias: 13, booleanValue: true },
+    ]);
+    assert.deepStrictEqual(
+      statuses.map((s) => s.status),
+      ['succeeded'],
+    );
     assert.deepStrictEqual(statuses[0].response, { setpoint: Math.fround(21.3), count: -7, big: '18446744073709551615', on: true });
   });
 
@@ -54,10 +85,16 @@ describe('Sparkplug commands: NCMD/DCMD writes by name, confirmed by the next da
     clock.tick(999);
     assert.strictEqual(statuses.length, 0);
     clock.tick(1);
-    assert.deepStrictEqual(statuses.map((s) => s.status), ['timeout']);
+    assert.deepStrictEqual(
+      statuses.map((s) => s.status),
+      ['timeout'],
+    );
     commands.write({ id: 'd1', deviceId: 'G:E:D', command: 'write', params: { on: true }, timeoutMs: 1000 });
     feed('spBv1.0/G/DDEATH/E/D', 2, []);
-    assert.deepStrictEqual(statuses.slice(1).map((s) => s.status), ['failed']);
+    assert.deepStrictEqual(
+      statuses.slice(1).map((s) => s.status),
+      ['failed'],
+    );
     assert.strictEqual(commands.size, 0);
   });
 

@@ -39,7 +39,14 @@ const CASES: Case[] = [
   {
     name: 'DataSet',
     datatype: 16,
-    wire: { datasetValue: { numOfColumns: 3, columns: ['n', 's', 'b'], types: [3, 12, 11], rows: [{ elements: [{ intValue: U32(-1) }, { stringValue: 'x' }, { booleanValue: true }] }] } },
+    wire: {
+      datasetValue: {
+        numOfColumns: 3,
+        columns: ['n', 's', 'b'],
+        types: [3, 12, 11],
+        rows: [{ elements: [{ intValue: U32(-1) }, { stringValue: 'x' }, { booleanValue: true }] }],
+      },
+    },
     expected: { columns: ['n', 's', 'b'], types: [3, 12, 11], rows: [[-1, 'x', true]] },
   },
   { name: 'Bytes', datatype: 17, wire: { bytesValue: Buffer.from([1, 2, 255]) }, expected: Buffer.from([1, 2, 255]) },
@@ -55,7 +62,10 @@ function bornHost(metrics: IndependentMetric[]): { host: SparkplugHost; birth: E
   handle(host, 'spBv1.0/G/NBIRTH/E', { timestamp: T, seq: 0, metrics: [{ name: 'bdSeq', datatype: 8, longValue: 0 }] });
   const events = handle(host, 'spBv1.0/G/DBIRTH/E/D', { timestamp: T, seq: 1, metrics });
   const birth = events.find((e) => e.kind === 'birth') as Extract<HostEvent, { kind: 'birth' }>;
-  assert.deepStrictEqual(events.filter((e) => e.kind === 'problem'), []);
+  assert.deepStrictEqual(
+    events.filter((e) => e.kind === 'problem'),
+    [],
+  );
   return { host, birth };
 }
 
@@ -68,20 +78,39 @@ describe('Sparkplug host: every datatype from an independent encoder', () => {
       assert.strictEqual(declared.datatype, c.datatype);
       assert.strictEqual(declared.alias, 100 + i);
       const events = handle(host, 'spBv1.0/G/DDATA/E/D', { timestamp: T + 1, seq: 2, metrics: [{ alias: 100 + i, ...c.wire }] });
-      assert.deepStrictEqual(events.map((e) => e.kind), ['data']);
+      assert.deepStrictEqual(
+        events.map((e) => e.kind),
+        ['data'],
+      );
       const data = events[0] as Extract<HostEvent, { kind: 'data' }>;
       assert.deepStrictEqual(data.records[0].values[c.name], c.expected);
     });
   });
 
   it('a Template instance is flattened as Template/member, in the birth and in data by alias', () => {
-    const template = { templateRef: 'Motor', isDefinition: false, metrics: [{ name: 'rpm', datatype: 3, intValue: 1500 }, { name: 'mode', datatype: 12, stringValue: 'auto' }, { name: 'inner', datatype: 19, templateValue: { templateRef: 'X', metrics: [{ name: 'ok', datatype: 11, booleanValue: true }] } }] };
+    const template = {
+      templateRef: 'Motor',
+      isDefinition: false,
+      metrics: [
+        { name: 'rpm', datatype: 3, intValue: 1500 },
+        { name: 'mode', datatype: 12, stringValue: 'auto' },
+        { name: 'inner', datatype: 19, templateValue: { templateRef: 'X', metrics: [{ name: 'ok', datatype: 11, booleanValue: true }] } },
+      ],
+    };
     const { host, birth } = bornHost([{ name: 'M1', alias: 7, datatype: 19, templateValue: template }]);
     assert.deepStrictEqual(
       birth.metrics.filter((m) => m.value !== undefined).map((m) => [m.name, m.value]),
-      [['M1/rpm', 1500], ['M1/mode', 'auto'], ['M1/inner/ok', true]],
+      [
+        ['M1/rpm', 1500],
+        ['M1/mode', 'auto'],
+        ['M1/inner/ok', true],
+      ],
     );
-    const events = handle(host, 'spBv1.0/G/DDATA/E/D', { timestamp: T, seq: 2, metrics: [{ alias: 7, templateValue: { metrics: [{ name: 'rpm', datatype: 3, intValue: 1600 }] } }] });
+    const events = handle(host, 'spBv1.0/G/DDATA/E/D', {
+      timestamp: T,
+      seq: 2,
+      metrics: [{ alias: 7, templateValue: { metrics: [{ name: 'rpm', datatype: 3, intValue: 1600 }] } }],
+    });
     assert.deepStrictEqual((events[0] as Extract<HostEvent, { kind: 'data' }>).records[0].values, { 'M1/rpm': 1600 });
   });
 
@@ -90,7 +119,16 @@ describe('Sparkplug host: every datatype from an independent encoder', () => {
       keys: ['engUnit', 'limits', 'history', 'quality'],
       values: [
         { type: 12, stringValue: '°C' },
-        { type: 20, propertysetValue: { keys: ['hi', 'lo'], values: [{ type: 10, doubleValue: 90.5 }, { type: 3, intValue: U32(-10) }] } },
+        {
+          type: 20,
+          propertysetValue: {
+            keys: ['hi', 'lo'],
+            values: [
+              { type: 10, doubleValue: 90.5 },
+              { type: 3, intValue: U32(-10) },
+            ],
+          },
+        },
         { type: 21, propertysetsValue: { propertyset: [{ keys: ['a'], values: [{ type: 11, booleanValue: true }] }] } },
         { type: 3, isNull: true },
       ],
@@ -100,7 +138,10 @@ describe('Sparkplug host: every datatype from an independent encoder', () => {
   });
 
   it('is_null gives null, is_historical is not taken as current, is_transient is reported but not kept', () => {
-    const { host } = bornHost([{ name: 'a', alias: 1, datatype: 10, doubleValue: 1 }, { name: 'b', alias: 2, datatype: 3, intValue: 1 }]);
+    const { host } = bornHost([
+      { name: 'a', alias: 1, datatype: 10, doubleValue: 1 },
+      { name: 'b', alias: 2, datatype: 3, intValue: 1 },
+    ]);
     const events = handle(host, 'spBv1.0/G/DDATA/E/D', {
       timestamp: T + 10,
       seq: 2,
@@ -120,7 +161,10 @@ describe('Sparkplug host: every datatype from an independent encoder', () => {
   it('a metric whose value field does not match its datatype is reported, never dropped quietly', () => {
     const { host } = bornHost([{ name: 'a', alias: 1, datatype: 10, doubleValue: 1 }]);
     const events = handle(host, 'spBv1.0/G/DDATA/E/D', { timestamp: T, seq: 2, metrics: [{ alias: 1, stringValue: 'oops' }] });
-    assert.deepStrictEqual(events.map((e) => [e.kind, e.kind === 'problem' ? e.code : '']), [['problem', 'INVALID_PAYLOAD']]);
+    assert.deepStrictEqual(
+      events.map((e) => [e.kind, e.kind === 'problem' ? e.code : '']),
+      [['problem', 'INVALID_PAYLOAD']],
+    );
   });
 });
 
@@ -135,13 +179,30 @@ describe("Sparkplug host decoder: the same plain payload as the telemetry codec'
         { name: 'top', datatype: 8, longValue: '18446744073709551615' },
         { name: 'neg', datatype: 4, longValue: U64(-1n) },
         { name: 'raw', datatype: 17, bytesValue: Buffer.from([0, 255]) },
-        { name: 't', datatype: 19, templateValue: { metrics: [{ name: 'm', datatype: 3, intValue: 4294967295 }], parameters: [{ name: 'p', type: 8, longValue: '123' }] } },
+        {
+          name: 't',
+          datatype: 19,
+          templateValue: { metrics: [{ name: 'm', datatype: 3, intValue: 4294967295 }], parameters: [{ name: 'p', type: 8, longValue: '123' }] },
+        },
         { name: 'ds', datatype: 16, datasetValue: { numOfColumns: 1, columns: ['x'], types: [4], rows: [{ elements: [{ longValue: U64(-2n) }] }] } },
-        { name: 'p', datatype: 10, doubleValue: 1, properties: { keys: ['k'], values: [{ type: 20, propertysetValue: { keys: ['z'], values: [{ type: 4, longValue: '5' }] } }] } },
+        {
+          name: 'p',
+          datatype: 10,
+          doubleValue: 1,
+          properties: { keys: ['k'], values: [{ type: 20, propertysetValue: { keys: ['z'], values: [{ type: 4, longValue: '5' }] } }] },
+        },
       ],
     });
     const sorted = (v: unknown): unknown =>
-      Array.isArray(v) ? v.map(sorted) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+      Array.isArray(v)
+        ? v.map(sorted)
+        : v !== null && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.keys(v)
+                .sort()
+                .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+            )
+          : v;
     assert.deepStrictEqual(sorted(decodeFullPayload(bytes)), sorted(decodeWirePayload(bytes)));
   });
 });

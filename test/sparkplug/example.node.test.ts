@@ -30,7 +30,10 @@ const MODULES: NodeModule[] = [
 ];
 
 function exampleFlow(broker: TestBroker): FlowNode[] {
-  const text = fs.readFileSync(EXAMPLE, 'utf8').replace(/Plant1/g, GROUP).replace(/"m2m-host"/g, `"m2m-host-${RUN}"`);
+  const text = fs
+    .readFileSync(EXAMPLE, 'utf8')
+    .replace(/Plant1/g, GROUP)
+    .replace(/"m2m-host"/g, `"m2m-host-${RUN}"`);
   return (JSON.parse(text) as FlowNode[]).map((node) => {
     if (node.type === 'mqtt-broker') return { ...node, port: String(broker.port) };
     if (node.type === 'm2m-sparkplug-host') return { ...node, broker: broker.url };
@@ -71,7 +74,10 @@ describe('examples/sparkplug-host.json', function () {
     await waitFor(() => registry.isOnline(press(1)) && registry.isOnline(press(2)), 'both presses registered and online', 20000);
     assert.strictEqual(registry.get(press(1))?.type, 'press');
     assert.deepStrictEqual(Object.keys((registry.get(press(2))?.attributes.sparkplug as { metrics: object }).metrics), ['temperature', 'pressure', 'setpoint']);
-    await waitFor(() => telemetry.some((m) => m.deviceId === press(1) && typeof (m.payload as { temperature?: unknown }).temperature === 'number'), 'telemetry');
+    await waitFor(
+      () => telemetry.some((m) => m.deviceId === press(1) && typeof (m.payload as { temperature?: unknown }).temperature === 'number'),
+      'telemetry',
+    );
 
     helper.getNode('m2m.ex.sp.write').receive({});
     await waitFor(() => status.some((m) => (m.payload as StatusEvent).status === 'succeeded'), 'the setpoint confirmed');

@@ -22,7 +22,17 @@ function flow(broker: string, command: Record<string, unknown>): FlowNode[] {
   return [
     { id: 'f1', type: 'tab' },
     { id: 'reg', type: 'm2m-registry', name: 'plant', storeType: 'memory', offlineTimeout: 3600 },
-    { id: 'host', type: 'm2m-sparkplug-host', z: 'f1', registry: 'reg', broker, hostId: `h-${RUN}`, groups: GROUP, types: '{}', wires: [['telemetry'], ['events']] },
+    {
+      id: 'host',
+      type: 'm2m-sparkplug-host',
+      z: 'f1',
+      registry: 'reg',
+      broker,
+      hostId: `h-${RUN}`,
+      groups: GROUP,
+      types: '{}',
+      wires: [['telemetry'], ['events']],
+    },
     { id: 'telemetry', type: 'helper', z: 'f1' },
     { id: 'events', type: 'helper', z: 'f1' },
     { id: 'cmd', type: 'm2m-command', z: 'f1', timeout: 5, sparkplugHost: 'host', ...command, wires: [['transport'], ['status']] },
@@ -69,27 +79,47 @@ describe('m2m-sparkplug-host node with m2m-registry and m2m-command (Tahu edge c
     });
     edge.on('birth', () => {
       edge.publishNodeBirth({ timestamp: Date.now(), metrics: [{ name: 'uptime', alias: 1, type: 'Int64', value: 5 }] });
-      edge.publishDeviceBirth('D1', { timestamp: Date.now(), metrics: [{ name: 'setpoint', alias: 2, type: 'Float', value: 20 }, { name: 'temp', alias: 3, type: 'Double', value: 21.5 }] });
+      edge.publishDeviceBirth('D1', {
+        timestamp: Date.now(),
+        metrics: [
+          { name: 'setpoint', alias: 2, type: 'Float', value: 20 },
+          { name: 'temp', alias: 3, type: 'Double', value: 21.5 },
+        ],
+      });
     });
     try {
       await waitFor(() => registry.isOnline(`${GROUP}:E1:D1`), 'the device registered and online');
       const device = registry.get(`${GROUP}:E1:D1`);
-      assert.deepStrictEqual((device?.attributes.sparkplug as { metrics: unknown }).metrics, { setpoint: { datatype: 'Float', alias: 2 }, temp: { datatype: 'Double', alias: 3 } });
+      assert.deepStrictEqual((device?.attributes.sparkplug as { metrics: unknown }).metrics, {
+        setpoint: { datatype: 'Float', alias: 2 },
+        temp: { datatype: 'Double', alias: 3 },
+      });
       assert.ok(registry.isOnline(`${GROUP}:E1`));
       await waitFor(() => telemetry.some((m) => m.deviceId === `${GROUP}:E1:D1`), 'birth telemetry');
       assert.deepStrictEqual(telemetry.find((m) => m.deviceId === `${GROUP}:E1:D1`)?.payload, { setpoint: 20, temp: 21.5 });
 
       helper.getNode('cmd').receive({ deviceId: `${GROUP}:E1:D1`, command: 'write', payload: { setpoint: 22.25 } });
       await waitFor(() => statuses.some((m) => (m.payload as StatusEvent).status === 'succeeded'), 'the write confirmed');
-      assert.deepStrictEqual(statuses.map((m) => (m.payload as StatusEvent).status), ['sent', 'succeeded']);
-      assert.deepStrictEqual(dcmds.map((p) => p.metrics?.map((m) => [m.name, m.type, m.value])), [[['setpoint', 'Float', 22.25]]]);
+      assert.deepStrictEqual(
+        statuses.map((m) => (m.payload as StatusEvent).status),
+        ['sent', 'succeeded'],
+      );
+      assert.deepStrictEqual(
+        dcmds.map((p) => p.metrics?.map((m) => [m.name, m.type, m.value])),
+        [[['setpoint', 'Float', 22.25]]],
+      );
       assert.deepStrictEqual(transport, [], 'nothing on the JSON transport output');
 
       (edge as unknown as { client: { stream: { destroy(): void }; options: { reconnectPeriod: number } } }).client.options.reconnectPeriod = 0;
       (edge as unknown as { client: { stream: { destroy(): void } } }).client.stream.destroy();
       await waitFor(() => !registry.isOnline(`${GROUP}:E1:D1`) && !registry.isOnline(`${GROUP}:E1`), 'both offline at once, by the will');
-      const deaths = events.filter((m) => (m.payload as { event: string }).event === 'death').map((m) => [m.deviceId, (m.payload as { stale: string[] }).stale]);
-      assert.deepStrictEqual(deaths, [[`${GROUP}:E1:D1`, ['setpoint', 'temp']], [`${GROUP}:E1`, ['uptime']]]);
+      const deaths = events
+        .filter((m) => (m.payload as { event: string }).event === 'death')
+        .map((m) => [m.deviceId, (m.payload as { stale: string[] }).stale]);
+      assert.deepStrictEqual(deaths, [
+        [`${GROUP}:E1:D1`, ['setpoint', 'temp']],
+        [`${GROUP}:E1`, ['uptime']],
+      ]);
     } finally {
       try {
         edge.stop();

@@ -9,7 +9,17 @@ function send(host: SparkplugHost, topic: string, seq: number | undefined, metri
   return host.handle(topic, encodeIndependently({ timestamp: now, seq, metrics }), now);
 }
 const nbirth = (host: SparkplugHost, bdSeq: number, now = T, node = 'E'): HostEvent[] =>
-  send(host, `spBv1.0/G/NBIRTH/${node}`, 0, [{ name: 'bdSeq', datatype: 8, longValue: bdSeq }, { name: 'Node Control/Rebirth', datatype: 11, booleanValue: false }, { name: 'temp', alias: 1, datatype: 10, doubleValue: 20 }], now);
+  send(
+    host,
+    `spBv1.0/G/NBIRTH/${node}`,
+    0,
+    [
+      { name: 'bdSeq', datatype: 8, longValue: bdSeq },
+      { name: 'Node Control/Rebirth', datatype: 11, booleanValue: false },
+      { name: 'temp', alias: 1, datatype: 10, doubleValue: 20 },
+    ],
+    now,
+  );
 const dbirth = (host: SparkplugHost, device: string, seq: number, now = T, node = 'E'): HostEvent[] =>
   send(host, `spBv1.0/G/DBIRTH/${node}/${device}`, seq, [{ name: 'level', alias: 2, datatype: 3, intValue: 1 }], now);
 
@@ -32,8 +42,15 @@ describe('Sparkplug host: sessions, order and rebirths', () => {
     assert.strictEqual(rebirth.topic, 'spBv1.0/G/NCMD/E');
     assert.match(rebirth.reason, /expected 1, got 5/);
     const decoded = decodeIndependently(rebirth.payload) as { metrics: { name: string; datatype: number; booleanValue: boolean }[] };
-    assert.deepStrictEqual(decoded.metrics.map((m) => [m.name, m.datatype, m.booleanValue]), [['Node Control/Rebirth', 11, true]]);
-    assert.deepStrictEqual(kinds(send(host, 'spBv1.0/G/NDATA/E', 9, [{ alias: 1, doubleValue: 1 }], T + 1000)), ['data'], 'a second gap within the interval asks nothing');
+    assert.deepStrictEqual(
+      decoded.metrics.map((m) => [m.name, m.datatype, m.booleanValue]),
+      [['Node Control/Rebirth', 11, true]],
+    );
+    assert.deepStrictEqual(
+      kinds(send(host, 'spBv1.0/G/NDATA/E', 9, [{ alias: 1, doubleValue: 1 }], T + 1000)),
+      ['data'],
+      'a second gap within the interval asks nothing',
+    );
     assert.deepStrictEqual(kinds(send(host, 'spBv1.0/G/NDATA/E', 20, [{ alias: 1, doubleValue: 1 }], T + 6000)), ['data', 'rebirth']);
   });
 
@@ -53,10 +70,13 @@ describe('Sparkplug host: sessions, order and rebirths', () => {
     assert.deepStrictEqual(kinds(stale), ['ignored']);
     assert.ok(host.catalog('G', 'E'));
     const death = send(host, 'spBv1.0/G/NDEATH/E', undefined, [{ name: 'bdSeq', datatype: 8, longValue: 7 }]);
-    assert.deepStrictEqual(death.map((e) => [e.kind, e.id, e.kind === 'death' ? e.stale : []]), [
-      ['death', 'G:E:D1', ['level']],
-      ['death', 'G:E', ['temp']],
-    ]);
+    assert.deepStrictEqual(
+      death.map((e) => [e.kind, e.id, e.kind === 'death' ? e.stale : []]),
+      [
+        ['death', 'G:E:D1', ['level']],
+        ['death', 'G:E', ['temp']],
+      ],
+    );
     assert.strictEqual(host.catalog('G', 'E'), undefined);
     assert.deepStrictEqual(host.stats(), { edgeNodes: 1, online: 0, devices: 0, aliases: 0 });
   });
@@ -67,7 +87,10 @@ describe('Sparkplug host: sessions, order and rebirths', () => {
     dbirth(host, 'D1', 1);
     dbirth(host, 'D2', 2);
     const death = send(host, 'spBv1.0/G/DDEATH/E/D1', 3, []);
-    assert.deepStrictEqual(death.map((e) => [e.kind, e.id]), [['death', 'G:E:D1']]);
+    assert.deepStrictEqual(
+      death.map((e) => [e.kind, e.id]),
+      [['death', 'G:E:D1']],
+    );
     assert.strictEqual(host.stats().devices, 1);
     assert.strictEqual(host.findById('G:E:D1'), undefined);
     assert.deepStrictEqual(host.findById('G:E:D2'), { group: 'G', node: 'E', device: 'D2', id: 'G:E:D2' });

@@ -41,13 +41,40 @@ const DATATYPES: { name: string; type: string; value: unknown; expected: unknown
   {
     name: 'ds',
     type: 'DataSet',
-    value: { numOfColumns: 2, columns: ['n', 's'], types: ['Int32', 'String'], rows: [[1, 'x'], [-2, 'y']] },
-    expected: { columns: ['n', 's'], types: [3, 12], rows: [[1, 'x'], [-2, 'y']] },
+    value: {
+      numOfColumns: 2,
+      columns: ['n', 's'],
+      types: ['Int32', 'String'],
+      rows: [
+        [1, 'x'],
+        [-2, 'y'],
+      ],
+    },
+    expected: {
+      columns: ['n', 's'],
+      types: [3, 12],
+      rows: [
+        [1, 'x'],
+        [-2, 'y'],
+      ],
+    },
   },
   { name: 'bytes', type: 'Bytes', value: Buffer.from([1, 2, 255]), expected: Buffer.from([1, 2, 255]) },
   { name: 'file', type: 'File', value: Buffer.from('file body'), expected: Buffer.from('file body') },
 ];
-const TEMPLATE = { name: 'motor', type: 'Template', value: { templateRef: 'Motor', isDefinition: false, metrics: [{ name: 'rpm', type: 'Int32', value: 1500 }, { name: 'mode', type: 'String', value: 'auto' }], parameters: [] } };
+const TEMPLATE = {
+  name: 'motor',
+  type: 'Template',
+  value: {
+    templateRef: 'Motor',
+    isDefinition: false,
+    metrics: [
+      { name: 'rpm', type: 'Int32', value: 1500 },
+      { name: 'mode', type: 'String', value: 'auto' },
+    ],
+    parameters: [],
+  },
+};
 
 function birthMetrics(extra: UPayload['metrics'] = []): NonNullable<UPayload['metrics']> {
   const metrics = DATATYPES.map((m, i) => ({ name: m.name, alias: i + 1, type: m.type, value: m.value }));
@@ -131,7 +158,11 @@ describe('Sparkplug host against Eclipse Tahu sparkplug-client (interoperability
       dcmds.push({ device, payload });
       const setpoint = payload.metrics?.find((m) => m.name === 'setpoint');
       // the edge applies the write and reports the new value, by alias as a DDATA does
-      if (setpoint) edge.publishDeviceData(device, { timestamp: Date.now(), metrics: [{ alias: 200, type: 'Double', value: setpoint.value }] as NonNullable<UPayload['metrics']> });
+      if (setpoint)
+        edge.publishDeviceData(device, {
+          timestamp: Date.now(),
+          metrics: [{ alias: 200, type: 'Double', value: setpoint.value }] as NonNullable<UPayload['metrics']>,
+        });
     });
     await waitFor<void>((resolve) => edge.on('birth', resolve), 'the edge client to connect');
     // STATE as the edge client sees it, on the client's own MQTT connection; its command handler only decodes protobuf, so STATE goes around it
@@ -155,7 +186,15 @@ describe('Sparkplug host against Eclipse Tahu sparkplug-client (interoperability
   });
 
   it('our STATE reaches the edge client: retained, QoS 1 JSON { online: true, timestamp }', async () => {
-    if (statesSeenByEdge.length === 0) await waitFor<void>((resolve) => setImmediate(function poll() { if (statesSeenByEdge.length > 0) resolve(); else setTimeout(poll, 10); }), 'STATE at the edge');
+    if (statesSeenByEdge.length === 0)
+      await waitFor<void>(
+        (resolve) =>
+          setImmediate(function poll() {
+            if (statesSeenByEdge.length > 0) resolve();
+            else setTimeout(poll, 10);
+          }),
+        'STATE at the edge',
+      );
     const first = statesSeenByEdge[0];
     assert.strictEqual(first.retain, true);
     assert.strictEqual(first.qos, 1);
@@ -175,8 +214,11 @@ describe('Sparkplug host against Eclipse Tahu sparkplug-client (interoperability
       assert.strictEqual(values['motor/rpm'], 1500);
       assert.strictEqual(values['motor/mode'], 'auto');
     }
-    assert.strictEqual((await nodeBirth).kind === 'birth' && (await nodeBirth as Extract<HostEvent, { kind: 'birth' }>).bdSeq, 0);
-    assert.deepStrictEqual(events.all.filter((e) => e.kind === 'problem' || e.kind === 'rebirth'), []);
+    assert.strictEqual((await nodeBirth).kind === 'birth' && ((await nodeBirth) as Extract<HostEvent, { kind: 'birth' }>).bdSeq, 0);
+    assert.deepStrictEqual(
+      events.all.filter((e) => e.kind === 'problem' || e.kind === 'rebirth'),
+      [],
+    );
   });
 
   it('data carrying aliases only (no names) is resolved by the birth', async () => {
@@ -191,12 +233,16 @@ describe('Sparkplug host against Eclipse Tahu sparkplug-client (interoperability
     const before = events.all.length;
     let count = 0;
     const last = events.next((e) => e.kind === 'data' && e.device === undefined && ++count === 300, 'the 300th NDATA', 15000);
-    for (let i = 0; i < 300; i++) edge.publishNodeData({ timestamp: Date.now(), metrics: [{ alias: 5, type: 'UInt8', value: i % 256 }] as NonNullable<UPayload['metrics']> });
+    for (let i = 0; i < 300; i++)
+      edge.publishNodeData({ timestamp: Date.now(), metrics: [{ alias: 5, type: 'UInt8', value: i % 256 }] as NonNullable<UPayload['metrics']> });
     await last;
     const seen = events.all.slice(before);
     const seqs = seen.filter((e) => e.kind === 'data').map((e) => (e as Extract<HostEvent, { kind: 'data' }>).seq);
     assert.ok(seqs.includes(255) && seqs.includes(0), 'the run crossed 255 -> 0');
-    assert.deepStrictEqual(seen.filter((e) => e.kind !== 'data'), []);
+    assert.deepStrictEqual(
+      seen.filter((e) => e.kind !== 'data'),
+      [],
+    );
   });
 
   it('a deliberate seq gap gives exactly one rebirth request, which the edge client answers with new births', async () => {
@@ -204,7 +250,8 @@ describe('Sparkplug host against Eclipse Tahu sparkplug-client (interoperability
     const reborn = events.next((e) => e.kind === 'birth' && e.device === DEVICE, 'the births answering the rebirth');
     const internals = edge as unknown as EdgeInternals;
     internals.seq = (internals.seq + 10) % 256; // the edge skips ten messages
-    for (let i = 0; i < 3; i++) edge.publishNodeData({ timestamp: Date.now(), metrics: [{ alias: 5, type: 'UInt8', value: i }] as NonNullable<UPayload['metrics']> });
+    for (let i = 0; i < 3; i++)
+      edge.publishNodeData({ timestamp: Date.now(), metrics: [{ alias: 5, type: 'UInt8', value: i }] as NonNullable<UPayload['metrics']> });
     await reborn;
     // data after the rebirth flows in order again
     const after = events.next((e) => e.kind === 'data' && e.device === DEVICE, 'DDATA after the rebirth');
@@ -213,7 +260,11 @@ describe('Sparkplug host against Eclipse Tahu sparkplug-client (interoperability
     const rebirths = events.all.filter((e) => e.kind === 'rebirth').slice(rebirthsBefore);
     assert.strictEqual(rebirths.length, 1);
     assert.match((rebirths[0] as Extract<HostEvent, { kind: 'rebirth' }>).reason, /seq gap/);
-    assert.strictEqual(ncmds.filter((p) => p.metrics?.some((m) => m.name === 'Node Control/Rebirth' && m.value === true)).length, 1, 'the edge client received one rebirth NCMD');
+    assert.strictEqual(
+      ncmds.filter((p) => p.metrics?.some((m) => m.name === 'Node Control/Rebirth' && m.value === true)).length,
+      1,
+      'the edge client received one rebirth NCMD',
+    );
   });
 
   it('a DCMD write reaches the edge client, which decodes the value written; the echo in DDATA makes it succeed', async () => {
@@ -273,11 +324,26 @@ describe('Sparkplug host against Eclipse Tahu sparkplug-client (interoperability
         if (s) seen.push(s);
       });
       await watcher.subscribeAsync(`spBv1.0/STATE/${HOST_ID}`, { qos: 1 });
-      await waitFor<void>((resolve) => (function poll() { if (seen.length > 0) resolve(); else setTimeout(poll, 5); })(), 'retained STATE');
+      await waitFor<void>(
+        (resolve) =>
+          (function poll() {
+            if (seen.length > 0) resolve();
+            else setTimeout(poll, 5);
+          })(),
+        'retained STATE',
+      );
       const birth = seen[0];
       assert.strictEqual(birth.online, true);
       (connection as unknown as { client: MqttClient }).client.stream.destroy();
-      await waitFor<void>((resolve) => (function poll() { if (seen.length >= 3) resolve(); else setTimeout(poll, 10); })(), 'the will and the new birth', 10000);
+      await waitFor<void>(
+        (resolve) =>
+          (function poll() {
+            if (seen.length >= 3) resolve();
+            else setTimeout(poll, 10);
+          })(),
+        'the will and the new birth',
+        10000,
+      );
       assert.deepStrictEqual(seen[1], { online: false, timestamp: birth.timestamp });
       assert.strictEqual(seen[2].online, true);
       assert.ok(seen[2].timestamp >= birth.timestamp);

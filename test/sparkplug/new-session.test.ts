@@ -14,7 +14,16 @@ function send(host: SparkplugHost, topic: string, seq: number | undefined, metri
   return host.handle(topic, encodeIndependently({ timestamp: now, seq, metrics }), now);
 }
 const nbirth = (host: SparkplugHost, bdSeq: number, now = T): HostEvent[] =>
-  send(host, 'spBv1.0/G/NBIRTH/E', 0, [{ name: 'bdSeq', datatype: 8, longValue: bdSeq }, { name: 'temp', alias: 1, datatype: 10, doubleValue: 20 }], now);
+  send(
+    host,
+    'spBv1.0/G/NBIRTH/E',
+    0,
+    [
+      { name: 'bdSeq', datatype: 8, longValue: bdSeq },
+      { name: 'temp', alias: 1, datatype: 10, doubleValue: 20 },
+    ],
+    now,
+  );
 const dbirth = (host: SparkplugHost, device: string, seq: number, now = T): HostEvent[] =>
   send(host, `spBv1.0/G/DBIRTH/E/${device}`, seq, [{ name: 'level', alias: 2, datatype: 3, intValue: 1 }], now);
 
@@ -30,19 +39,29 @@ describe('Sparkplug host: a new NBIRTH ends the previous session', () => {
     dbirth(host, 'D2', 2);
     const events = nbirth(host, 2, T + 1000);
     const deaths = events.filter((e): e is Extract<HostEvent, { kind: 'death' }> => e.kind === 'death');
-    assert.deepStrictEqual(deaths.map((e) => [e.id, e.stale]), [
-      ['G:E:D1', ['level']],
-      ['G:E:D2', ['level']],
-    ]);
+    assert.deepStrictEqual(
+      deaths.map((e) => [e.id, e.stale]),
+      [
+        ['G:E:D1', ['level']],
+        ['G:E:D2', ['level']],
+      ],
+    );
     assert.match(deaths[0].reason ?? '', /new NBIRTH/);
-    assert.deepStrictEqual(events.map((e) => e.kind), ['death', 'death', 'birth'], 'the deaths come before the new birth');
+    assert.deepStrictEqual(
+      events.map((e) => e.kind),
+      ['death', 'death', 'birth'],
+      'the deaths come before the new birth',
+    );
     assert.strictEqual(host.findById('G:E:D1'), undefined);
     assert.strictEqual(host.stats().devices, 0, 'the old session is released');
     dbirth(host, 'D2', 1, T + 1001);
     assert.ok(host.findById('G:E:D2'), 'D2, born again, is online');
     assert.strictEqual(host.findById('G:E:D1'), undefined, 'D1, without a DBIRTH, stays offline');
     const data = send(host, 'spBv1.0/G/DDATA/E/D1', 2, [{ alias: 2, datatype: 3, intValue: 5 }], T + 1002);
-    assert.ok(data.some((e) => e.kind === 'rebirth'), 'data from D1 before its DBIRTH asks for a rebirth');
+    assert.ok(
+      data.some((e) => e.kind === 'rebirth'),
+      'data from D1 before its DBIRTH asks for a rebirth',
+    );
   });
 
   describe('in the registry', () => {

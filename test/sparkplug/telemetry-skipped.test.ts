@@ -19,9 +19,21 @@ describe('m2m-telemetry sparkplug: no metric dropped silently', () => {
       { name: 'raw', alias: 3, datatype: 17, bytesValue: Buffer.from([1]) },
     ]);
     assert.deepStrictEqual(birth.records[0].payload, { u32: 4000000000 });
-    assert.deepStrictEqual(birth.skipped?.map((s) => [s.name, s.reason === 'null' ? 'null' : 'not flat']), [['n', 'null'], ['raw', 'not flat']]);
-    const data = decode(session, 'spBv1.0/G/DDATA/E/D', 2, [{ alias: 1, intValue: 4000000001 }, { alias: 3, bytesValue: Buffer.from([2]) }]);
+    assert.deepStrictEqual(
+      birth.skipped?.map((s) => [s.name, s.reason === 'null' ? 'null' : 'not flat']),
+      [
+        ['n', 'null'],
+        ['raw', 'not flat'],
+      ],
+    );
+    const data = decode(session, 'spBv1.0/G/DDATA/E/D', 2, [
+      { alias: 1, intValue: 4000000001 },
+      { alias: 3, bytesValue: Buffer.from([2]) },
+    ]);
     assert.deepStrictEqual(data.records[0].payload, { u32: 4000000001 });
-    assert.deepStrictEqual(data.skipped?.map((s) => s.name), ['raw']);
+    assert.deepStrictEqual(
+      data.skipped?.map((s) => s.name),
+      ['raw'],
+    );
   });
 });

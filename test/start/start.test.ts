@@ -30,15 +30,20 @@ const byId = (flows: FlowNode[], id: string): FlowNode => {
 };
 
 describe('npm start keeps the demo flows in step with its broker and editor port', () => {
-  it('a flows.json of an earlier start (embedded broker on another port) follows this start; the user\'s own nodes and edits stay', () => {
-    const earlier = [...demoFlows({ port: 18883, mqtt311Only: true }), ...USER_NODES].map((n) => (n.id === 'plant.debug.alarms' ? { ...n, name: 'my alarm view' } : n));
+  it("a flows.json of an earlier start (embedded broker on another port) follows this start; the user's own nodes and edits stay", () => {
+    const earlier = [...demoFlows({ port: 18883, mqtt311Only: true }), ...USER_NODES].map((n) =>
+      n.id === 'plant.debug.alarms' ? { ...n, name: 'my alarm view' } : n,
+    );
     const { flows, changed } = syncDemoFlows(earlier, { port: 1884, mqtt311Only: false });
     const broker = byId(flows, 'plant.broker');
-    assert.deepStrictEqual([broker.broker, broker.port, broker.protocolVersion], ['127.0.0.1', '1884', '5'], 'a real broker gets the example\'s MQTT 5 back');
+    assert.deepStrictEqual([broker.broker, broker.port, broker.protocolVersion], ['127.0.0.1', '1884', '5'], "a real broker gets the example's MQTT 5 back");
     assert.strictEqual(byId(flows, 'm2m.ex.registry.broker').port, '1884');
     assert.deepStrictEqual(changed.sort(), ['m2m.ex.registry.broker', 'plant.broker']);
     assert.strictEqual(byId(flows, 'plant.debug.alarms').name, 'my alarm view');
-    assert.deepStrictEqual(flows.filter((n) => n.id.startsWith('mine.')), USER_NODES);
+    assert.deepStrictEqual(
+      flows.filter((n) => n.id.startsWith('mine.')),
+      USER_NODES,
+    );
     assert.deepStrictEqual(syncDemoFlows(flows, { port: 1884, mqtt311Only: false }).changed, [], 'nothing to change on the next start');
   });
 
@@ -50,7 +55,7 @@ describe('npm start keeps the demo flows in step with its broker and editor port
     assert.strictEqual(byId(flows, 'ops.devices').registry, 'plant.registry');
   });
 
-  it('a webhook URL of an earlier release, naming port 1880, becomes the example\'s; a URL the user wrote stays', () => {
+  it("a webhook URL of an earlier release, naming port 1880, becomes the example's; a URL the user wrote stays", () => {
     const withUrl = (to: string): FlowNode[] =>
       demoFlows({ port: 1883, mqtt311Only: false }).map((n) =>
         n.id === 'plant.change.url' ? { ...n, rules: (n.rules as Array<{ p: string }>).map((r) => (r.p === 'url' ? { ...r, to } : r)) } : n,
@@ -108,13 +113,15 @@ class Demo {
 
   /** What the debug node `id` showed, parsed. */
   shown(id: string): unknown[] {
-    return this.debug.filter((d) => d.id === id).map((d) => {
-      try {
-        return JSON.parse(d.msg) as unknown;
-      } catch {
-        return d.msg;
-      }
-    });
+    return this.debug
+      .filter((d) => d.id === id)
+      .map((d) => {
+        try {
+          return JSON.parse(d.msg) as unknown;
+        } catch {
+          return d.msg;
+        }
+      });
   }
 
   /** Resolves once `check` holds, checked on every debug message and output. */
@@ -122,7 +129,14 @@ class Demo {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(test);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; npm start said:\n${this.log}\ndebug sidebar (last 20):\n${this.debug.slice(-20).map((d) => `${d.id}: ${d.msg.slice(0, 200)}`).join('\n')}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; npm start said:\n${this.log}\ndebug sidebar (last 20):\n${this.debug
+              .slice(-20)
+              .map((d) => `${d.id}: ${d.msg.slice(0, 200)}`)
+              .join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       const test = (): void => {
         const done = check();
@@ -167,7 +181,10 @@ class Demo {
   }
 }
 
-const isCommand = (status: string) => (shown: unknown): boolean => (shown as { status?: unknown }).status === status;
+const isCommand =
+  (status: string) =>
+  (shown: unknown): boolean =>
+    (shown as { status?: unknown }).status === status;
 
 /** The plant demo works as its README says: digests arrive at the demo webhook, a fan command succeeds. */
 async function plantWorks(demo: Demo): Promise<void> {
@@ -194,14 +211,18 @@ describe('npm start, twice with different brokers (a child process on a fresh us
   });
   after(() => fs.rmSync(userDir, { recursive: true, force: true }));
 
-  it('works on M2M_EDITOR_PORT=18880 M2M_BROKER_PORT=18883, then after a restart on another broker port, keeping the user\'s own flows', async () => {
+  it("works on M2M_EDITOR_PORT=18880 M2M_BROKER_PORT=18883, then after a restart on another broker port, keeping the user's own flows", async () => {
     const editorPort = String(await portOr(18880));
     demo = await Demo.start({ M2M_USER_DIR: userDir, M2M_EDITOR_PORT: editorPort, M2M_BROKER_PORT: String(await portOr(18883)) });
     await plantWorks(demo);
     // the operator console beside the plant, on the dashboard the demo links from devDependencies
     assert.match(demo.log, new RegExp(`Operator dashboard: http://127.0.0.1:${editorPort}/dashboard`));
     assert.strictEqual((await fetch(`http://127.0.0.1:${editorPort}/dashboard`)).status, 200);
-    assert.strictEqual((await fetch(`http://127.0.0.1:${editorPort}/resources/@m2mflow/node-red-m2m/ui-m2m-alarms.umd.js`)).status, 200, 'the widget bundle is served');
+    assert.strictEqual(
+      (await fetch(`http://127.0.0.1:${editorPort}/resources/@m2mflow/node-red-m2m/ui-m2m-alarms.umd.js`)).status,
+      200,
+      'the widget bundle is served',
+    );
     await demo.stop();
 
     const flowFile = path.join(userDir, 'flows.json');
@@ -214,7 +235,11 @@ describe('npm start, twice with different brokers (a child process on a fresh us
     await demo.stop();
 
     const flows = JSON.parse(fs.readFileSync(flowFile, 'utf8')) as FlowNode[];
-    assert.deepStrictEqual(flows.filter((n) => n.id.startsWith('mine.')), USER_NODES, 'the user\'s own flow is kept');
+    assert.deepStrictEqual(
+      flows.filter((n) => n.id.startsWith('mine.')),
+      USER_NODES,
+      "the user's own flow is kept",
+    );
     assert.strictEqual(byId(flows, 'plant.broker').port, String(otherBroker));
   });
 });

@@ -105,7 +105,11 @@ describe('SenML-CBOR: hostile payloads are refused in time linear in their bytes
     ['a label given as integer and text', '81 a3 21 62 64 3a 02 01 61 76 02', /record 0 has the label v twice/],
     ['a bignum', '81 a2 21 62 64 3a 02 c2 41 01', /bignums/],
     ['an unknown tag', '81 a2 21 62 64 3a 02 c1 01', /CBOR tag 1 is not supported/],
-    ['a decimal fraction beyond a double', '81 a2 21 62 64 3a 02 c4 82 19 ff ff 01', /decimal fraction \(tag 4\) beyond the range of a double at byte offset 7/],
+    [
+      'a decimal fraction beyond a double',
+      '81 a2 21 62 64 3a 02 c4 82 19 ff ff 01',
+      /decimal fraction \(tag 4\) beyond the range of a double at byte offset 7/,
+    ],
     ['a pack that is a map', 'a1 02 01', /a SenML pack must be a CBOR array, got major type 5/],
     ['a record that is a number', '81 01', /record 0 must be a CBOR map, got major type 0 at byte offset 1/],
     ['a record marked shareable', '82 d8 1c a1 02 01 d8 1d 00', /shared references \(CBOR tag 28\) are refused.* at byte offset 1/],
@@ -187,7 +191,12 @@ describe('SenML-CBOR: RFC 8949 appendix A and RFC 8428 section 6', () => {
 // Random SenML packs in the shapes encoders send, encoded by cbor-x: our reader and cbor-x's must agree.
 const LABELS: Record<string, number> = { bver: -1, bn: -2, bt: -3, bu: -4, bv: -5, bs: -6, n: 0, u: 1, v: 2, vs: 3, vb: 4, s: 5, t: 6, ut: 7, vd: 8 };
 const number = fc
-  .oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }), fc.float({ noNaN: true, noDefaultInfinity: true }))
+  .oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.integer(),
+    fc.integer({ min: -(2 ** 53) + 1, max: 2 ** 53 - 1 }),
+    fc.float({ noNaN: true, noDefaultInfinity: true }),
+  )
   .map((n) => (Object.is(n, -0) ? 0 : n)); // JSON has no -0
 const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 8 }), fc.string({ maxLength: 300 }));
 const senmlRecord = fc.record(
@@ -220,7 +229,10 @@ function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   const byKey = (a: [string, unknown], b: [string, unknown]): number => (a[0] < b[0] ? -1 : 1);
   if (value instanceof Map) return [...value.entries()].map(([k, v]): [string, unknown] => [String(k), canonical(v)]).sort(byKey);
-  if (value !== null && typeof value === 'object') return Object.entries(value).map(([k, v]): [string, unknown] => [k, canonical(v)]).sort(byKey);
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value)
+      .map(([k, v]): [string, unknown] => [k, canonical(v)])
+      .sort(byKey);
   return value;
 }
 

@@ -6,16 +6,46 @@ const NOW = 1_700_000_000_000;
 
 /** The uplink message example of The Things Stack's "Data Formats" documentation. */
 const TTN_UPLINK = {
-  end_device_ids: { device_id: 'dev1', application_ids: { application_id: 'app1' }, dev_eui: '0004A30B001C0530', join_eui: '800000000000000C', dev_addr: '00BCB929' },
-  correlation_ids: ['as:up:01E0WZGT6Y7657CPFPE5WEYDSQ', 'gs:conn:01E0WDEC6T5T4XXBAX7S1VMFKE', 'gs:uplink:01E0WZGSZWT07NE5TS2APTV1Z9', 'ns:uplink:01E0WZGSZXZXZS8RFAWZX0F2FY', 'rpc:/ttn.lorawan.v3.GsNs/HandleUplink:01E0WZGSZXGE1KS577PFBWRJEE'],
+  end_device_ids: {
+    device_id: 'dev1',
+    application_ids: { application_id: 'app1' },
+    dev_eui: '0004A30B001C0530',
+    join_eui: '800000000000000C',
+    dev_addr: '00BCB929',
+  },
+  correlation_ids: [
+    'as:up:01E0WZGT6Y7657CPFPE5WEYDSQ',
+    'gs:conn:01E0WDEC6T5T4XXBAX7S1VMFKE',
+    'gs:uplink:01E0WZGSZWT07NE5TS2APTV1Z9',
+    'ns:uplink:01E0WZGSZXZXZS8RFAWZX0F2FY',
+    'rpc:/ttn.lorawan.v3.GsNs/HandleUplink:01E0WZGSZXGE1KS577PFBWRJEE',
+  ],
   received_at: '2020-02-12T15:15:46.014773143Z',
   uplink_message: {
     session_key_id: 'AXA50tHUGUucuzS/bCGMNw==',
     f_cnt: 1,
     frm_payload: 'gkHe',
     decoded_payload: { temperature: 1.0, luminosity: 0.64 },
-    rx_metadata: [{ gateway_ids: { gateway_id: 'gtw1', eui: '9C5C8E00001A05C4' }, time: '2020-02-12T15:15:45.787Z', timestamp: 2463457000, rssi: -35, channel_rssi: -35, snr: 5, uplink_token: 'ChIKEAoEZ3R3MRIInFyOAAAaBcQQ6L3Vlgk=', channel_index: 2 }],
-    settings: { data_rate: { lora: { bandwidth: 125000, spreading_factor: 7 } }, data_rate_index: 5, coding_rate: '4/6', frequency: '868300000', timestamp: 2463457000, time: '2020-02-12T15:15:45.787Z' },
+    rx_metadata: [
+      {
+        gateway_ids: { gateway_id: 'gtw1', eui: '9C5C8E00001A05C4' },
+        time: '2020-02-12T15:15:45.787Z',
+        timestamp: 2463457000,
+        rssi: -35,
+        channel_rssi: -35,
+        snr: 5,
+        uplink_token: 'ChIKEAoEZ3R3MRIInFyOAAAaBcQQ6L3Vlgk=',
+        channel_index: 2,
+      },
+    ],
+    settings: {
+      data_rate: { lora: { bandwidth: 125000, spreading_factor: 7 } },
+      data_rate_index: 5,
+      coding_rate: '4/6',
+      frequency: '868300000',
+      timestamp: 2463457000,
+      time: '2020-02-12T15:15:45.787Z',
+    },
     consumed_airtime: '0.056576s',
     locations: { user: { latitude: 37.97155556731436, longitude: 23.72678801175413, altitude: 10, source: 'SOURCE_REGISTRY' } },
     received_at: '2020-02-12T15:15:45.789585559Z',
@@ -41,7 +71,9 @@ const CHIRPSTACK_UPLINK = `{
 describe('ttn: The Things Stack v3 uplink from its documentation', () => {
   it('uses decoded_payload, the device id of the envelope and the receive time', () => {
     const out = new TelemetryDecoder({ format: 'ttn' }).decode({ payload: JSON.stringify(TTN_UPLINK), now: NOW });
-    assert.deepStrictEqual(out.records, [{ deviceId: 'dev1', timestamp: Date.parse('2020-02-12T15:15:46.014Z'), payload: { temperature: 1, luminosity: 0.64 } }]);
+    assert.deepStrictEqual(out.records, [
+      { deviceId: 'dev1', timestamp: Date.parse('2020-02-12T15:15:46.014Z'), payload: { temperature: 1, luminosity: 0.64 } },
+    ]);
     assert.deepStrictEqual(out.lorawan, { fPort: undefined, fCnt: 1 });
   });
 
@@ -62,7 +94,9 @@ describe('chirpstack: ChirpStack v4 uplink event from its documentation', () => 
   it('decodes data with a binary spec; the device is the devEui and the time is the event time', () => {
     const decoder = new TelemetryDecoder({ format: 'chirpstack', innerFormat: 'binary', binarySpec: [{ name: 'level', type: 'uint8', byteOffset: 0 }] });
     const out = decoder.decode({ payload: CHIRPSTACK_UPLINK, now: NOW });
-    assert.deepStrictEqual(out.records, [{ deviceId: '0101010101010101', timestamp: Date.parse('2022-07-18T09:34:15.775Z'), payload: { level: 0xaa }, units: undefined }]);
+    assert.deepStrictEqual(out.records, [
+      { deviceId: '0101010101010101', timestamp: Date.parse('2022-07-18T09:34:15.775Z'), payload: { level: 0xaa }, units: undefined },
+    ]);
     assert.deepStrictEqual(out.lorawan, { fPort: 1, fCnt: undefined });
   });
 
@@ -83,7 +117,10 @@ describe('device id auto: the format, msg.deviceId, then the topic pattern', () 
     assert.strictEqual(byDefault.decode({ payload: '{"t":1}', topic: 'devices/d-7/telemetry', now: NOW }).records[0].deviceId, 'd-7');
     const wildcard = new TelemetryDecoder({ format: 'json', topicPattern: 'site/+/dev-{deviceId}/#' });
     assert.strictEqual(wildcard.decode({ payload: '{"t":1}', topic: 'site/a/dev-42/up/json', now: NOW }).records[0].deviceId, '42');
-    assert.throws(() => wildcard.decode({ payload: '{"t":1}', now: NOW }), { code: 'INVALID_DEVICE_ID', message: /msg.deviceId is missing and msg.topic is missing \(pattern site\/\+\/dev-\{deviceId\}\/#\)/ });
+    assert.throws(() => wildcard.decode({ payload: '{"t":1}', now: NOW }), {
+      code: 'INVALID_DEVICE_ID',
+      message: /msg.deviceId is missing and msg.topic is missing \(pattern site\/\+\/dev-\{deviceId\}\/#\)/,
+    });
   });
 
   it('refuses a pattern without {deviceId} at deploy', () => {
@@ -126,7 +163,10 @@ describe('json: fields, mapping and timestamp path', () => {
   it('a timestamp in seconds is read as seconds, an unreadable one is an error naming the path', () => {
     const decoder = new TelemetryDecoder({ format: 'json', deviceIdFrom: 'fixed', fixedDeviceId: 'x', timestampPath: 'ts' });
     assert.strictEqual(decoder.decode({ payload: { ts: 1700000000, v: 1 }, now: NOW }).records[0].timestamp, 1700000000000);
-    assert.throws(() => decoder.decode({ payload: { ts: 'yesterday', v: 1 }, now: NOW }), (err: unknown) => err instanceof M2MError && err.field === 'ts');
+    assert.throws(
+      () => decoder.decode({ payload: { ts: 'yesterday', v: 1 }, now: NOW }),
+      (err: unknown) => err instanceof M2MError && err.field === 'ts',
+    );
   });
 
   it('hostile keys are refused, and the prototype stays clean', () => {
@@ -146,38 +186,67 @@ describe('kv: key=value lines and CSV', () => {
   const decoder = new TelemetryDecoder({ format: 'kv', deviceIdFrom: 'fixed', fixedDeviceId: 'k1', timestampPath: 'ts' });
 
   it('t=21.5,h=40 is one record with numbers, booleans and text', () => {
-    assert.deepStrictEqual(decoder.decode({ payload: 't=21.5,h=40,door=true,mode=eco', now: NOW }).records[0].payload, { t: 21.5, h: 40, door: true, mode: 'eco' });
+    assert.deepStrictEqual(decoder.decode({ payload: 't=21.5,h=40,door=true,mode=eco', now: NOW }).records[0].payload, {
+      t: 21.5,
+      h: 40,
+      door: true,
+      mode: 'eco',
+    });
   });
 
   it('each line is a record; lines at different times are separate messages', () => {
     const out = decoder.decode({ payload: 'ts=1700000000000,t=20\nts=1700000060000,t=21\n', now: NOW }).records;
-    assert.deepStrictEqual(out.map((r) => [r.timestamp, r.payload.t]), [[1700000000000, 20], [1700000060000, 21]]);
+    assert.deepStrictEqual(
+      out.map((r) => [r.timestamp, r.payload.t]),
+      [
+        [1700000000000, 20],
+        [1700000060000, 21],
+      ],
+    );
   });
 
   it('CSV with a header row: one record per row, empty cells skipped, quoted text kept', () => {
     const out = decoder.decode({ payload: 'ts,temp,label\n1700000000000,20.5,"a, b"\n1700000060000,,x\n', now: NOW }).records;
-    assert.deepStrictEqual(out.map((r) => r.payload), [{ temp: 20.5, label: 'a, b' }, { label: 'x' }]);
+    assert.deepStrictEqual(
+      out.map((r) => r.payload),
+      [{ temp: 20.5, label: 'a, b' }, { label: 'x' }],
+    );
   });
 
   it('CSV: a quoted field may hold line breaks, the delimiter and "" for a quote', () => {
     const payload = 'ts,temp,note\r\n1700000000000,20.5,"line one\nline two, with ""quotes"""\n1700000060000,21,"a\r\nb"\n';
     const out = decoder.decode({ payload, now: NOW }).records;
-    assert.deepStrictEqual(out.map((r) => [r.timestamp, r.payload]), [
-      [1700000000000, { temp: 20.5, note: 'line one\nline two, with "quotes"' }],
-      [1700000060000, { temp: 21, note: 'a\r\nb' }],
-    ]);
+    assert.deepStrictEqual(
+      out.map((r) => [r.timestamp, r.payload]),
+      [
+        [1700000000000, { temp: 20.5, note: 'line one\nline two, with "quotes"' }],
+        [1700000060000, { temp: 21, note: 'a\r\nb' }],
+      ],
+    );
     assert.deepStrictEqual(decoder.decode({ payload: 'temp;"said"\n1;"he said ""hi"""', now: NOW }).records[0].payload, { temp: 1, said: 'he said "hi"' });
   });
 
   it('CSV: an unclosed quote or text after a closing quote is a clear error', () => {
-    assert.throws(() => decoder.decode({ payload: 'temp,note\n1,"open\n2,x', now: NOW }), { code: 'INVALID_PAYLOAD', message: /CSV row 1 has a quoted field that is never closed/ });
-    assert.throws(() => decoder.decode({ payload: 'temp,note\n1,"a"b', now: NOW }), { code: 'INVALID_PAYLOAD', message: /CSV row 1 has text after the closing quote/ });
+    assert.throws(() => decoder.decode({ payload: 'temp,note\n1,"open\n2,x', now: NOW }), {
+      code: 'INVALID_PAYLOAD',
+      message: /CSV row 1 has a quoted field that is never closed/,
+    });
+    assert.throws(() => decoder.decode({ payload: 'temp,note\n1,"a"b', now: NOW }), {
+      code: 'INVALID_PAYLOAD',
+      message: /CSV row 1 has text after the closing quote/,
+    });
   });
 
   it('kv and CSV obey the metric cap: 25,000 metrics in one record are refused', () => {
     const many = Array.from({ length: 25_000 }, (_, i) => `m${i}`);
-    assert.throws(() => decoder.decode({ payload: many.map((m) => `${m}=1`).join(','), now: NOW }), { code: 'TOO_MANY_RECORDS', message: /line 1 has more than 10000 metrics \(metric cap\)/ });
-    assert.throws(() => decoder.decode({ payload: `${many.join(',')}\n${many.map(() => '1').join(',')}`, now: NOW }), { code: 'TOO_MANY_RECORDS', message: /the CSV header has more than 10000 metrics/ });
+    assert.throws(() => decoder.decode({ payload: many.map((m) => `${m}=1`).join(','), now: NOW }), {
+      code: 'TOO_MANY_RECORDS',
+      message: /line 1 has more than 10000 metrics \(metric cap\)/,
+    });
+    assert.throws(() => decoder.decode({ payload: `${many.join(',')}\n${many.map(() => '1').join(',')}`, now: NOW }), {
+      code: 'TOO_MANY_RECORDS',
+      message: /the CSV header has more than 10000 metrics/,
+    });
     const capped = new TelemetryDecoder({ format: 'kv', deviceIdFrom: 'fixed', fixedDeviceId: 'k1', timestampPath: 'ts', limits: { maxMetrics: 2 } });
     assert.deepStrictEqual(capped.decode({ payload: 'ts=1700000000000,a=1,b=2', now: NOW }).records[0].payload, { a: 1, b: 2 }, 'the time key is not a metric');
     assert.throws(() => capped.decode({ payload: 'a=1,b=2,c=3', now: NOW }), { code: 'TOO_MANY_RECORDS', message: /more than 2 metrics/ });
@@ -186,7 +255,11 @@ describe('kv: key=value lines and CSV', () => {
 
   it('the metric cap applies to every format, e.g. SenML records grouped into one', () => {
     const capped = new TelemetryDecoder({ format: 'senml', limits: { maxMetrics: 2 } });
-    const pack = JSON.stringify([{ bn: 'd1:', n: 'a', v: 1 }, { n: 'b', v: 2 }, { n: 'c', v: 3 }]);
+    const pack = JSON.stringify([
+      { bn: 'd1:', n: 'a', v: 1 },
+      { n: 'b', v: 2 },
+      { n: 'c', v: 3 },
+    ]);
     assert.throws(() => capped.decode({ payload: pack, now: NOW }), { code: 'TOO_MANY_RECORDS', message: /the record of d1 has more than 2 metrics/ });
     const json = new TelemetryDecoder({ format: 'json', deviceIdFrom: 'fixed', fixedDeviceId: 'x', limits: { maxMetrics: 2 } });
     assert.throws(() => json.decode({ payload: '{"a":1,"b":{"c":2,"d":3}}', now: NOW }), { code: 'TOO_MANY_RECORDS', message: /more than 2 metrics/ });
@@ -194,7 +267,13 @@ describe('kv: key=value lines and CSV', () => {
 
   it('reads the device id from a column and refuses malformed rows', () => {
     const byColumn = new TelemetryDecoder({ format: 'kv', deviceIdFrom: 'path', deviceIdPath: 'id' });
-    assert.deepStrictEqual(byColumn.decode({ payload: 'id,t\na1,1\nb2,2', now: NOW }).records.map((r) => [r.deviceId, r.payload]), [['a1', { t: 1 }], ['b2', { t: 2 }]]);
+    assert.deepStrictEqual(
+      byColumn.decode({ payload: 'id,t\na1,1\nb2,2', now: NOW }).records.map((r) => [r.deviceId, r.payload]),
+      [
+        ['a1', { t: 1 }],
+        ['b2', { t: 2 }],
+      ],
+    );
     assert.throws(() => byColumn.decode({ payload: 'id,t\na1', now: NOW }), /row 1 has 1 columns; the header has 2/);
     assert.throws(() => decoder.decode({ payload: 't=1,garbage', now: NOW }), /"garbage" is not key=value/);
   });

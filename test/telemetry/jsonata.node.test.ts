@@ -20,7 +20,15 @@ function flow(config: Record<string, unknown>): FlowNode[] {
   ];
 }
 
-const READINGS = { serial: 42, at: '2026-11-30T01:00:00Z', readings: [{ name: 'temp', value: 21.5 }, { name: 'hum', value: 40 }], battery: { mv: 3600 } };
+const READINGS = {
+  serial: 42,
+  at: '2026-11-30T01:00:00Z',
+  readings: [
+    { name: 'temp', value: 21.5 },
+    { name: 'hum', value: 40 },
+  ],
+  battery: { mv: 3600 },
+};
 
 describe('m2m-telemetry: JSONata where fields are mapped', () => {
   afterEach(() => helper.unload());
@@ -53,11 +61,20 @@ describe('m2m-telemetry: JSONata where fields are mapped', () => {
   it('JSONata for the device id alone leaves the rest to the fast reader, for each record of an array', async () => {
     await helper.load(MODULES, flow({ deviceIdFrom: 'path', deviceIdPath: '$split(topic, "/")[1]', deviceIdPathType: 'jsonata', timestampPath: 'ts' }));
     const out = collect(helper.getNode('out'));
-    helper.getNode('tel').receive({ topic: 'site/pump-3/up', payload: [{ ts: 1_700_000_000_000, flow: 3 }, { ts: 1_700_000_060_000, flow: 4 }] });
+    helper.getNode('tel').receive({
+      topic: 'site/pump-3/up',
+      payload: [
+        { ts: 1_700_000_000_000, flow: 3 },
+        { ts: 1_700_000_060_000, flow: 4 },
+      ],
+    });
     await waitFor(() => out.length === 2, 'a message per record');
     assert.deepStrictEqual(
       out.map((m) => [m.deviceId, m.payload, m.timestamp]),
-      [['pump-3', { flow: 3 }, 1_700_000_000_000], ['pump-3', { flow: 4 }, 1_700_000_060_000]],
+      [
+        ['pump-3', { flow: 3 }, 1_700_000_000_000],
+        ['pump-3', { flow: 4 }, 1_700_000_060_000],
+      ],
     );
   });
 
@@ -67,7 +84,10 @@ describe('m2m-telemetry: JSONata where fields are mapped', () => {
     const tel = helper.getNode('tel');
     for (let n = 0; n < 200; n++) tel.receive({ payload: { n } });
     await waitFor(() => out.length === 200, 'all 200');
-    assert.deepStrictEqual(out.map((m) => (m.payload as { n: number }).n), [...Array(200).keys()]);
+    assert.deepStrictEqual(
+      out.map((m) => (m.payload as { n: number }).n),
+      [...Array(200).keys()],
+    );
   });
 
   it('an invalid expression is refused at deploy: red badge, a log line and INVALID_CONFIG naming the field', async () => {
@@ -99,17 +119,30 @@ describe('m2m-telemetry: JSONata where fields are mapped', () => {
     tel.receive({ payload: [READINGS] });
     tel.receive({ payload: { readings: 7 } });
     await waitFor(() => caught.length === 2 && out.length === 1, 'two refused, one decoded');
-    assert.deepStrictEqual(caught.map((m) => [(m.error as { code: string }).code, (m.m2mError as { field: string }).field]), [
-      ['INVALID_PAYLOAD', 'mapping[0].path'],
-      ['INVALID_PAYLOAD', 'payload'],
-    ]);
+    assert.deepStrictEqual(
+      caught.map((m) => [(m.error as { code: string }).code, (m.m2mError as { field: string }).field]),
+      [
+        ['INVALID_PAYLOAD', 'mapping[0].path'],
+        ['INVALID_PAYLOAD', 'payload'],
+      ],
+    );
     assert.deepStrictEqual(out[0].payload, { r: 7 });
   });
 
   it('a flow saved before JSONata (version 1, rows without a type) still reads paths, and migrates to version 2', async () => {
-    const saved = { version: 1, format: 'json', mapping: [{ metric: 'temp', path: 'sensors[0].value' }], timestampPath: 'ts', deviceIdFrom: 'fixed', fixedDeviceId: 'b1' };
+    const saved = {
+      version: 1,
+      format: 'json',
+      mapping: [{ metric: 'temp', path: 'sensors[0].value' }],
+      timestampPath: 'ts',
+      deviceIdFrom: 'fixed',
+      fixedDeviceId: 'b1',
+    };
     const read = TELEMETRY_CONFIG.read(saved);
-    assert.deepStrictEqual([read.version, read.mapping, read.timestampPathType, read.deviceIdPathType], [2, [{ metric: 'temp', path: 'sensors[0].value', type: 'path' }], 'path', 'path']);
+    assert.deepStrictEqual(
+      [read.version, read.mapping, read.timestampPathType, read.deviceIdPathType],
+      [2, [{ metric: 'temp', path: 'sensors[0].value', type: 'path' }], 'path', 'path'],
+    );
     await helper.load(MODULES, flow(saved));
     const out = collect(helper.getNode('out'));
     helper.getNode('tel').receive({ payload: { ts: 1_700_000_000_000, sensors: [{ value: 5 }] } });

@@ -56,8 +56,14 @@ describe('lpp: the Cayenne LPP documentation example frames', () => {
   });
 
   it('a truncated entry is an error naming the byte offset, not zeros', () => {
-    assert.throws(() => lpp('03 67 01 10 05 67 00'), (err: unknown) => err instanceof M2MError && err.code === 'FRAME_TOO_SHORT' && /byte offset 6/.test(err.message));
-    assert.throws(() => lpp('03 42 01'), (err: unknown) => err instanceof M2MError && /unknown LPP type 66 \(0x42\) at byte offset 1/.test(err.message));
+    assert.throws(
+      () => lpp('03 67 01 10 05 67 00'),
+      (err: unknown) => err instanceof M2MError && err.code === 'FRAME_TOO_SHORT' && /byte offset 6/.test(err.message),
+    );
+    assert.throws(
+      () => lpp('03 42 01'),
+      (err: unknown) => err instanceof M2MError && /unknown LPP type 66 \(0x42\) at byte offset 1/.test(err.message),
+    );
   });
 
   it('decodes the extended types (ElectronicCats CayenneLPP.h) with their sizes, signedness, scale and units', () => {
@@ -89,9 +95,15 @@ describe('lpp: the Cayenne LPP documentation example frames', () => {
   });
 
   it('a truncated extended entry is FRAME_TOO_SHORT; a polyline is named as unsupported', () => {
-    assert.throws(() => lpp('01 64 00 00 01'), { code: 'FRAME_TOO_SHORT', message: /LPP generic on channel 1 needs 4 bytes at byte offset 2, but the frame ends at 5/ });
+    assert.throws(() => lpp('01 64 00 00 01'), {
+      code: 'FRAME_TOO_SHORT',
+      message: /LPP generic on channel 1 needs 4 bytes at byte offset 2, but the frame ends at 5/,
+    });
     assert.throws(() => lpp('01 87 01 02'), { code: 'FRAME_TOO_SHORT', message: /LPP colour on channel 1 needs 3 bytes/ });
-    assert.throws(() => lpp('03 67 01 10 01 F0 08 01'), { code: 'INVALID_PAYLOAD', message: /LPP polyline \(type 240\) at byte offset 5 has a variable length and is not supported/ });
+    assert.throws(() => lpp('03 67 01 10 01 F0 08 01'), {
+      code: 'INVALID_PAYLOAD',
+      message: /LPP polyline \(type 240\) at byte offset 5 has a variable length and is not supported/,
+    });
   });
 
   it('accepts hex and base64 strings as well as Buffers', () => {

@@ -66,7 +66,15 @@ function mutatedText(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
 const finite = fc.double({ noNaN: true, noDefaultInfinity: true });
 const hostileKey = fc.constantFrom('__proto__', 'constructor', 'prototype');
 const key = fc.oneof(fc.string({ maxLength: 8 }), hostileKey, fc.constantFrom('t', 'temp', 'ts', 'id'));
-const anyValue = fc.oneof(fc.double(), fc.integer(), fc.string({ maxLength: 10 }), fc.boolean(), fc.constant(null), fc.constant([1, 2]), fc.dictionary(key, fc.double(), { maxKeys: 3 }));
+const anyValue = fc.oneof(
+  fc.double(),
+  fc.integer(),
+  fc.string({ maxLength: 10 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant([1, 2]),
+  fc.dictionary(key, fc.double(), { maxKeys: 3 }),
+);
 
 function property(config: TelemetryDecoderConfig, input: fc.Arbitrary<DecodeInput>, runs = RUNS): void {
   const decoder = new TelemetryDecoder(config);
@@ -122,7 +130,11 @@ describe('property: arbitrary and mutated input gives telemetry or an M2MError (
     { n: fc.constantFrom('temp', 'current', 'x:y', ''), u: fc.constantFrom('V', '%RH'), v: finite, t: fc.integer({ min: -10, max: 300 }), s: finite },
     { requiredKeys: ['v'] },
   );
-  const validPack = fc.tuple(fc.record({ bn: fc.constantFrom('urn:dev:ow:1:', 'dev/', 'plant-3'), bt: fc.constantFrom(1.276020076001e9, 0) }), fc.array(validRecord, { minLength: 1, maxLength: 6 }))
+  const validPack = fc
+    .tuple(
+      fc.record({ bn: fc.constantFrom('urn:dev:ow:1:', 'dev/', 'plant-3'), bt: fc.constantFrom(1.276020076001e9, 0) }),
+      fc.array(validRecord, { minLength: 1, maxLength: 6 }),
+    )
     .map(([base, records]) => [{ ...base, ...records[0] }, ...records.slice(1)]);
   const LABELS: Record<string, number> = { bver: -1, bn: -2, bt: -3, bu: -4, bv: -5, bs: -6, n: 0, u: 1, v: 2, vs: 3, vb: 4, s: 5, t: 6, ut: 7, vd: 8 };
   const toCbor = (records: Record<string, unknown>[]): Uint8Array =>
@@ -141,15 +153,39 @@ describe('property: arbitrary and mutated input gives telemetry or an M2MError (
         mutatedText(validPack.map((p) => JSON.stringify(p))).map((payload) => ({ payload })),
         mutated(fc.constant(Buffer.from(rfc.CBOR_SECTION_6_HEX, 'hex'))).map((payload) => ({ payload })),
         mutatedText(fc.constantFrom(...rfcPacks)).map((payload) => ({ payload })),
-        fc.uint8Array({ maxLength: 64 }).map((b) => ({ payload: Buffer.from([0x80 | (b[0] ?? 0) % 32, ...b]) })),
+        fc.uint8Array({ maxLength: 64 }).map((b) => ({ payload: Buffer.from([0x80 | ((b[0] ?? 0) % 32), ...b]) })),
       ),
     );
   });
 
   // Data sizes as CayenneLPP.h gives them (reference and extended types).
   const LPP_SIZES: Record<number, number> = {
-    0: 1, 1: 1, 2: 2, 3: 2, 100: 4, 101: 2, 102: 1, 103: 2, 104: 1, 113: 6, 115: 2, 116: 2, 117: 2, 118: 4, 120: 1, 121: 2, 125: 2,
-    128: 2, 130: 4, 131: 4, 132: 2, 133: 4, 134: 6, 135: 3, 136: 9, 142: 1,
+    0: 1,
+    1: 1,
+    2: 2,
+    3: 2,
+    100: 4,
+    101: 2,
+    102: 1,
+    103: 2,
+    104: 1,
+    113: 6,
+    115: 2,
+    116: 2,
+    117: 2,
+    118: 4,
+    120: 1,
+    121: 2,
+    125: 2,
+    128: 2,
+    130: 4,
+    131: 4,
+    132: 2,
+    133: 4,
+    134: 6,
+    135: 3,
+    136: 9,
+    142: 1,
   };
   const lppEntry = fc
     .tuple(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...Object.keys(LPP_SIZES).map(Number)), fc.uint8Array({ minLength: 9, maxLength: 9 }))
@@ -192,7 +228,9 @@ describe('property: arbitrary and mutated input gives telemetry or an M2MError (
   it('kv (pairs and CSV)', () => {
     const token = fc.oneof(fc.string({ maxLength: 6 }), fc.double().map(String), fc.constantFrom('true', 'false', '"q,x"', '__proto__', 'ts', '1700000000'));
     const pairs = fc.array(fc.tuple(token, token), { minLength: 1, maxLength: 5 }).map((kv) => kv.map(([k, v]) => `${k}=${v}`).join(','));
-    const csv = fc.tuple(fc.array(token, { minLength: 1, maxLength: 4 }), fc.array(fc.array(token, { maxLength: 5 }), { maxLength: 4 })).map(([h, rows]) => [h.join(','), ...rows.map((r) => r.join(','))].join('\n'));
+    const csv = fc
+      .tuple(fc.array(token, { minLength: 1, maxLength: 4 }), fc.array(fc.array(token, { maxLength: 5 }), { maxLength: 4 }))
+      .map(([h, rows]) => [h.join(','), ...rows.map((r) => r.join(','))].join('\n'));
     property(
       { format: 'kv', deviceIdFrom: 'fixed', fixedDeviceId: 'kv-1', timestampPath: 'ts' },
       fc.oneof(
@@ -213,7 +251,8 @@ describe('property: arbitrary and mutated input gives telemetry or an M2MError (
       type: fc.constantFrom(...types),
       n: fc.integer({ min: -100, max: 100 }),
     });
-    const valueFor = (type: string, n: number): number | boolean | string => (type === 'Boolean' ? n > 0 : type === 'String' ? `s${n}` : type.startsWith('U') ? Math.abs(n) : n);
+    const valueFor = (type: string, n: number): number | boolean | string =>
+      type === 'Boolean' ? n > 0 : type === 'String' ? `s${n}` : type.startsWith('U') ? Math.abs(n) : n;
     const payload = fc
       .tuple(fc.integer({ min: 0, max: 255 }), fc.array(metric, { maxLength: 5 }), fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }))
       .map(([seq, metrics, timestamp]) =>
@@ -221,12 +260,26 @@ describe('property: arbitrary and mutated input gives telemetry or an M2MError (
           sparkplug.encodePayload({
             seq,
             timestamp,
-            metrics: metrics.map((m) => ({ ...(m.name !== undefined && { name: m.name }), ...(m.alias !== undefined && { alias: m.alias }), type: m.type, value: valueFor(m.type, m.n) })) as never,
+            metrics: metrics.map((m) => ({
+              ...(m.name !== undefined && { name: m.name }),
+              ...(m.alias !== undefined && { alias: m.alias }),
+              type: m.type,
+              value: valueFor(m.type, m.n),
+            })) as never,
           }),
         ),
       );
     const topic = fc.oneof(
-      fc.constantFrom('spBv1.0/g/NBIRTH/n1', 'spBv1.0/g/NDATA/n1', 'spBv1.0/g/DBIRTH/n1/d1', 'spBv1.0/g/DDATA/n1/d1', 'spBv1.0/g/DDEATH/n1/d1', 'spBv1.0/g/NDEATH/n1', 'spBv1.0/g/NDATA/n 2', 'spBv1.0/STATE/x'),
+      fc.constantFrom(
+        'spBv1.0/g/NBIRTH/n1',
+        'spBv1.0/g/NDATA/n1',
+        'spBv1.0/g/DBIRTH/n1/d1',
+        'spBv1.0/g/DDATA/n1/d1',
+        'spBv1.0/g/DDEATH/n1/d1',
+        'spBv1.0/g/NDEATH/n1',
+        'spBv1.0/g/NDATA/n 2',
+        'spBv1.0/STATE/x',
+      ),
       fc.string({ maxLength: 20 }),
     );
     property(
@@ -244,12 +297,25 @@ describe('property: arbitrary and mutated input gives telemetry or an M2MError (
     const validUplink = fc.record({
       end_device_ids: fc.record({ device_id: fc.constantFrom('dev1', 'eui-70b3d57ed0001234') }),
       received_at: fc.constantFrom('2020-02-12T15:15:46.014773143Z', '2024-01-01T00:00:00Z'),
-      uplink_message: fc.record({ frm_payload: lppFrame.map((b) => Buffer.from(b).toString('base64')), decoded_payload: fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.oneof(finite, fc.boolean(), fc.dictionary(key, finite, { maxKeys: 2 })), { minKeys: 1, maxKeys: 4 }) }),
+      uplink_message: fc.record({
+        frm_payload: lppFrame.map((b) => Buffer.from(b).toString('base64')),
+        decoded_payload: fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.oneof(finite, fc.boolean(), fc.dictionary(key, finite, { maxKeys: 2 })), {
+          minKeys: 1,
+          maxKeys: 4,
+        }),
+      }),
     });
     const uplink = fc.record({
       end_device_ids: fc.oneof(fc.record({ device_id: fc.oneof(fc.constantFrom('dev1', 'a/b'), fc.string({ maxLength: 8 })) }), anyValue),
       received_at: fc.oneof(fc.constantFrom('2020-02-12T15:15:46.014773143Z', 'nope'), anyValue),
-      uplink_message: fc.oneof(fc.record({ frm_payload: fc.oneof(uplinkBytes, anyValue), decoded_payload: fc.oneof(fc.dictionary(key, anyValue, { maxKeys: 4 }), anyValue), f_cnt: fc.nat() }), anyValue),
+      uplink_message: fc.oneof(
+        fc.record({
+          frm_payload: fc.oneof(uplinkBytes, anyValue),
+          decoded_payload: fc.oneof(fc.dictionary(key, anyValue, { maxKeys: 4 }), anyValue),
+          f_cnt: fc.nat(),
+        }),
+        anyValue,
+      ),
     });
     const inputs = fc.oneof(
       uplink.map((payload) => ({ payload })),

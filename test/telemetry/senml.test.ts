@@ -89,7 +89,14 @@ describe('senml: RFC 8428 section 5 examples, in JSON and in CBOR', () => {
     for (const [encoding, out] of both(rfc.MULTIPLE_DATA_TYPES)) {
       assert.deepStrictEqual(
         out,
-        [{ deviceId: 'urn:dev:ow:10e2073a01080063', timestamp: NOW, payload: { temp: 23.1, label: 'Machine Room', open: false, 'nfc-reader': 'aGkgCg' }, units: { temp: 'Cel' } }],
+        [
+          {
+            deviceId: 'urn:dev:ow:10e2073a01080063',
+            timestamp: NOW,
+            payload: { temp: 23.1, label: 'Machine Room', open: false, 'nfc-reader': 'aGkgCg' },
+            units: { temp: 'Cel' },
+          },
+        ],
         encoding,
       );
     }
@@ -154,7 +161,14 @@ describe('senml: base value, base sum and errors', () => {
       ['[{"bn":"d:","bv":-1.7e308,"n":"a","v":-1.7e308}]', 'v + bv'],
       ['[{"bn":"d:","bs":1.7e308,"n":"a","s":1.7e308}]', 's + bs'],
     ]) {
-      assert.throws(() => senml.decode({ payload, now: NOW }), (err: unknown) => err instanceof M2MError && err.code === 'INVALID_PAYLOAD' && err.message.includes(`record 0: ${field}`) && /overflows to -?Infinity/.test(err.message));
+      assert.throws(
+        () => senml.decode({ payload, now: NOW }),
+        (err: unknown) =>
+          err instanceof M2MError &&
+          err.code === 'INVALID_PAYLOAD' &&
+          err.message.includes(`record 0: ${field}`) &&
+          /overflows to -?Infinity/.test(err.message),
+      );
     }
   });
 
@@ -177,7 +191,10 @@ describe('senml: base value, base sum and errors', () => {
   ];
   for (const [what, payload, message] of bad) {
     it(`rejects ${what} with an M2MError naming the record and field`, () => {
-      assert.throws(() => senml.decode({ payload, now: NOW }), (err: unknown) => err instanceof M2MError && message.test(err.message));
+      assert.throws(
+        () => senml.decode({ payload, now: NOW }),
+        (err: unknown) => err instanceof M2MError && message.test(err.message),
+      );
     });
   }
 

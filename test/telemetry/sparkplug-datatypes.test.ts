@@ -34,7 +34,7 @@ function decodeBirth(metrics: WireMetric[]): Record<string, unknown> {
 }
 
 describe('sparkplug: every datatype, read as the specification stores it', () => {
-  it('signed integers are two\'s complement in the unsigned fields, including negative Int64', () => {
+  it("signed integers are two's complement in the unsigned fields, including negative Int64", () => {
     const payload = decodeBirth([
       { name: 'i8', datatype: 1, intValue: 2 ** 32 - 5 },
       { name: 'i16', datatype: 2, intValue: 2 ** 32 - 300 },
@@ -75,7 +75,16 @@ describe('sparkplug: every datatype, read as the specification stores it', () =>
       { name: 'id', datatype: 15, stringValue: '3f2504e0-4f89-11d3-9a0c-0305e82c3301' },
       { name: 'at', datatype: 13, longValue: String(T) },
     ]);
-    assert.deepStrictEqual(payload, { f: 1.5, d: -273.15, on: true, off: false, s: 'run', txt: 'long text', id: '3f2504e0-4f89-11d3-9a0c-0305e82c3301', at: T });
+    assert.deepStrictEqual(payload, {
+      f: 1.5,
+      d: -273.15,
+      on: true,
+      off: false,
+      s: 'run',
+      txt: 'long text',
+      id: '3f2504e0-4f89-11d3-9a0c-0305e82c3301',
+      at: T,
+    });
   });
 
   it('null values, bytes and files are not flat metrics and are left out without an error', () => {
@@ -97,11 +106,23 @@ describe('sparkplug: every datatype, read as the specification stores it', () =>
   });
 
   it('what the pack encodes, the independent decoder reads back (the rebirth NCMD and the simulator use it)', () => {
-    const bytes = encodeSparkplug({ timestamp: T, seq: 3, metrics: [{ name: 'n', type: 'Int64', value: -5n }, { name: 'u', type: 'UInt32', value: 4_000_000_000 }, { name: 'b', type: 'Boolean', value: false }] });
+    const bytes = encodeSparkplug({
+      timestamp: T,
+      seq: 3,
+      metrics: [
+        { name: 'n', type: 'Int64', value: -5n },
+        { name: 'u', type: 'UInt32', value: 4_000_000_000 },
+        { name: 'b', type: 'Boolean', value: false },
+      ],
+    });
     const decoded = Payload.toObject(Payload.decode(bytes), { longs: String }) as { metrics: Array<Record<string, unknown>> };
     assert.deepStrictEqual(
       decoded.metrics.map((m) => [m.name, m.datatype, m.longValue ?? m.intValue ?? m.booleanValue]),
-      [['n', 4, '18446744073709551611'], ['u', 7, 4_000_000_000], ['b', 11, false]],
+      [
+        ['n', 4, '18446744073709551611'],
+        ['u', 7, 4_000_000_000],
+        ['b', 11, false],
+      ],
     );
   });
 });

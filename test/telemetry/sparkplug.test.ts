@@ -30,7 +30,12 @@ describe('sparkplug: Sparkplug B payloads encoded by sparkplug-payload', () => {
   it('NBIRTH: metrics by name with units, control metrics and bdSeq left out, device id from the topic', () => {
     const out = decoder().decode({ payload: NBIRTH, topic: 'spBv1.0/plant/NBIRTH/edge-1', now: T });
     assert.deepStrictEqual(out.records, [
-      { deviceId: 'edge-1', timestamp: T, payload: { temperature: 21.5, running: true, offset: -5, uptime: 3_000_000_000, firmware: '1.2.3' }, units: { temperature: 'Cel' } },
+      {
+        deviceId: 'edge-1',
+        timestamp: T,
+        payload: { temperature: 21.5, running: true, offset: -5, uptime: 3_000_000_000, firmware: '1.2.3' },
+        units: { temperature: 'Cel' },
+      },
     ]);
     assert.strictEqual(out.rebirth, undefined);
   });
@@ -38,7 +43,11 @@ describe('sparkplug: Sparkplug B payloads encoded by sparkplug-payload', () => {
   it('NDATA with aliases only resolves names from the birth', () => {
     const d = decoder();
     d.decode({ payload: NBIRTH, topic: 'spBv1.0/plant/NBIRTH/edge-1', now: T });
-    const out = d.decode({ payload: ndata(1, [{ alias: 1, type: 'Double', value: 22.25 } as never, { alias: 2, type: 'Boolean', value: false } as never]), topic: 'spBv1.0/plant/NDATA/edge-1', now: T });
+    const out = d.decode({
+      payload: ndata(1, [{ alias: 1, type: 'Double', value: 22.25 } as never, { alias: 2, type: 'Boolean', value: false } as never]),
+      topic: 'spBv1.0/plant/NDATA/edge-1',
+      now: T,
+    });
     assert.deepStrictEqual(out.records[0].payload, { temperature: 22.25, running: false });
     assert.strictEqual(out.records[0].timestamp, T + 1000);
     assert.strictEqual(out.rebirth, undefined);
@@ -47,13 +56,27 @@ describe('sparkplug: Sparkplug B payloads encoded by sparkplug-payload', () => {
   it('DBIRTH and DDATA: the device level of the topic is the device id; metrics at different times are separate messages', () => {
     const d = decoder();
     d.decode({ payload: NBIRTH, topic: 'spBv1.0/plant/NBIRTH/edge-1', now: T });
-    d.decode({ payload: encode({ timestamp: T, seq: 1, metrics: [{ name: 'rpm', alias: 10, type: 'Int32', value: 1500 }] }), topic: 'spBv1.0/plant/DBIRTH/edge-1/pump-3', now: T });
+    d.decode({
+      payload: encode({ timestamp: T, seq: 1, metrics: [{ name: 'rpm', alias: 10, type: 'Int32', value: 1500 }] }),
+      topic: 'spBv1.0/plant/DBIRTH/edge-1/pump-3',
+      now: T,
+    });
     const out = d.decode({
-      payload: encode({ timestamp: T + 5, seq: 2, metrics: [{ alias: 10, type: 'Int32', value: 1490, timestamp: T + 1 } as never, { alias: 10, type: 'Int32', value: 1480, timestamp: T + 2 } as never] }),
+      payload: encode({
+        timestamp: T + 5,
+        seq: 2,
+        metrics: [{ alias: 10, type: 'Int32', value: 1490, timestamp: T + 1 } as never, { alias: 10, type: 'Int32', value: 1480, timestamp: T + 2 } as never],
+      }),
       topic: 'spBv1.0/plant/DDATA/edge-1/pump-3',
       now: T,
     });
-    assert.deepStrictEqual(out.records.map((r) => [r.deviceId, r.timestamp, r.payload.rpm]), [['pump-3', T + 1, 1490], ['pump-3', T + 2, 1480]]);
+    assert.deepStrictEqual(
+      out.records.map((r) => [r.deviceId, r.timestamp, r.payload.rpm]),
+      [
+        ['pump-3', T + 1, 1490],
+        ['pump-3', T + 2, 1480],
+      ],
+    );
   });
 
   it('a seq gap asks for a rebirth with an NCMD on the node, and still reports what it could read', () => {
@@ -65,7 +88,10 @@ describe('sparkplug: Sparkplug B payloads encoded by sparkplug-payload', () => {
     assert.strictEqual(out.rebirth.topic, 'spBv1.0/plant/NCMD/edge-1');
     assert.match(out.rebirth.reason, /seq gap .* expected 1, got 5/);
     const command = sparkplug.decodePayload(out.rebirth.payload);
-    assert.deepStrictEqual(command.metrics?.map((m) => [m.name, m.value]), [['Node Control/Rebirth', true]]);
+    assert.deepStrictEqual(
+      command.metrics?.map((m) => [m.name, m.value]),
+      [['Node Control/Rebirth', true]],
+    );
   });
 
   it('an unknown alias, or data before any birth, asks for a rebirth once rather than on every message', () => {
@@ -84,7 +110,11 @@ describe('sparkplug: Sparkplug B payloads encoded by sparkplug-payload', () => {
   it('NDEATH and DDEATH report the device offline; a death with a stale bdSeq is ignored', () => {
     const d = decoder();
     d.decode({ payload: NBIRTH, topic: 'spBv1.0/plant/NBIRTH/edge-1', now: T });
-    d.decode({ payload: encode({ timestamp: T, seq: 1, metrics: [{ name: 'rpm', alias: 10, type: 'Int32', value: 1 }] }), topic: 'spBv1.0/plant/DBIRTH/edge-1/pump-3', now: T });
+    d.decode({
+      payload: encode({ timestamp: T, seq: 1, metrics: [{ name: 'rpm', alias: 10, type: 'Int32', value: 1 }] }),
+      topic: 'spBv1.0/plant/DBIRTH/edge-1/pump-3',
+      now: T,
+    });
     const ddeath = d.decode({ payload: encode({ timestamp: T + 9, seq: 2 }), topic: 'spBv1.0/plant/DDEATH/edge-1/pump-3', now: T });
     assert.deepStrictEqual(ddeath.records, [{ deviceId: 'pump-3', timestamp: T + 9, payload: { online: false } }]);
     const stale = d.decode({ payload: encode({ metrics: [{ name: 'bdSeq', type: 'UInt64', value: 2 }] }), topic: 'spBv1.0/plant/NDEATH/edge-1', now: T });

@@ -48,7 +48,14 @@ describe('m2m-telemetry node', () => {
       tel.receive({ topic: 'devices/boiler-1/telemetry', deviceId: 'from-msg', payload: '{"temp":60}' });
       tel.receive({ topic: 'sensors/boiler-1', payload: '{"temp":59}' });
       await waitFor(() => out.length === 2 && caught.length === 1, 'two decoded, one refused');
-      assert.deepStrictEqual(out.map((m) => [m.deviceId, m.payload]), [['boiler-1', { temp: 61.5 }], ['from-msg', { temp: 60 }]], 'msg.deviceId still comes first');
+      assert.deepStrictEqual(
+        out.map((m) => [m.deviceId, m.payload]),
+        [
+          ['boiler-1', { temp: 61.5 }],
+          ['from-msg', { temp: 60 }],
+        ],
+        'msg.deviceId still comes first',
+      );
       const error = caught[0].error as { code: string; message: string };
       assert.strictEqual(error.code, 'INVALID_DEVICE_ID');
       assert.match(error.message, /topic "sensors\/boiler-1" does not match devices\/\{deviceId\}\/telemetry/);
@@ -56,14 +63,17 @@ describe('m2m-telemetry node', () => {
     }
   });
 
-  it('auto uses a configured topic pattern; the format\'s own id still wins', async () => {
+  it("auto uses a configured topic pattern; the format's own id still wins", async () => {
     await helper.load(MODULES, flow({ format: 'senml', deviceIdFrom: 'auto', topicPattern: 'plant/{deviceId}/data' }));
     const out = collect(helper.getNode('out'));
     const tel = helper.getNode('tel');
     tel.receive({ topic: 'plant/pump-7/data', payload: '[{"n":"temp","v":1}]' }); // names a device: "temp"
     tel.receive({ topic: 'plant/pump-7/data', payload: '[{"bn":"meter-2:","n":"kwh","v":5}]' });
     await waitFor(() => out.length === 2, 'two decoded');
-    assert.deepStrictEqual(out.map((m) => m.deviceId), ['temp', 'meter-2']);
+    assert.deepStrictEqual(
+      out.map((m) => m.deviceId),
+      ['temp', 'meter-2'],
+    );
     await helper.unload();
     await helper.load(MODULES, flow({ format: 'kv', deviceIdFrom: 'auto', topicPattern: 'plant/{deviceId}/data' }));
     const kvOut = collect(helper.getNode('out'));
@@ -77,7 +87,10 @@ describe('m2m-telemetry node', () => {
     const out = collect(helper.getNode('out'));
     helper.getNode('tel').receive({ topic: 'senml/in', payload: Buffer.from(rfc.CBOR_SECTION_6_HEX, 'hex'), keep: { a: 1 } });
     await waitFor(() => out.length === 6, 'six messages');
-    assert.deepStrictEqual(out.map((m) => m.timestamp), [1276020076001, 1276020071001, 1276020072001, 1276020073001, 1276020074001, 1276020075001]);
+    assert.deepStrictEqual(
+      out.map((m) => m.timestamp),
+      [1276020076001, 1276020071001, 1276020072001, 1276020073001, 1276020074001, 1276020075001],
+    );
     assert.ok(out.every((m) => m.deviceId === 'urn:dev:ow:10e2073a0108006' && m.topic === 'senml/in'));
     assert.deepStrictEqual(out[0].units, { voltage: 'V', current: 'A' });
     (out[1].keep as { a: number }).a = 2;
@@ -87,7 +100,17 @@ describe('m2m-telemetry node', () => {
   it('keeps running after every kind of bad input; a Catch node receives each error with its code', async () => {
     await helper.load(
       MODULES,
-      flow({ format: 'binary', deviceIdFrom: 'fixed', fixedDeviceId: 'meter-1', rejectOutput: true, maxBytes: 64, binarySpec: JSON.stringify([{ name: 'power', type: 'uint16', byteOffset: 0 }, { name: 'volts', type: 'uint16', byteOffset: 2, scale: 0.1 }]) }),
+      flow({
+        format: 'binary',
+        deviceIdFrom: 'fixed',
+        fixedDeviceId: 'meter-1',
+        rejectOutput: true,
+        maxBytes: 64,
+        binarySpec: JSON.stringify([
+          { name: 'power', type: 'uint16', byteOffset: 0 },
+          { name: 'volts', type: 'uint16', byteOffset: 2, scale: 0.1 },
+        ]),
+      }),
     );
     const tel = helper.getNode('tel');
     const out = collect(helper.getNode('out'));
@@ -103,10 +126,16 @@ describe('m2m-telemetry node', () => {
     for (const [payload] of bad) tel.receive({ payload });
     tel.receive({ payload: '000108fc' });
     await waitFor(() => caught.length === bad.length && out.length === 1, 'every error caught and the good frame decoded');
-    assert.deepStrictEqual(caught.map((m) => (m.error as { code?: string }).code ?? (m.error as { message: string }).message), bad.map(([, code]) => code));
+    assert.deepStrictEqual(
+      caught.map((m) => (m.error as { code?: string }).code ?? (m.error as { message: string }).message),
+      bad.map(([, code]) => code),
+    );
     assert.match((caught[0].error as { message: string }).message, /frame is 3 bytes; field "volts" needs bytes 2..3/);
     assert.ok(Buffer.isBuffer(caught[0].payload), 'the original payload stays on the msg');
-    assert.deepStrictEqual(rejected.map((m) => (m.error as { code: string }).code), bad.map(([, code]) => code));
+    assert.deepStrictEqual(
+      rejected.map((m) => (m.error as { code: string }).code),
+      bad.map(([, code]) => code),
+    );
     assert.deepStrictEqual(out[0].payload, { power: 1, volts: 230 });
   });
 
@@ -152,7 +181,10 @@ describe('m2m-telemetry node', () => {
     tel.receive({ topic: 'spBv1.0/g/NBIRTH/n1', payload: Buffer.from(birth) });
     tel.receive({ topic: 'spBv1.0/g/NDATA/n1', payload: Buffer.from(data) });
     await waitFor(() => out.length === 2 && control.length === 1, 'two telemetry messages and one rebirth request');
-    assert.deepStrictEqual(out.map((m) => m.payload), [{ temp: 20 }, { temp: 21 }]);
+    assert.deepStrictEqual(
+      out.map((m) => m.payload),
+      [{ temp: 20 }, { temp: 21 }],
+    );
     assert.strictEqual(control[0].topic, 'spBv1.0/g/NCMD/n1');
     assert.deepStrictEqual(sparkplug.decodePayload(control[0].payload as Buffer).metrics?.[0].name, 'Node Control/Rebirth');
   });
@@ -184,7 +216,10 @@ describe('m2m-telemetry node', () => {
         const caught = collect(helper.getNode('caught'));
         const inputs = [
           ...fc.sample(fc.anything(), PER_FORMAT / 3),
-          ...fc.sample(fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)), PER_FORMAT / 3),
+          ...fc.sample(
+            fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+            PER_FORMAT / 3,
+          ),
           ...fc.sample(fc.oneof(fc.string(), fc.json()), PER_FORMAT / 3),
           ...valid,
         ];
@@ -192,7 +227,10 @@ describe('m2m-telemetry node', () => {
         const answered = (): Set<unknown> => new Set([...out, ...caught].map((m) => m._msgid));
         await waitFor(() => answered().size === inputs.length, `an answer for each of ${inputs.length} inputs`);
         const errored = new Set(caught.map((m) => m._msgid));
-        assert.ok(out.every((m) => !errored.has(m._msgid)), 'no input both decoded and errored');
+        assert.ok(
+          out.every((m) => !errored.has(m._msgid)),
+          'no input both decoded and errored',
+        );
         assert.strictEqual(caught.length, errored.size, 'one error per bad input');
         valid.forEach((_, k) => assert.ok(!errored.has(`m${inputs.length - valid.length + k}`), 'the valid samples still decode after the bad ones'));
       });

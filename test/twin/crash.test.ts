@@ -12,7 +12,9 @@ const DEVICES = 100;
 /** The last acknowledged desired version and setpoint per device, from the worker's output up to the kill. */
 function runAndKill(dir: string, round: string): Promise<Map<string, Acked>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fixtures', 'reconcile-worker.ts'), dir, round, String(DEVICES)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fixtures', 'reconcile-worker.ts'), dir, round, String(DEVICES)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let killTimer: NodeJS.Timeout | undefined;
@@ -78,7 +80,11 @@ describe('device twin under kill -9 in the middle of reconciliation (file regist
       for (let i = 0; i < DEVICES; i++) registry.markSeen(`th-${i}`); // online: each with a delta hears it again
       const started = Date.now();
       while (synced.size < pending.size && Date.now() - started < 10_000) await new Promise((resolve) => setImmediate(resolve));
-      assert.deepStrictEqual([...pending].filter((id) => synced.get(id) !== 1), [], 'every device with a pending delta synced exactly once');
+      assert.deepStrictEqual(
+        [...pending].filter((id) => synced.get(id) !== 1),
+        [],
+        'every device with a pending delta synced exactly once',
+      );
       for (const id of lastAcked.keys()) {
         const twin = await twins.get(id);
         assert.deepStrictEqual(twin.delta, {}, `${id} reconciled`);

@@ -52,7 +52,13 @@ describe('examples/device-twin.json', function () {
     press('off');
     await waitFor(() => !registry.isOnline('th-002'), 'th-002 marked offline');
     press('d2');
-    await waitFor(() => commands.some((m) => (m.payload as { deviceId: string; status: string }).deviceId === 'th-002' && (m.payload as { status: string }).status === 'queued'), 'the command queued for th-002');
+    await waitFor(
+      () =>
+        commands.some(
+          (m) => (m.payload as { deviceId: string; status: string }).deviceId === 'th-002' && (m.payload as { status: string }).status === 'queued',
+        ),
+      'the command queued for th-002',
+    );
     press('get');
     await waitFor(() => docs.some((m) => m.operation === 'get'), "th-002's twin");
     const waiting = docs.find((m) => m.operation === 'get')?.payload as { delta: unknown; reported: unknown };
@@ -60,18 +66,26 @@ describe('examples/device-twin.json', function () {
 
     press('on');
     await waitFor(() => synced.length === 2, 'th-002 synced once it came back', 10_000);
-    assert.deepStrictEqual(synced.map((m) => m.topic), ['twin/th-001/synced', 'twin/th-002/synced']);
+    assert.deepStrictEqual(
+      synced.map((m) => m.topic),
+      ['twin/th-001/synced', 'twin/th-002/synced'],
+    );
 
     const logged = exampleFlow()
       .filter((n) => n.type !== 'tab' && n.type !== 'helper')
       .filter((n) => (helper.getNode(n.id) as unknown as { error: { called: boolean } }).error.called);
-    assert.deepStrictEqual(logged.map((n) => n.id), [], 'no node logged an error');
+    assert.deepStrictEqual(
+      logged.map((n) => n.id),
+      [],
+      'no node logged an error',
+    );
 
     press('bad');
     await waitFor(() => errors.length === 1, 'the refused setpoint');
     assert.strictEqual((errors[0].error as { code: string }).code, 'SCHEMA_VALIDATION');
     // th-002 got the queued command and the twin's reminder: both applied and reported before counting
-    const of2 = (status: string): number => commands.filter((m) => (m.payload as { deviceId: string }).deviceId === 'th-002' && (m.payload as { status: string }).status === status).length;
+    const of2 = (status: string): number =>
+      commands.filter((m) => (m.payload as { deviceId: string }).deviceId === 'th-002' && (m.payload as { status: string }).status === status).length;
     const reports2 = (): number => docs.filter((m) => m.operation === 'report' && m.deviceId === 'th-002').length;
     await waitFor(() => of2('succeeded') === of2('sent') && reports2() === of2('sent'), 'every command to th-002 answered and its report applied');
     assert.ok(of2('sent') >= 1);

@@ -14,23 +14,74 @@ import { startBroker, type TestBroker } from '../helpers/services';
 // them while half are offline; when those come back every delta is reconciled, and `synced` comes once per device.
 
 const DEVICES = 100;
-const MODULES = [registryNode, deviceNode, twinNode, commandNode, simulatorNode].map((m) => m as NodeModule).concat([catchNode, ...['network/10-mqtt.js', 'function/15-change.js', 'function/10-switch.js'].map(coreNode)]);
+const MODULES = [registryNode, deviceNode, twinNode, commandNode, simulatorNode]
+  .map((m) => m as NodeModule)
+  .concat([catchNode, ...['network/10-mqtt.js', 'function/15-change.js', 'function/10-switch.js'].map(coreNode)]);
 
 function flow(broker: TestBroker, prefix: string, registry: string): FlowNode[] {
   const z = 'fleet';
-  const mqttIn = (id: string, topic: string, to: string): FlowNode => ({ id, type: 'mqtt in', z, topic, qos: '1', datatype: 'auto-detect', broker: 'mq', nl: false, rap: true, rh: 0, inputs: 0, wires: [[to]] });
+  const mqttIn = (id: string, topic: string, to: string): FlowNode => ({
+    id,
+    type: 'mqtt in',
+    z,
+    topic,
+    qos: '1',
+    datatype: 'auto-detect',
+    broker: 'mq',
+    nl: false,
+    rap: true,
+    rh: 0,
+    inputs: 0,
+    wires: [[to]],
+  });
   const mqttOut = (id: string): FlowNode => ({ id, type: 'mqtt out', z, topic: '', qos: '', retain: '', broker: 'mq', wires: [] });
   const deviceFromTopic = { t: 'set', p: 'deviceId', pt: 'msg', to: "$split(topic, '/')[1]", tot: 'jsonata' };
   return [
     { id: z, type: 'tab' },
-    { id: 'mq', type: 'mqtt-broker', name: 'test', broker: '127.0.0.1', port: String(broker.port), clientid: '', autoConnect: true, usetls: false, protocolVersion: '5', keepalive: '15', cleansession: true, autoUnsubscribe: true },
-    { id: registry, type: 'm2m-registry', name: 'fleet', storeType: 'memory', offlineTimeout: 600, deviceTypes: JSON.stringify([{ name: 'thermostat', desiredSchema: { type: 'object', properties: { setpoint: { type: 'number', minimum: 5, maximum: 30 } } } }]) },
+    {
+      id: 'mq',
+      type: 'mqtt-broker',
+      name: 'test',
+      broker: '127.0.0.1',
+      port: String(broker.port),
+      clientid: '',
+      autoConnect: true,
+      usetls: false,
+      protocolVersion: '5',
+      keepalive: '15',
+      cleansession: true,
+      autoUnsubscribe: true,
+    },
+    {
+      id: registry,
+      type: 'm2m-registry',
+      name: 'fleet',
+      storeType: 'memory',
+      offlineTimeout: 600,
+      deviceTypes: JSON.stringify([
+        { name: 'thermostat', desiredSchema: { type: 'object', properties: { setpoint: { type: 'number', minimum: 5, maximum: 30 } } } },
+      ]),
+    },
     // the simulated thermostats, behind the broker
     mqttIn('cmdin', `${prefix}/+/commands/+`, 'sim'),
     {
-      id: 'sim', type: 'm2m-simulator', z, devices: DEVICES, idPrefix: 'th-', interval: 1, format: 'json', metrics: [{ name: 'temperature', min: 18, max: 24, noise: 0.1, drift: 0.05 }],
-      topic: `${prefix}/{deviceId}/telemetry`, commandTopic: `${prefix}/{deviceId}/commands/{command}`, replyTopic: `${prefix}/{deviceId}/replies`, reportTopic: `${prefix}/{deviceId}/reported`,
-      latency: 20, jitter: 20, failureRatio: 0, seed: '7', wires: [['simout']],
+      id: 'sim',
+      type: 'm2m-simulator',
+      z,
+      devices: DEVICES,
+      idPrefix: 'th-',
+      interval: 1,
+      format: 'json',
+      metrics: [{ name: 'temperature', min: 18, max: 24, noise: 0.1, drift: 0.05 }],
+      topic: `${prefix}/{deviceId}/telemetry`,
+      commandTopic: `${prefix}/{deviceId}/commands/{command}`,
+      replyTopic: `${prefix}/{deviceId}/replies`,
+      reportTopic: `${prefix}/{deviceId}/reported`,
+      latency: 20,
+      jitter: 20,
+      failureRatio: 0,
+      seed: '7',
+      wires: [['simout']],
     },
     mqttOut('simout'),
     // Node-RED's side: heard devices are online, reports go to the twin, deltas go out as set-desired commands
@@ -41,9 +92,46 @@ function flow(broker: TestBroker, prefix: string, registry: string): FlowNode[] 
     mqttIn('repin', `${prefix}/+/reported`, 'repdev'),
     { id: 'repdev', type: 'change', z, rules: [deviceFromTopic, { t: 'set', p: 'operation', pt: 'msg', to: 'report', tot: 'str' }], wires: [['twin']] },
     { id: 'twin', type: 'm2m-twin', z, registry, operation: '', wires: [['docs'], ['events']] },
-    { id: 'events', type: 'switch', z, property: 'payload.event', propertyType: 'msg', rules: [{ t: 'eq', v: 'delta', vt: 'str' }, { t: 'eq', v: 'synced', vt: 'str' }], checkall: 'false', outputs: 2, wires: [['tocmd'], ['synced']] },
-    { id: 'tocmd', type: 'change', z, rules: [{ t: 'set', p: 'command', pt: 'msg', to: 'set-desired', tot: 'str' }, { t: 'set', p: 'payload', pt: 'msg', to: 'payload.delta', tot: 'msg' }, { t: 'delete', p: 'topic', pt: 'msg' }], wires: [['command']] },
-    { id: 'command', type: 'm2m-command', z, registry, topic: `${prefix}/{deviceId}/commands/{command}`, replyTopic: `${prefix}/{deviceId}/replies`, mqtt5: true, timeout: 10, retries: 2, backoff: 1, ttl: 0, queueSize: 50, wires: [['cmdout'], ['cmdstatus']] },
+    {
+      id: 'events',
+      type: 'switch',
+      z,
+      property: 'payload.event',
+      propertyType: 'msg',
+      rules: [
+        { t: 'eq', v: 'delta', vt: 'str' },
+        { t: 'eq', v: 'synced', vt: 'str' },
+      ],
+      checkall: 'false',
+      outputs: 2,
+      wires: [['tocmd'], ['synced']],
+    },
+    {
+      id: 'tocmd',
+      type: 'change',
+      z,
+      rules: [
+        { t: 'set', p: 'command', pt: 'msg', to: 'set-desired', tot: 'str' },
+        { t: 'set', p: 'payload', pt: 'msg', to: 'payload.delta', tot: 'msg' },
+        { t: 'delete', p: 'topic', pt: 'msg' },
+      ],
+      wires: [['command']],
+    },
+    {
+      id: 'command',
+      type: 'm2m-command',
+      z,
+      registry,
+      topic: `${prefix}/{deviceId}/commands/{command}`,
+      replyTopic: `${prefix}/{deviceId}/replies`,
+      mqtt5: true,
+      timeout: 10,
+      retries: 2,
+      backoff: 1,
+      ttl: 0,
+      queueSize: 50,
+      wires: [['cmdout'], ['cmdstatus']],
+    },
     mqttOut('cmdout'),
     mqttIn('replyin', `${prefix}/+/replies`, 'command'),
     { id: 'docs', type: 'helper', z },
@@ -93,7 +181,10 @@ describe('device twin on the real broker: 100 simulated thermostats, half offlin
     await waitFor(() => synced.length === present.length, 'the present half synced', 30_000);
     const syncedIds = (): string[] => synced.map((m) => m.deviceId as string);
     assert.deepStrictEqual(syncedIds().sort(), present);
-    assert.ok(away.every((id) => !registry.isOnline(id)), 'the away half is still away');
+    assert.ok(
+      away.every((id) => !registry.isOnline(id)),
+      'the away half is still away',
+    );
 
     for (const deviceId of away) helper.getNode('sim').receive({ action: 'online', deviceId });
     await waitFor(() => synced.length >= DEVICES, 'every thermostat synced', 60_000);
@@ -112,8 +203,15 @@ describe('device twin on the real broker: 100 simulated thermostats, half offlin
     }
     const counts = new Map<string, number>();
     for (const id of syncedIds()) counts.set(id, (counts.get(id) ?? 0) + 1);
-    assert.deepStrictEqual(ids.filter((id) => counts.get(id) !== 1), [], 'synced exactly once per device');
-    assert.deepStrictEqual(caught.map((m) => (m.error as { message: string }).message), []);
+    assert.deepStrictEqual(
+      ids.filter((id) => counts.get(id) !== 1),
+      [],
+      'synced exactly once per device',
+    );
+    assert.deepStrictEqual(
+      caught.map((m) => (m.error as { message: string }).message),
+      [],
+    );
     console.log(`      (broker: ${broker.kind})`);
   });
 });

@@ -48,7 +48,11 @@ describe('twin merge patch (RFC 7396)', () => {
 describe('twin delta', () => {
   it('holds the desired keys whose value differs from the reported one, comparing deeply', () => {
     const desired = frozenJsonObject({ setpoint: 21, mode: 'heat', schedule: { mon: [6, 22], tue: [7, 23] }, list: [1, { a: 1 }] }, 'd', 64);
-    const reported = frozenJsonObject({ setpoint: 21, mode: 'off', schedule: { mon: [6, 22], tue: [7, 22], extra: 1 }, list: [1, { a: 1 }], other: 5 }, 'r', 64);
+    const reported = frozenJsonObject(
+      { setpoint: 21, mode: 'off', schedule: { mon: [6, 22], tue: [7, 22], extra: 1 }, list: [1, { a: 1 }], other: 5 },
+      'r',
+      64,
+    );
     assert.deepStrictEqual(computeDelta(desired, reported), { mode: 'heat', schedule: { tue: [7, 23] } });
   });
 
@@ -56,6 +60,10 @@ describe('twin delta', () => {
     const desired = frozenJsonObject({ a: { b: 1 } }, 'd', 64);
     assert.deepStrictEqual(computeDelta(desired, frozenJsonObject({ a: { b: 1, c: 2 } }, 'r', 64)), {});
     assert.deepStrictEqual(computeDelta(desired, frozenJsonObject({}, 'r', 64)), { a: { b: 1 } });
-    assert.deepStrictEqual(computeDelta(frozenJsonObject({ n: null }, 'd', 64), frozenJsonObject({}, 'r', 64)), { n: null }, 'a stored null differs from a missing key');
+    assert.deepStrictEqual(
+      computeDelta(frozenJsonObject({ n: null }, 'd', 64), frozenJsonObject({}, 'r', 64)),
+      { n: null },
+      'a stored null differs from a missing key',
+    );
   });
 });

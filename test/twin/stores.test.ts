@@ -55,7 +55,10 @@ function twinStoreSuite(fixture: Fixture): void {
       second.twins.on('twin', (e: TwinEvent) => events.push(e));
       const { twin } = await second.twins.report('th-1', { setpoint: 22, schedule: { mon: [6, 22] } });
       assert.deepStrictEqual([twin.desiredVersion, twin.reportedVersion, twin.delta], [2, 2, {}]);
-      assert.deepStrictEqual(events.map((e) => e.event), ['synced']);
+      assert.deepStrictEqual(
+        events.map((e) => e.event),
+        ['synced'],
+      );
     });
   });
 }

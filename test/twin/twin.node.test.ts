@@ -65,8 +65,21 @@ describe('m2m-twin node', () => {
     assert.deepStrictEqual(
       events.map((e) => [e.topic, e.payload]),
       [
-        ['twin/th-1/delta', { event: 'delta', deviceId: 'th-1', delta: { setpoint: 21, mode: 'heat' }, desiredVersion: 1, reportedVersion: 0, ts: (events[0].payload as { ts: number }).ts }],
-        ['twin/th-1/synced', { event: 'synced', deviceId: 'th-1', delta: {}, desiredVersion: 1, reportedVersion: 1, ts: (events[1].payload as { ts: number }).ts }],
+        [
+          'twin/th-1/delta',
+          {
+            event: 'delta',
+            deviceId: 'th-1',
+            delta: { setpoint: 21, mode: 'heat' },
+            desiredVersion: 1,
+            reportedVersion: 0,
+            ts: (events[0].payload as { ts: number }).ts,
+          },
+        ],
+        [
+          'twin/th-1/synced',
+          { event: 'synced', deviceId: 'th-1', delta: {}, desiredVersion: 1, reportedVersion: 1, ts: (events[1].payload as { ts: number }).ts },
+        ],
       ],
     );
 
@@ -136,7 +149,10 @@ describe('m2m-twin node', () => {
   });
 
   it('fails every message with NO_REGISTRY when no registry is configured', async () => {
-    await helper.load(MODULES, flow('desire').map((n) => (n.id === 'twin' ? { ...n, registry: '' } : n)));
+    await helper.load(
+      MODULES,
+      flow('desire').map((n) => (n.id === 'twin' ? { ...n, registry: '' } : n)),
+    );
     const got = next(helper.getNode('caught'));
     helper.getNode('twin').receive({ deviceId: 'th-1', payload: {} });
     assert.strictEqual(((await got).error as { code: string }).code, 'NO_REGISTRY');

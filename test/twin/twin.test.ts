@@ -48,7 +48,13 @@ describe('device twin', () => {
   beforeEach(async () => {
     clock = sinon.useFakeTimers({ now: START, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
     store = new ControlledStore();
-    registry = new DeviceRegistry({ name: 'twin-test', store, types: [THERMOSTAT as DeviceType, { name: 'plain' }], defaultOfflineTimeoutMs: 60_000, sweepMs: 100 });
+    registry = new DeviceRegistry({
+      name: 'twin-test',
+      store,
+      types: [THERMOSTAT as DeviceType, { name: 'plain' }],
+      defaultOfflineTimeoutMs: 60_000,
+      sweepMs: 100,
+    });
     await registry.ready();
     await registry.register({ id: 'th-1', type: 'thermostat' });
     twins = await TwinService.open(registry);
@@ -128,7 +134,10 @@ describe('device twin', () => {
     await twins.report('th-1', { setpoint: 20 });
     await twins.desire('th-1', { setpoint: 22 });
     await twins.desire('th-1', { setpoint: 20 });
-    assert.deepStrictEqual(events.map((e) => e.event), ['delta']);
+    assert.deepStrictEqual(
+      events.map((e) => e.event),
+      ['delta'],
+    );
   });
 
   it('sends the delta again when the device comes back online, and nothing when it is in sync', async () => {
@@ -224,7 +233,10 @@ describe('device twin', () => {
     await rejects(twins.desire('th-1', { setpoint: 25 }), 'STORE_WRITE_FAILED');
     const twin = await twins.get('th-1');
     assert.deepStrictEqual([twin.desired, twin.desiredVersion], [{ setpoint: 21 }, 1]);
-    assert.deepStrictEqual(events.map((e) => e.desiredVersion), [1]);
+    assert.deepStrictEqual(
+      events.map((e) => e.desiredVersion),
+      [1],
+    );
   });
 
   it('runs the operations of a device in the order they were asked, while a write is still pending', async () => {
@@ -264,7 +276,12 @@ describe('device twin', () => {
 
   it('reads a twin written by another process (as loaded from a file or Redis) and builds on it', async () => {
     const state = await registry.state(TWIN_NAMESPACE);
-    await state.set('th-1', JSON.parse(JSON.stringify({ v: 1, desired: { doc: { setpoint: 19 }, version: 4, updatedAt: { setpoint: 5 } }, reported: { doc: {}, version: 0, updatedAt: {} } })));
+    await state.set(
+      'th-1',
+      JSON.parse(
+        JSON.stringify({ v: 1, desired: { doc: { setpoint: 19 }, version: 4, updatedAt: { setpoint: 5 } }, reported: { doc: {}, version: 0, updatedAt: {} } }),
+      ),
+    );
     const { twin } = await twins.desire('th-1', { mode: 'heat' });
     assert.deepStrictEqual([twin.desired, twin.desiredVersion, twin.metadata.desired], [{ setpoint: 19, mode: 'heat' }, 5, { setpoint: 5, mode: START }]);
   });

@@ -29,4 +29,4 @@ button:disabled { opacity: 0.4; cursor: default; }
 .m2m-online { background: #3a9d23; }
 .m2m-offline { background: #aaa; }
 .m2m-empty { opacity: 0.6; text-align: center; }
-`
+`;

@@ -83,9 +83,29 @@ export type ScriptReply = [0 | 1 | 2, number | string];
 
 export interface ScriptedRedis extends Redis {
   /** keys: devices, rev counter, epoch; args: id, expected rev, device JSON without rev, message prefix, channel, epoch */
-  m2mPutDevice(devices: string, counter: string, epochKey: string, id: string, expected: string, json: string, messagePrefix: string, channel: string, epoch: string): Promise<ScriptReply>;
+  m2mPutDevice(
+    devices: string,
+    counter: string,
+    epochKey: string,
+    id: string,
+    expected: string,
+    json: string,
+    messagePrefix: string,
+    channel: string,
+    epoch: string,
+  ): Promise<ScriptReply>;
   /** keys: devices, seen, rev counter, epoch; args: id, expected rev, message prefix, channel, epoch */
-  m2mDeleteDevice(devices: string, seen: string, counter: string, epochKey: string, id: string, expected: string, messagePrefix: string, channel: string, epoch: string): Promise<ScriptReply>;
+  m2mDeleteDevice(
+    devices: string,
+    seen: string,
+    counter: string,
+    epochKey: string,
+    id: string,
+    expected: string,
+    messagePrefix: string,
+    channel: string,
+    epoch: string,
+  ): Promise<ScriptReply>;
   /** keys: devices, rev counter; args: id, device JSON without rev, rev, message prefix, channel */
   m2mRestoreDevice(devices: string, counter: string, id: string, json: string, rev: string, messagePrefix: string, channel: string): Promise<ScriptReply>;
   /** keys: state hash, namespaces; args: key, value JSON, namespace, message, channel */

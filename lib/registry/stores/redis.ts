@@ -156,7 +156,17 @@ export class RedisStore implements RegistryStore {
     const { rev: _rev, ...record } = device;
     const prefix = JSON.stringify({ origin: this.origin, kind: 'device', id: device.id }).slice(0, -1) + ',"device":';
     const reply = await this.run(() =>
-      this.client.m2mPutDevice(this.keys.devices, this.keys.rev, this.keys.epoch, device.id, expected, JSON.stringify(record), prefix, this.keys.changes, this.epoch ?? ''),
+      this.client.m2mPutDevice(
+        this.keys.devices,
+        this.keys.rev,
+        this.keys.epoch,
+        device.id,
+        expected,
+        JSON.stringify(record),
+        prefix,
+        this.keys.changes,
+        this.epoch ?? '',
+      ),
     );
     const rev = this.settle(device.id, expected, reply);
     device.rev = rev;
@@ -182,11 +192,7 @@ export class RedisStore implements RegistryStore {
     const json = JSON.stringify(value);
     const message: ChangeMessage = { origin: this.origin, kind: 'state', namespace, key, value };
     await this.exec(
-      this.client
-        .multi()
-        .sadd(this.keys.namespaces, namespace)
-        .hset(this.keys.state(namespace), key, json)
-        .publish(this.keys.changes, JSON.stringify(message)),
+      this.client.multi().sadd(this.keys.namespaces, namespace).hset(this.keys.state(namespace), key, json).publish(this.keys.changes, JSON.stringify(message)),
     );
     this.known.setState(namespace, key, value);
   }
@@ -341,7 +347,9 @@ export class RedisStore implements RegistryStore {
       this.needsResync = true;
       this.updateStatus();
       this.resyncIfNeeded();
-      throw this.unavailable(`Redis lost the registry's data (restarted without persistence?); this instance is restoring what it holds, nothing was stored: try again`);
+      throw this.unavailable(
+        `Redis lost the registry's data (restarted without persistence?); this instance is restoring what it holds, nothing was stored: try again`,
+      );
     }
     const current = typeof value === 'string' && value !== '' ? parseDevice(value) : null;
     if (current) this.known.devices.set(id, current);
@@ -407,7 +415,9 @@ export class RedisStore implements RegistryStore {
     const devices = [...this.known.devices.values()];
     let states = 0;
     for (const entries of this.known.state.values()) states += entries.size;
-    this.warn(`Redis lost the registry's data (restarted without persistence?): restoring ${devices.length} devices and ${states} state entries held by this instance`);
+    this.warn(
+      `Redis lost the registry's data (restarted without persistence?): restoring ${devices.length} devices and ${states} state entries held by this instance`,
+    );
     for (const device of devices) {
       const { rev = 0, ...record } = device;
       const prefix = JSON.stringify({ origin: this.origin, kind: 'device', id: device.id }).slice(0, -1) + ',"device":';

@@ -18,9 +18,7 @@ export interface LoadedData {
 }
 
 /** A change made by another registry instance sharing the store (Redis), so this one can follow it. */
-export type RemoteChange =
-  | { kind: 'device'; id: string; device: StoredDevice | null }
-  | { kind: 'state'; namespace: string; key: string; value: unknown };
+export type RemoteChange = { kind: 'device'; id: string; device: StoredDevice | null } | { kind: 'state'; namespace: string; key: string; value: unknown };
 
 /**
  * Where a registry keeps its data. Writes resolve only once the data is durable in that store;

@@ -166,7 +166,8 @@ class Compiler {
       }
       case 'window': {
         checkName(node.metric, node.pos, 'metric');
-        if (node.by === 'time' && (node.size <= 0 || node.size > MAX_WINDOW_MS)) throw new ExprError('a time window must be longer than 0 and at most 24 hours', node.pos);
+        if (node.by === 'time' && (node.size <= 0 || node.size > MAX_WINDOW_MS))
+          throw new ExprError('a time window must be longer than 0 and at most 24 hours', node.pos);
         if (node.by === 'samples' && (!Number.isInteger(node.size) || node.size < 1 || node.size > MAX_WINDOW_SAMPLES)) {
           throw new ExprError(`a sample window must be a whole number from 1 to ${MAX_WINDOW_SAMPLES} samples`, node.pos);
         }
@@ -206,7 +207,12 @@ export function compileExpression(source: string, type: ExprType, scope: ExprSco
   const compiler = new Compiler(scope);
   const out = compiler.compile(tree);
   if (out.type !== type) {
-    throw new ExprError(type === 'bool' ? 'the expression must be a condition (e.g. temperature > 30), not a number' : 'the expression must give a number (e.g. avg(temperature, 5m)), not a condition', tree.pos);
+    throw new ExprError(
+      type === 'bool'
+        ? 'the expression must be a condition (e.g. temperature > 30), not a number'
+        : 'the expression must give a number (e.g. avg(temperature, 5m)), not a condition',
+      tree.pos,
+    );
   }
   let left: Evaluate | null = null;
   let right: Evaluate | null = null;

@@ -173,7 +173,8 @@ class Parser {
       this.i++;
       const right = this.sum();
       const next = this.tok;
-      if (next.t === 'sym' && ['>', '>=', '<', '<=', '==', '!='].includes(next.value)) throw new ExprError('comparisons do not chain; join them with "and"', next.pos);
+      if (next.t === 'sym' && ['>', '>=', '<', '<=', '==', '!='].includes(next.value))
+        throw new ExprError('comparisons do not chain; join them with "and"', next.pos);
       return { kind: 'compare', pos: tok.pos, op: tok.value as CompareSymbol, left, right };
     }
     return left;

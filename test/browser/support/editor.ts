@@ -160,7 +160,9 @@ export async function cancelEditDialog(page: Page): Promise<void> {
 export async function helpSidebarText(page: Page, type: string): Promise<{ shown: string; expected: string }> {
   const expected = await page.evaluate((t) => {
     const { RED, $ } = globalThis as unknown as EditorGlobals;
-    return $('<div>').html(RED.nodes.getNodeHelp(t) ?? '').text();
+    return $('<div>')
+      .html(RED.nodes.getNodeHelp(t) ?? '')
+      .text();
   }, type);
   await page.evaluate((t) => (globalThis as unknown as EditorGlobals).RED.actions.invoke('core:show-help-tab', t), type);
   const help = page.locator('.red-ui-sidebar-help-stack .red-ui-help').first();

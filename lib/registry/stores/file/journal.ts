@@ -9,7 +9,11 @@ export interface JournalRead extends LinesResult {
   records: number;
 }
 
-export async function replayJournal(chunks: AsyncIterable<Buffer>, data: StoreData, options: { file: string; rejects: Rejects; maxLineBytes?: number }): Promise<JournalRead> {
+export async function replayJournal(
+  chunks: AsyncIterable<Buffer>,
+  data: StoreData,
+  options: { file: string; rejects: Rejects; maxLineBytes?: number },
+): Promise<JournalRead> {
   let records = 0;
   const result = await readRecords(
     chunks,

@@ -155,12 +155,7 @@ export async function readSnapshot(
 }
 
 /** Reads the single-JSON snapshot of the first release (format 1). Throws a SyntaxError if it is not JSON. */
-export function readLegacySnapshot(
-  text: string,
-  apply: (op: StoreOp) => void,
-  reject: (value: unknown, reason: string) => void,
-  file: string,
-): number {
+export function readLegacySnapshot(text: string, apply: (op: StoreOp) => void, reject: (value: unknown, reason: string) => void, file: string): number {
   const parsed = JSON.parse(text) as unknown;
   if (!isObject(parsed)) throw new SyntaxError('not a JSON object');
   const version = typeof parsed.version === 'number' ? parsed.version : LEGACY_FORMAT;
