@@ -16,6 +16,11 @@ export interface JobManagerOptions {
   onWarning?(message: string): void;
   /** Progress events of a running job at most this often (ms). Default 1000. */
   progressEveryMs?: number;
+  /**
+   * Restored commands in flight are asked for again (same id, `resume`) only when `resumeRestored()` is called, e.g.
+   * once every node of the flow exists to receive them. Default false: right after the constructor.
+   */
+  deferResume?: boolean;
 }
 
 export type JobControl = 'start' | 'pause' | 'resume' | 'cancel' | 'status' | 'delete';
@@ -254,8 +259,11 @@ export class JobManager {
     });
     for (const job of jobs) if (job.running) job.begin();
     // after the constructor has returned: a kept outcome may come back at once, inside the send
-    void Promise.resolve().then(() => {
-      if (!this.closed) for (const job of jobs) job.resendRestored();
-    });
+    if (!this.options.deferResume) void Promise.resolve().then(() => this.resumeRestored());
+  }
+
+  /** Asks again for each command in flight at the restart, under its own id (once; later calls do nothing). */
+  resumeRestored(): void {
+    if (!this.closed) for (const job of this.jobs.values()) job.resendRestored();
   }
 }

@@ -55,6 +55,12 @@ function twinOf(msg: NodeMessage): { deviceId: string; deltaEmpty: boolean } | u
   return undefined;
 }
 
+/** Node-RED's runtime events; `flows:started` follows every deploy, once every node of it exists. */
+interface RuntimeEvents {
+  on(event: 'flows:started', listener: () => void): void;
+  off(event: 'flows:started', listener: () => void): void;
+}
+
 export = function (RED: NodeAPI): void {
   installAdminApi(RED);
   RED.nodes.registerType('m2m-job', function (this: Node, config: NodeDef) {
@@ -76,6 +82,15 @@ export = function (RED: NodeAPI): void {
     const memoryKey = `job:${node.id}`;
     // the admin API (GET /m2m/jobs) and the editor's M2M sidebar list this node's jobs, updated on each progress
     const listing = listJobs(node, def.registry !== '' ? def.registry : undefined, () => manager);
+    // commands in flight at a restart are asked for again once m2m-command exists to answer (nodes start one by one)
+    const events = (RED as NodeAPI & { events?: RuntimeEvents }).events;
+    let flowsStarted = !events;
+    const onFlowsStarted = (): void => {
+      events?.off('flows:started', onFlowsStarted);
+      flowsStarted = true;
+      manager?.resumeRestored();
+    };
+    events?.on('flows:started', onFlowsStarted);
 
     const starting = (async (): Promise<JobManager> => {
       let store: JobStore;
@@ -90,6 +105,7 @@ export = function (RED: NodeAPI): void {
         store,
         registry,
         progressEveryMs: def.progressEvery * 1000,
+        deferResume: true,
         onSend: (request) => node.send([requestMessage(request), null, null]),
         onExecution: (e: ExecutionEvent) => node.send([null, { topic: `job/${e.jobId}/${e.deviceId}`, jobId: e.jobId, deviceId: e.deviceId, payload: e }, null]),
         onProgress: (p) => {
@@ -102,6 +118,7 @@ export = function (RED: NodeAPI): void {
       });
       status.show();
       listing.changed(); // restored jobs
+      if (flowsStarted) queueMicrotask(() => manager?.resumeRestored());
       return manager;
     })();
     starting.catch((err: unknown) => {
@@ -150,6 +167,7 @@ export = function (RED: NodeAPI): void {
 
     node.on('close', (removed, done) => {
       closed = true;
+      events?.off('flows:started', onFlowsStarted);
       listing.remove();
       status.stop();
       const finish = (): void => done();

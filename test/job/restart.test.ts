@@ -32,6 +32,28 @@ describe('m2m-job: restart resumes where it stopped', () => {
     r = second;
   });
 
+  it('an attempt in flight at the restart is asked for again under its own command id (resume), and that outcome ends it', async () => {
+    r = rig({ latencyMs: 1000 });
+    r.manager.start({ jobId: 'fw', target: { devices: ['d1'] }, command: 'update', timeout: 5000 });
+    await r.clock.tickAsync(10);
+    await r.manager.settle();
+    const first = r.sent[0];
+    assert.ok(first.kind === 'command');
+    r.manager.close();
+    const second = r.restart();
+    await r.clock.tickAsync(0);
+    assert.deepStrictEqual(
+      second.sent.map((s) => (s.kind === 'command' ? [s.commandId, s.attempt, s.resume] : [])),
+      [[first.commandId, 1, true]],
+      'the same command, marked resume: m2m-command answers with its outcome, never sends it twice',
+    );
+    await r.clock.tickAsync(1000);
+    assert.strictEqual(second.manager.executionState('fw', 'd1'), 'succeeded');
+    await r.clock.tickAsync(10_000);
+    assert.strictEqual(second.sent.length, 1, 'no new attempt');
+    r = second;
+  });
+
   it('an attempt waiting to retry at the restart is sent after the rest of its backoff', async () => {
     r = rig({ latencyMs: 100, answer: (_id, attempt) => (attempt === 1 ? 'failed' : 'succeeded') });
     r.manager.start({ jobId: 'b', target: { devices: ['d1'] }, command: 'update', retries: 1, backoff: 10_000 });
