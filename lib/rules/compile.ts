@@ -1,5 +1,6 @@
 // Turns rule definitions (as saved by the editor) into precompiled rules: a predicate per condition chosen once,
 // threshold resolvers, durations in ms. Every problem is reported with the rule's name and the offending field.
+import type { JsonataField } from '../config/jsonata-field';
 import { M2MError } from '../errors';
 import { isHostileKey } from '../safe';
 import { compileTemplate, type Template } from './template';
@@ -72,6 +73,8 @@ export interface ThresholdSource {
   /** attribute name or msg property path */
   path: readonly string[];
   describe: string;
+  /** jsonata: the rule and property it was written in, for the deploy's and the message's errors. */
+  field?: string;
 }
 
 export interface CompiledCondition {
@@ -155,7 +158,11 @@ function threshold(rule: string, field: string, raw: unknown, type: unknown): Th
     if (typeof n !== 'number' || !Number.isFinite(n)) fail(rule, field, `must be a number, got ${JSON.stringify(raw)}`);
     return { kind, num: n, path: [], describe: String(n) };
   }
-  if (kind !== 'attr' && kind !== 'msg') fail(rule, `${field}Type`, `must be num, attr or msg, got ${JSON.stringify(type)}`);
+  if (kind === 'jsonata') {
+    if (typeof raw !== 'string' || raw.trim() === '') fail(rule, field, 'must hold a JSONata expression');
+    return { kind, num: NaN, path: [raw], describe: `JSONata ${raw}`, field: `rule "${rule}": ${field}` };
+  }
+  if (kind !== 'attr' && kind !== 'msg') fail(rule, `${field}Type`, `must be num, attr, msg or jsonata, got ${JSON.stringify(type)}`);
   if (typeof raw !== 'string' || raw === '') fail(rule, field, `must name a ${kind === 'attr' ? 'device attribute' : 'msg property'}`);
   const path = kind === 'attr' ? [raw] : raw.replace(/^msg\./, '').split('.');
   if (path.some((part) => part === '' || isHostileKey(part))) fail(rule, field, `is not a usable property path: ${JSON.stringify(raw)}`);
@@ -432,11 +439,31 @@ export function needsRegistry(rules: readonly CompiledRule[]): boolean {
   );
 }
 
+/**
+ * Where the node puts the values of this message's JSONata thresholds (expression -> result) before the engine
+ * reads it: JSONata is asynchronous and evaluated by Node-RED, the engine is neither.
+ */
+export const JSONATA_VALUES = Symbol('m2m.rule.jsonataValues');
+export type WithJsonataValues = Record<string, unknown> & { [JSONATA_VALUES]?: ReadonlyMap<string, unknown> };
+
+/** Each JSONata threshold of the rules once, with the rule and property it was written in. */
+export function jsonataThresholds(rules: readonly CompiledRule[]): JsonataField[] {
+  const found = new Map<string, JsonataField>();
+  for (const r of rules) {
+    for (const t of [r.raise.lo, r.raise.hi, r.clear?.lo, r.clear?.hi]) {
+      if (t?.kind === 'jsonata' && !found.has(t.path[0])) found.set(t.path[0], { field: t.field ?? t.describe, expression: t.path[0] });
+    }
+  }
+  return [...found.values()];
+}
+
 /** A threshold's value for this device and message, or NaN (with the reason from `thresholdProblem`). */
-export function resolveThreshold(src: ThresholdSource, deviceId: string, msg: Record<string, unknown>, lookup: DeviceLookup | undefined): number {
+export function resolveThreshold(src: ThresholdSource, deviceId: string, msg: WithJsonataValues, lookup: DeviceLookup | undefined): number {
   if (src.kind === 'num') return src.num;
   let value: unknown;
-  if (src.kind === 'attr') {
+  if (src.kind === 'jsonata') {
+    value = msg[JSONATA_VALUES]?.get(src.path[0]);
+  } else if (src.kind === 'attr') {
     value = lookup?.(deviceId)?.attributes[src.path[0]];
   } else {
     value = msg;

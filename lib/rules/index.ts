@@ -1,5 +1,5 @@
 export * from './types';
-export { compileRules, compileRule, needsRegistry, defaultTexts, TEXT_FIELDS, type CompiledRule } from './compile';
+export { compileRules, compileRule, needsRegistry, defaultTexts, TEXT_FIELDS, JSONATA_VALUES, jsonataThresholds, type CompiledRule } from './compile';
 export { compileTemplate } from './template';
 export { RuleEngine, type ControlOp, type EngineOptions, DEFAULT_IDLE_MS, DEFAULT_MAX_DEVICES, MISSING_METRIC_HINT_AFTER } from './engine';
 export { RULE_STATE_VERSION, type PersistedAlarm, type PersistedDevice } from './state-format';

@@ -288,7 +288,7 @@ export class SampleReader implements SampleThresholds {
         'NO_THRESHOLD',
         `rule "${rule.name}" metric "${rule.metric}": threshold ${src.describe} of ${cond.op} is missing or not a number for device ${id}`,
         {
-          field: src.kind === 'msg' ? src.path.join('.') : `attributes.${src.path[0]}`,
+          field: src.kind === 'msg' ? src.path.join('.') : src.kind === 'jsonata' ? (src.field ?? src.describe) : `attributes.${src.path[0]}`,
         },
       );
     }

@@ -8,7 +8,7 @@ export type CompareOp = '>' | '>=' | '<' | '<=' | '==' | '!=' | 'between' | 'out
 export type RaiseOp = CompareOp | 'nodata';
 
 /** Where a threshold comes from: a literal number, a device attribute in the registry, or a msg property. */
-export type ThresholdType = 'num' | 'attr' | 'msg';
+export type ThresholdType = 'num' | 'attr' | 'msg' | 'jsonata';
 
 export interface ConditionDefinition {
   /** A threshold rule's comparison; unused by expression rules. */

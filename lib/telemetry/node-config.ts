@@ -1,3 +1,4 @@
+import type { JsonataField } from '../config/jsonata-field';
 import type { JsonSchema } from '../schema';
 import type { BinaryFieldSpec } from './binary';
 import type { DecodeInput, DeviceIdFrom, InnerFormat, SenmlEncoding, TelemetryDecoderConfig } from './decoder';
@@ -47,12 +48,7 @@ export interface TelemetryNodeProperties {
   maxMetrics: number;
 }
 
-/** A field the node evaluates once per message as JSONata against the whole msg. */
-export interface JsonataField {
-  /** The property it was saved in, for INVALID_CONFIG and INVALID_PAYLOAD: deviceIdPath, timestampPath, mapping[i].path. */
-  field: string;
-  expression: string;
-}
+export type { JsonataField } from '../config/jsonata-field';
 
 /**
  * What the node reads itself, before the decoder, when a field is JSONata. With a JSONata mapping row the node reads
@@ -111,6 +107,11 @@ export function messageFields(def: TelemetryNodeProperties): MessageFields {
     if (idFromPath && !fields.deviceId) fields.deviceIdPath = compilePath(def.deviceIdPath, 'deviceIdPath');
   }
   return fields;
+}
+
+/** The JSONata fields among them, each once: the device id, the timestamp and the mapping rows written as JSONata. */
+export function jsonataFieldsOf(fields: MessageFields): JsonataField[] {
+  return [fields.deviceId, fields.timestamp, ...(fields.mapping ?? []).map((row) => row.jsonata)].filter((f): f is JsonataField => f !== undefined);
 }
 
 export function decoderConfigFromNode(def: TelemetryNodeProperties, schemaFor?: SchemaSource): TelemetryDecoderConfig {

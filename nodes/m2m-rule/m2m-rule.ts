@@ -4,6 +4,8 @@ import {
   type AlarmEvent,
   compileRules,
   type ControlOp,
+  JSONATA_VALUES,
+  jsonataThresholds,
   KeptStates,
   needsRegistry,
   type NodeContextStore,
@@ -14,6 +16,7 @@ import {
 import { onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction } from '../shared/node-red';
 import { optionalRegistry, startedFor } from '../shared/registry-lookup';
+import { JsonataFields } from '../shared/jsonata';
 import { ThrottledStatus } from '../shared/throttled-status';
 import { RULE_CONFIG, type RuleConfig } from './config';
 import { installAdminApi, listAlarms } from '../shared/admin-sources';
@@ -57,8 +60,12 @@ export = function (RED: NodeAPI): void {
     let persistence: RulePersistence | undefined;
     let registry: DeviceRegistryApi | undefined;
     let shelveMs: number;
+    let jsonata: { fields: JsonataFields; thresholds: ReturnType<typeof jsonataThresholds> } | undefined;
     try {
       const rules = compileRules(def.rules);
+      const thresholds = jsonataThresholds(rules);
+      // prepared once here: a syntax error refuses the deploy with INVALID_CONFIG naming the rule and property
+      if (thresholds.length > 0) jsonata = { fields: new JsonataFields(RED, node, thresholds), thresholds };
       registry = optionalRegistry(RED, def.registry);
       if (!registry && needsRegistry(rules)) {
         throw new M2MError('NO_REGISTRY', 'a rule uses a device attribute threshold or a type/tag scope, which needs an m2m-registry', { field: 'registry' });
@@ -185,9 +192,26 @@ export = function (RED: NodeAPI): void {
 
     onInput(node, (msg, send) => {
       // until the state is loaded, a message fails at once with STORE_UNAVAILABLE while the store is unreachable
-      if (!ready) return startedFor(registry, loading).then(() => handle(msg, send));
-      handle(msg, send);
+      if (!ready) return startedFor(registry, loading).then(() => withThresholds(msg, send));
+      return withThresholds(msg, send);
     });
+
+    /** With JSONata thresholds: evaluated once for this message (asynchronous, in Node-RED), then the engine reads them. */
+    function withThresholds(msg: NodeMessage, send: SendFunction): void | Promise<void> {
+      if (!jsonata || (typeof msg.topic === 'string' && (CONTROL_TOPICS.has(msg.topic) || msg.topic === 'list'))) return handle(msg, send);
+      const { fields, thresholds } = jsonata;
+      return fields.evaluate(msg).then((results) => {
+        const values = new Map<string, unknown>();
+        for (const t of thresholds) values.set(t.expression, results.get(t.field));
+        // not enumerable: the copies of msg that events get do not carry it
+        Object.defineProperty(msg, JSONATA_VALUES, { value: values, configurable: true, enumerable: false });
+        try {
+          handle(msg, send);
+        } finally {
+          delete (msg as Record<symbol, unknown>)[JSONATA_VALUES];
+        }
+      });
+    }
 
     // the admin API and the editor's M2M sidebar: active alarms, and transitions taking the control message's path
     const admin = listAlarms(node, { registryId: registry ? (def.registry as string) : undefined, registry, engine, loading, handle });

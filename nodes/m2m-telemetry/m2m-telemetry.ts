@@ -2,13 +2,13 @@ import { M2MError } from '../../lib/errors';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import { type DecodeInput, type DecodeOutput, decoderConfigFromNode, type SchemaSource, TelemetryDecoder, telemetryMessages } from '../../lib/telemetry';
 import { toParsed } from '../../lib/telemetry/input';
-import { decodeInputWith, type MessageFields, messageFields } from '../../lib/telemetry/node-config';
+import { decodeInputWith, jsonataFieldsOf, type MessageFields, messageFields } from '../../lib/telemetry/node-config';
 import { deviceIdOf, onInput, rejectAllInput } from '../shared/adapter';
 import type { Node, NodeAPI, NodeDef, NodeMessage, SendFunction as Send } from '../shared/node-red';
 import { optionalRegistry } from '../shared/registry-lookup';
 import { ThrottledStatus } from '../shared/throttled-status';
 import { TELEMETRY_CONFIG } from './config';
-import { JsonataFields } from './jsonata';
+import { JsonataFields } from '../shared/jsonata';
 
 function registrySchemas(registry: DeviceRegistryApi): SchemaSource {
   return (deviceId) => {
@@ -40,7 +40,7 @@ export = function (RED: NodeAPI): void {
       const registry = def.validation === 'registry' ? optionalRegistry(RED, def.registry) : undefined;
       decoder = new TelemetryDecoder(decoderConfigFromNode(def, registry && registrySchemas(registry)));
       fields = messageFields(def);
-      jsonata = new JsonataFields(RED, node, fields);
+      jsonata = new JsonataFields(RED, node, jsonataFieldsOf(fields));
     } catch (err) {
       rejectAllInput(node, err);
       return;

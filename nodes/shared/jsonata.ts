@@ -1,8 +1,8 @@
 import { M2MError } from '../../lib/errors';
-import type { JsonataField, MessageFields } from '../../lib/telemetry/node-config';
-import type { Node, NodeAPI, NodeMessage, PreparedJsonata } from '../shared/node-red';
+import type { JsonataField } from '../../lib/config/jsonata-field';
+import type { Node, NodeAPI, NodeMessage, PreparedJsonata } from './node-red';
 
-// JSONata fields of m2m-telemetry: each expression prepared once at deploy with Node-RED's own
+// JSONata fields (m2m-telemetry's mapping, m2m-rule's thresholds): each expression prepared once at deploy with Node-RED's own
 // RED.util.prepareJSONataExpression (a syntax error refuses the deploy, naming the field), then evaluated once per
 // message against the whole msg with RED.util.evaluateJSONataExpression, the evaluator evaluateNodeProperty uses for
 // a 'jsonata' property (which would compile the expression again on every message).
@@ -10,10 +10,7 @@ import type { Node, NodeAPI, NodeMessage, PreparedJsonata } from '../shared/node
 export class JsonataFields {
   private readonly prepared: ReadonlyArray<{ field: string; expression: PreparedJsonata }>;
 
-  constructor(RED: NodeAPI, node: Node, fields: MessageFields) {
-    const all: JsonataField[] = [fields.deviceId, fields.timestamp, ...(fields.mapping ?? []).map((row) => row.jsonata)].filter(
-      (f): f is JsonataField => f !== undefined,
-    );
+  constructor(RED: NodeAPI, node: Node, all: readonly JsonataField[]) {
     this.prepared = all.map(({ field, expression }) => {
       try {
         return { field, expression: RED.util.prepareJSONataExpression(expression, node) };
