@@ -127,6 +127,40 @@ const VALIDATORS = `
   };
 `;
 
+// What the editors of the Dashboard 2.0 widget nodes (ui-m2m-alarms, ui-m2m-devices) share: the palette colour, the
+// group, order and size properties, and the size button of the dialog.
+const DASHBOARD = `
+  var dashboard = {
+    /** The dashboard widgets' colour (its catalog's key comes back untranslated when the dashboard is not installed). */
+    colour: function () {
+      var colour = RED._('@flowfuse/node-red-dashboard/ui-base:ui-base.colors.light');
+      return colour.charAt(0) === '#' ? colour : '#a6bbcf';
+    },
+    /** The group, order, width and height defaults; the width must fit the group's. */
+    defaults: function () {
+      return {
+        group: { type: 'ui-group', required: true },
+        order: { value: 0 },
+        width: {
+          value: 0,
+          validate: function (v) {
+            var width = v || 0;
+            var group = RED.nodes.node($('#node-input-group').val() || this.group);
+            var valid = !group || +width <= +group.width;
+            $('#node-input-size').toggleClass('input-error', !valid);
+            return valid;
+          }
+        },
+        height: { value: 0 }
+      };
+    },
+    /** For oneditprepare: the size button sets width and height within the group. */
+    prepare: function () {
+      $('#node-input-size').elementSizer({ width: '#node-input-width', height: '#node-input-height', group: '#node-input-group' });
+    }
+  };
+`;
+
 /** The editor script for these node types (type → its steps and current version). */
 export function editorScript(
   types: ReadonlyArray<{ type: string; version: number; steps: readonly MigrationStep[] }>,
@@ -144,7 +178,7 @@ export function editorScript(
 ${entries.join(',\n')}
   };
   var CONSTANTS = ${JSON.stringify(constants, null, 2).replace(/\n/g, '\n  ')};
-${VALIDATORS}
+${VALIDATORS}${DASHBOARD}
   /** Steps the node's saved properties up to today's version, in place; as lib/config/migrate.ts does at deploy. */
   function migrate(type, config) {
     var known = TYPES[type];
@@ -186,7 +220,7 @@ ${VALIDATORS}
     return result;
   }
 
-  window.M2M_CONFIG = { types: TYPES, migrate: migrate, prepare: prepare, constants: CONSTANTS, validators: validators };
+  window.M2M_CONFIG = { types: TYPES, migrate: migrate, prepare: prepare, constants: CONSTANTS, validators: validators, dashboard: dashboard };
 })();
 `;
 }
