@@ -94,7 +94,11 @@ export class AdminApi {
     if (!source.knows(request.deviceId)) throw new M2MError('DEVICE_NOT_FOUND', `${nodeId} knows no device ${request.deviceId}`, { field: 'deviceId' });
     const events = await source.control(request);
     if (events.length === 0) {
-      throw new M2MError('NO_TRANSITION', `${request.op} changed nothing: no alarm of ${request.deviceId}${request.rule ? ` for ${request.rule}` : ''} is in a state to ${request.op}`, { field: 'op' });
+      throw new M2MError(
+        'NO_TRANSITION',
+        `${request.op} changed nothing: no alarm of ${request.deviceId}${request.rule ? ` for ${request.rule}` : ''} is in a state to ${request.op}`,
+        { field: 'op' },
+      );
     }
     return { events };
   }
@@ -121,7 +125,11 @@ export class AdminApi {
       }
     }
     const ended = (j: JobItem): number => Number(j.state !== 'in-progress' && j.state !== 'paused');
-    return page(out.sort((a, b) => ended(a) - ended(b) || b.startedAt - a.startedAt), query.offset, query.limit);
+    return page(
+      out.sort((a, b) => ended(a) - ended(b) || b.startedAt - a.startedAt),
+      query.offset,
+      query.limit,
+    );
   }
 
   private registry(id: string): RegistrySource {

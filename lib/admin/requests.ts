@@ -130,7 +130,9 @@ export function shelveDuration(body: Record<string, unknown>): number | undefine
   const duration = body.duration;
   if (duration === undefined) return undefined;
   if (typeof duration !== 'number' || !Number.isFinite(duration) || duration <= 0 || duration > 366 * 24 * 3600) {
-    throw new M2MError('INVALID_FIELD', `duration must be a number of seconds above 0 and at most a year, got ${JSON.stringify(duration)}`, { field: 'duration' });
+    throw new M2MError('INVALID_FIELD', `duration must be a number of seconds above 0 and at most a year, got ${JSON.stringify(duration)}`, {
+      field: 'duration',
+    });
   }
   return duration;
 }

@@ -10,7 +10,18 @@ import { isPlainObject } from '../safe';
 
 const DROPPED = new Set(['required', 'minProperties', 'dependentRequired']);
 const SCHEMA_MAPS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
-const SCHEMA_ONE = new Set(['additionalProperties', 'unevaluatedProperties', 'items', 'additionalItems', 'contains', 'propertyNames', 'not', 'if', 'then', 'else']);
+const SCHEMA_ONE = new Set([
+  'additionalProperties',
+  'unevaluatedProperties',
+  'items',
+  'additionalItems',
+  'contains',
+  'propertyNames',
+  'not',
+  'if',
+  'then',
+  'else',
+]);
 const SCHEMA_LISTS = new Set(['allOf', 'anyOf', 'oneOf', 'prefixItems', 'items']);
 
 /** The schema a patch's values must fit: the same schema without its required-key constraints, at every level. */

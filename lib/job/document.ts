@@ -53,22 +53,43 @@ export function checkJobId(value: unknown, field = 'jobId'): string {
 
 function readTarget(raw: unknown): TargetSpec {
   const target = object(raw, 'target');
-  if (!target) throw new M2MError('EMPTY_TARGET', 'the job has no target: give target.devices (a list of ids) or a query (target.type, tags, where, online)', { field: 'target' });
+  if (!target)
+    throw new M2MError('EMPTY_TARGET', 'the job has no target: give target.devices (a list of ids) or a query (target.type, tags, where, online)', {
+      field: 'target',
+    });
   if (target.devices !== undefined) {
     if (!Array.isArray(target.devices)) invalid('target.devices', 'must be a list of device ids');
-    if (target.devices.length === 0) throw new M2MError('EMPTY_TARGET', 'target.devices is an empty list: the job would do nothing', { field: 'target.devices' });
+    if (target.devices.length === 0)
+      throw new M2MError('EMPTY_TARGET', 'target.devices is an empty list: the job would do nothing', { field: 'target.devices' });
     if (target.devices.length > JOB_LIMITS.listDevices) invalid('target.devices', `may list at most ${JOB_LIMITS.listDevices} devices`);
     const devices = [...new Set(target.devices.map((id, i) => checkDeviceId(id, `target.devices[${i}]`)))];
     return { kind: 'list', devices };
   }
-  const type = target.type === undefined || target.type === '' ? undefined : typeof target.type === 'string' ? target.type : invalid('target.type', 'must be a device type name');
+  const type =
+    target.type === undefined || target.type === ''
+      ? undefined
+      : typeof target.type === 'string'
+        ? target.type
+        : invalid('target.type', 'must be a device type name');
   const tagsRaw = target.tags === undefined ? [] : typeof target.tags === 'string' ? [target.tags] : target.tags;
   if (!Array.isArray(tagsRaw) || tagsRaw.some((t) => typeof t !== 'string' || t === '')) invalid('target.tags', 'must be a list of tags');
-  const online = target.online === undefined || target.online === null ? undefined : typeof target.online === 'boolean' ? target.online : invalid('target.online', 'must be true or false');
-  const continuous = target.continuous === undefined ? false : typeof target.continuous === 'boolean' ? target.continuous : invalid('target.continuous', 'must be true or false');
+  const online =
+    target.online === undefined || target.online === null
+      ? undefined
+      : typeof target.online === 'boolean'
+        ? target.online
+        : invalid('target.online', 'must be true or false');
+  const continuous =
+    target.continuous === undefined
+      ? false
+      : typeof target.continuous === 'boolean'
+        ? target.continuous
+        : invalid('target.continuous', 'must be true or false');
   const where = readCondition(target.where);
   if (type === undefined && tagsRaw.length === 0 && where === undefined && online === undefined) {
-    throw new M2MError('EMPTY_TARGET', 'the target names no devices: give target.devices, or at least one of target.type, tags, where, online', { field: 'target' });
+    throw new M2MError('EMPTY_TARGET', 'the target names no devices: give target.devices, or at least one of target.type, tags, where, online', {
+      field: 'target',
+    });
   }
   return { kind: 'query', type, tags: tagsRaw as string[], where, online, continuous };
 }
@@ -81,7 +102,8 @@ function readCondition(raw: unknown): AttributeCondition | undefined {
   if (!OPS.includes(op)) invalid('target.where.op', `must be one of ${OPS.join(', ')}`);
   if (op === 'exists') return { attribute: where.attribute, op };
   const value = where.value;
-  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') invalid('target.where.value', 'must be a string, number or boolean');
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+    invalid('target.where.value', 'must be a string, number or boolean');
   return { attribute: where.attribute, op, value };
 }
 
@@ -117,7 +139,10 @@ function readAbort(raw: unknown): AbortSpec | undefined {
 
 /** Checks a job document; `newJobId` names a job that has no jobId. */
 export function readJobDocument(raw: unknown, newJobId: () => string): JobDocument {
-  if (!isPlainObject(raw)) throw new M2MError('INVALID_JOB', 'the job document (msg.payload of start) must be an object { target, command, params } or { target, desired }', { field: 'payload' });
+  if (!isPlainObject(raw))
+    throw new M2MError('INVALID_JOB', 'the job document (msg.payload of start) must be an object { target, command, params } or { target, desired }', {
+      field: 'payload',
+    });
   const jobId = raw.jobId === undefined || raw.jobId === '' ? newJobId() : checkJobId(raw.jobId);
   const target = readTarget(raw.target);
   const action = readAction(raw);

@@ -1,6 +1,17 @@
 import { Pacer } from './pacer';
 import { matchesTarget } from './targets';
-import { EXECUTION_STATES, FINAL_STATES, type ExecutionEvent, type ExecutionState, type JobDocument, type JobProgress, type JobRegistry, type JobState, type SendRequest, type StateCounts } from './types';
+import {
+  EXECUTION_STATES,
+  FINAL_STATES,
+  type ExecutionEvent,
+  type ExecutionState,
+  type JobDocument,
+  type JobProgress,
+  type JobRegistry,
+  type JobState,
+  type SendRequest,
+  type StateCounts,
+} from './types';
 import { JOB_RECORD_VERSION, executionKey, jobKey, targetsKey, type ExecutionRecord, type JobRecord, type StoredJob } from './record';
 
 /** What a job needs from the manager that runs it: device locks shared by all jobs, outputs, the store. */
@@ -116,7 +127,15 @@ export class JobRun {
   }
 
   record(): StoredJob {
-    return { v: JOB_RECORD_VERSION, doc: this.doc, state: this.state, reason: this.reason, startedAt: this.startedAt, endedAt: this.endedAt, rampStep: this.pacer.step };
+    return {
+      v: JOB_RECORD_VERSION,
+      doc: this.doc,
+      state: this.state,
+      reason: this.reason,
+      startedAt: this.startedAt,
+      endedAt: this.endedAt,
+      rampStep: this.pacer.step,
+    };
   }
 
   /** Starts (or, after restore, resumes) the rollout. */
@@ -155,7 +174,15 @@ export class JobRun {
     }
     this.setState(index, 'in-progress');
     this.host.claim(r.deviceId, this);
-    const flight: Flight = { commandId: r.commandId, phase: r.phase === 'backoff' ? 'backoff' : 'sent', dueAt: r.dueAt, timer: undefined, lastState: r.lastState, error: r.error, sendable: true };
+    const flight: Flight = {
+      commandId: r.commandId,
+      phase: r.phase === 'backoff' ? 'backoff' : 'sent',
+      dueAt: r.dueAt,
+      timer: undefined,
+      lastState: r.lastState,
+      error: r.error,
+      sendable: true,
+    };
     this.flights.set(index, flight);
     this.flightByDevice.set(r.deviceId, index);
     const left = Math.max(0, r.dueAt - Date.now());
@@ -169,7 +196,10 @@ export class JobRun {
       // the same command (same id) is submitted again once restored: m2m-command answers with its kept final outcome,
       // goes on with it if it is still in progress, or sends it if it never got it; that outcome ends this attempt
       this.restoredSent.push(index);
-      flight.timer = setTimeout(() => this.attemptEnded(index, 'timed-out', `no outcome of command ${r.commandId} within ${this.doc.timeoutMs} ms of the restart`), left + this.doc.timeoutMs);
+      flight.timer = setTimeout(
+        () => this.attemptEnded(index, 'timed-out', `no outcome of command ${r.commandId} within ${this.doc.timeoutMs} ms of the restart`),
+        left + this.doc.timeoutMs,
+      );
     }
   }
 
@@ -180,8 +210,15 @@ export class JobRun {
       const flight = this.flights.get(index);
       if (this.closed || action.kind !== 'command' || !flight || flight.phase !== 'sent' || !flight.commandId) continue;
       this.host.send({
-        kind: 'command', jobId: this.jobId, deviceId: this.targets[index], command: action.command, params: action.params, commandId: flight.commandId,
-        timeoutMs: this.doc.timeoutMs, attempt: this.attempts[index], resume: true,
+        kind: 'command',
+        jobId: this.jobId,
+        deviceId: this.targets[index],
+        command: action.command,
+        params: action.params,
+        commandId: flight.commandId,
+        timeoutMs: this.doc.timeoutMs,
+        attempt: this.attempts[index],
+        resume: true,
       });
     }
   }
@@ -262,7 +299,15 @@ export class JobRun {
     const commandId = this.doc.action.kind === 'command' ? commandIdOf(this.jobId, index, attempt) : null;
     const old = this.flights.get(index);
     if (old?.timer) clearTimeout(old.timer);
-    const flight: Flight = { commandId, phase: 'sent', dueAt: Date.now() + this.doc.timeoutMs, timer: undefined, lastState: null, error: null, sendable: false };
+    const flight: Flight = {
+      commandId,
+      phase: 'sent',
+      dueAt: Date.now() + this.doc.timeoutMs,
+      timer: undefined,
+      lastState: null,
+      error: null,
+      sendable: false,
+    };
     this.flights.set(index, flight);
     this.flightByDevice.set(deviceId, index);
     flight.timer = setTimeout(() => this.attemptEnded(index, 'timed-out', `no outcome within ${this.doc.timeoutMs} ms`), this.doc.timeoutMs);
@@ -272,7 +317,16 @@ export class JobRun {
       flight.sendable = true;
       const action = this.doc.action;
       if (action.kind === 'command') {
-        this.host.send({ kind: 'command', jobId: this.jobId, deviceId, command: action.command, params: action.params, commandId: commandId as string, timeoutMs: this.doc.timeoutMs, attempt });
+        this.host.send({
+          kind: 'command',
+          jobId: this.jobId,
+          deviceId,
+          command: action.command,
+          params: action.params,
+          commandId: commandId as string,
+          timeoutMs: this.doc.timeoutMs,
+          attempt,
+        });
       } else {
         this.host.send({ kind: 'desired', jobId: this.jobId, deviceId, patch: action.patch, attempt });
       }
@@ -284,12 +338,17 @@ export class JobRun {
     const flight = this.flights.get(index);
     if (!flight || flight.phase !== 'sent' || flight.commandId !== commandId) return false;
     const result: ExecutionState | undefined =
-      status === 'succeeded' ? 'succeeded'
-      : status === 'failed' ? 'failed'
-      : status === 'timeout' || status === 'expired' ? 'timed-out'
-      : status === 'rejected' ? 'rejected'
-      : status === 'canceled' ? 'canceled'
-      : undefined;
+      status === 'succeeded'
+        ? 'succeeded'
+        : status === 'failed'
+          ? 'failed'
+          : status === 'timeout' || status === 'expired'
+            ? 'timed-out'
+            : status === 'rejected'
+              ? 'rejected'
+              : status === 'canceled'
+                ? 'canceled'
+                : undefined;
     if (!result) return true; // queued, sent: not an outcome yet
     this.attemptEnded(index, result, error ?? (result === 'succeeded' ? null : `command ${status}`));
     return true;
@@ -356,7 +415,7 @@ export class JobRun {
 
   private checkAbort(): void {
     const abort = this.doc.abort;
-    if (!abort || this.state !== 'in-progress' && this.state !== 'paused') return;
+    if (!abort || (this.state !== 'in-progress' && this.state !== 'paused')) return;
     const finished = this.finished();
     if (finished < abort.minFinished) return;
     const c = this.counts;
@@ -501,9 +560,17 @@ export class JobRun {
 
   private executionRecord(index: number, flight: Flight | undefined, error: string | null): ExecutionRecord {
     return {
-      v: JOB_RECORD_VERSION, jobId: this.jobId, deviceId: this.targets[index], state: EXECUTION_STATES[this.states[index]], attempts: this.attempts[index],
-      commandId: flight?.commandId ?? null, phase: flight?.phase ?? null, dueAt: flight?.dueAt ?? 0, lastState: flight?.lastState ?? null,
-      error: flight?.error ?? error, updatedAt: Date.now(),
+      v: JOB_RECORD_VERSION,
+      jobId: this.jobId,
+      deviceId: this.targets[index],
+      state: EXECUTION_STATES[this.states[index]],
+      attempts: this.attempts[index],
+      commandId: flight?.commandId ?? null,
+      phase: flight?.phase ?? null,
+      dueAt: flight?.dueAt ?? 0,
+      lastState: flight?.lastState ?? null,
+      error: flight?.error ?? error,
+      updatedAt: Date.now(),
     };
   }
 
@@ -521,7 +588,16 @@ export class JobRun {
   }
 
   private emit(index: number, state: ExecutionState, error: string | null, retrying: boolean, commandId: string | null): void {
-    this.host.execution({ jobId: this.jobId, deviceId: this.targets[index], state, attempts: this.attempts[index], commandId, error, retrying, ts: Date.now() });
+    this.host.execution({
+      jobId: this.jobId,
+      deviceId: this.targets[index],
+      state,
+      attempts: this.attempts[index],
+      commandId,
+      error,
+      retrying,
+      ts: Date.now(),
+    });
   }
 
   progress(): JobProgress {
@@ -533,12 +609,24 @@ export class JobRun {
     let expectedEndAt: number | null = null;
     if (this.running) {
       const left = counts.queued + counts['in-progress'];
-      const rate = Math.min(this.pacer.ratePerMinute(), startedPerMinute > 0 ? Math.max(startedPerMinute, this.pacer.ratePerMinute() / 2) : this.pacer.ratePerMinute());
+      const rate = Math.min(
+        this.pacer.ratePerMinute(),
+        startedPerMinute > 0 ? Math.max(startedPerMinute, this.pacer.ratePerMinute() / 2) : this.pacer.ratePerMinute(),
+      );
       expectedEndAt = now + Math.round((left / rate) * 60_000);
     }
     return {
-      jobId: this.jobId, state: this.state, reason: this.reason, total, counts, ratePerMinute: this.pacer.ratePerMinute(), startedPerMinute: Math.round(startedPerMinute * 10) / 10,
-      expectedEndAt, startedAt: this.startedAt, endedAt: this.endedAt, ts: now,
+      jobId: this.jobId,
+      state: this.state,
+      reason: this.reason,
+      total,
+      counts,
+      ratePerMinute: this.pacer.ratePerMinute(),
+      startedPerMinute: Math.round(startedPerMinute * 10) / 10,
+      expectedEndAt,
+      startedAt: this.startedAt,
+      endedAt: this.endedAt,
+      ts: now,
     };
   }
 

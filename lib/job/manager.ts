@@ -2,7 +2,18 @@ import { randomBytes } from 'crypto';
 import { M2MError, errorMessage } from '../errors';
 import { readJobDocument, checkJobId } from './document';
 import { JobRun, parseCommandId, type JobHost } from './job';
-import { EXECUTION_PREFIX, JOB_PREFIX, JOB_RECORD_VERSION, TARGETS_PREFIX, jobKey, readExecutionRecord, readJobRecord, targetsKey, type ExecutionRecord, type JobRecord } from './record';
+import {
+  EXECUTION_PREFIX,
+  JOB_PREFIX,
+  JOB_RECORD_VERSION,
+  TARGETS_PREFIX,
+  jobKey,
+  readExecutionRecord,
+  readJobRecord,
+  targetsKey,
+  type ExecutionRecord,
+  type JobRecord,
+} from './record';
 import { checkActionForTargets, resolveTargets } from './targets';
 import type { CommandOutcome, ExecutionEvent, JobProgress, JobRegistry, JobStore, SendRequest } from './types';
 
@@ -64,10 +75,20 @@ export class JobManager {
   start(document: unknown): JobProgress {
     if (this.closed) throw new M2MError('CLOSED', 'the job node is closed');
     const doc = readJobDocument(document, () => `job-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`);
-    if (this.jobs.has(doc.jobId)) throw new M2MError('JOB_EXISTS', `job ${doc.jobId} already exists (${this.require(doc.jobId).state}); choose another jobId`, { field: 'jobId' });
+    if (this.jobs.has(doc.jobId))
+      throw new M2MError('JOB_EXISTS', `job ${doc.jobId} already exists (${this.require(doc.jobId).state}); choose another jobId`, { field: 'jobId' });
     const targets = resolveTargets(doc.target, this.options.registry);
     checkActionForTargets(doc.action, targets, this.options.registry);
-    const record: JobRecord = { v: JOB_RECORD_VERSION, doc, targets: [...targets], state: 'in-progress', reason: null, startedAt: Date.now(), endedAt: null, rampStep: 0 };
+    const record: JobRecord = {
+      v: JOB_RECORD_VERSION,
+      doc,
+      targets: [...targets],
+      state: 'in-progress',
+      reason: null,
+      startedAt: Date.now(),
+      endedAt: null,
+      rampStep: 0,
+    };
     const job = new JobRun(this.host, record);
     this.jobs.set(doc.jobId, job);
     // the job is stored before its first device starts: a restart then knows the job
@@ -160,13 +181,22 @@ export class JobManager {
   /** Deletes every stored job (the node was removed). */
   async discard(): Promise<void> {
     await this.close();
-    await Promise.all(this.options.store.keys().filter((k) => k.startsWith(JOB_PREFIX) || k.startsWith(EXECUTION_PREFIX) || k.startsWith(TARGETS_PREFIX)).map((k) => this.options.store.delete(k)));
+    await Promise.all(
+      this.options.store
+        .keys()
+        .filter((k) => k.startsWith(JOB_PREFIX) || k.startsWith(EXECUTION_PREFIX) || k.startsWith(TARGETS_PREFIX))
+        .map((k) => this.options.store.delete(k)),
+    );
   }
 
   /** Forgets an ended job and deletes its stored records; its id may be used again. */
   private remove(job: JobRun): JobProgress {
     if (job.running || job.inFlight > 0) {
-      throw new M2MError('INVALID_CONTROL', `job ${job.jobId} is ${job.state}${job.running ? '' : ' with devices still in flight'}: cancel it and wait for its last progress before deleting it`, { field: 'action' });
+      throw new M2MError(
+        'INVALID_CONTROL',
+        `job ${job.jobId} is ${job.state}${job.running ? '' : ' with devices still in flight'}: cancel it and wait for its last progress before deleting it`,
+        { field: 'action' },
+      );
     }
     const progress = job.progress();
     job.close();
@@ -179,7 +209,10 @@ export class JobManager {
 
   private require(jobId: string): JobRun {
     const job = this.jobs.get(jobId);
-    if (!job) throw new M2MError('JOB_NOT_FOUND', `there is no job ${jobId}${this.jobs.size ? `; jobs: ${[...this.jobs.keys()].slice(0, 10).join(', ')}` : ''}`, { field: 'jobId' });
+    if (!job)
+      throw new M2MError('JOB_NOT_FOUND', `there is no job ${jobId}${this.jobs.size ? `; jobs: ${[...this.jobs.keys()].slice(0, 10).join(', ')}` : ''}`, {
+        field: 'jobId',
+      });
     return job;
   }
 
@@ -248,7 +281,8 @@ export class JobManager {
         }
       }
     }
-    if (unreadable.length) this.options.onWarning?.(`${unreadable.length} stored job record(s) could not be read and are left as they are: ${unreadable.slice(0, 5).join(', ')}`);
+    if (unreadable.length)
+      this.options.onWarning?.(`${unreadable.length} stored job record(s) could not be read and are left as they are: ${unreadable.slice(0, 5).join(', ')}`);
     records.sort((a, b) => a.startedAt - b.startedAt);
     const jobs = records.map((record) => {
       const job = new JobRun(this.host, record);

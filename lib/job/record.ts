@@ -70,7 +70,11 @@ function checkVersion(key: string, value: Record<string, unknown>): string | und
   const v = value.v;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) return `format version ${JSON.stringify(v)} is not a version`;
   if (v > JOB_RECORD_VERSION) {
-    throw new M2MError('STORE_TOO_NEW', `job record ${key} has format ${v}, written by a newer version of the pack; this one reads up to ${JOB_RECORD_VERSION}`, { field: 'store' });
+    throw new M2MError(
+      'STORE_TOO_NEW',
+      `job record ${key} has format ${v}, written by a newer version of the pack; this one reads up to ${JOB_RECORD_VERSION}`,
+      { field: 'store' },
+    );
   }
   return undefined;
 }
@@ -83,7 +87,13 @@ export function readJobRecord(key: string, value: unknown, targets: unknown): Re
   const bad = checkVersion(key, value);
   if (bad) return { unreadable: bad };
   const r = value as Partial<StoredJob>;
-  if (!isPlainObject(r.doc) || typeof r.doc.jobId !== 'string' || !JOB_STATES.includes(r.state as JobState) || typeof r.startedAt !== 'number' || typeof r.rampStep !== 'number') {
+  if (
+    !isPlainObject(r.doc) ||
+    typeof r.doc.jobId !== 'string' ||
+    !JOB_STATES.includes(r.state as JobState) ||
+    typeof r.startedAt !== 'number' ||
+    typeof r.rampStep !== 'number'
+  ) {
     return { unreadable: 'fields missing or of the wrong type' };
   }
   if (jobKey(r.doc.jobId) !== key) return { unreadable: 'its job id differs from its key' };
@@ -99,7 +109,13 @@ export function readExecutionRecord(key: string, value: unknown): Read<Execution
   const bad = checkVersion(key, value);
   if (bad) return { unreadable: bad };
   const r = value as Partial<ExecutionRecord>;
-  if (typeof r.jobId !== 'string' || typeof r.deviceId !== 'string' || !EXECUTION_STATES.includes(r.state as ExecutionState) || typeof r.attempts !== 'number' || typeof r.dueAt !== 'number') {
+  if (
+    typeof r.jobId !== 'string' ||
+    typeof r.deviceId !== 'string' ||
+    !EXECUTION_STATES.includes(r.state as ExecutionState) ||
+    typeof r.attempts !== 'number' ||
+    typeof r.dueAt !== 'number'
+  ) {
     return { unreadable: 'fields missing or of the wrong type' };
   }
   if (executionKey(r.jobId, r.deviceId) !== key) return { unreadable: 'its ids differ from its key' };

@@ -23,7 +23,14 @@ export function matchesTarget(target: TargetSpec, device: DeviceLike, online: bo
   if (target.type !== undefined && device.type !== target.type) return false;
   if (target.tags.some((t) => !device.tags.includes(t))) return false;
   if (target.online !== undefined && online !== target.online) return false;
-  if (target.where && !compare(Object.prototype.hasOwnProperty.call(device.attributes, target.where.attribute) ? device.attributes[target.where.attribute] : undefined, target.where)) return false;
+  if (
+    target.where &&
+    !compare(
+      Object.prototype.hasOwnProperty.call(device.attributes, target.where.attribute) ? device.attributes[target.where.attribute] : undefined,
+      target.where,
+    )
+  )
+    return false;
   return true;
 }
 
@@ -36,11 +43,15 @@ export function resolveTargets(target: TargetSpec, registry: JobRegistry | undef
   if (target.kind === 'list') {
     if (registry) {
       const missing = target.devices.filter((id) => !registry.get(id));
-      if (missing.length) throw new M2MError('DEVICE_NOT_FOUND', `target.devices: ${missing.length} device(s) not registered: ${missing.slice(0, 5).join(', ')}`, { field: 'target.devices' });
+      if (missing.length)
+        throw new M2MError('DEVICE_NOT_FOUND', `target.devices: ${missing.length} device(s) not registered: ${missing.slice(0, 5).join(', ')}`, {
+          field: 'target.devices',
+        });
     }
     ids = target.devices;
   } else {
-    if (!registry) throw new M2MError('NO_REGISTRY', 'a target query needs an m2m-registry on the job node; or list the devices in target.devices', { field: 'registry' });
+    if (!registry)
+      throw new M2MError('NO_REGISTRY', 'a target query needs an m2m-registry on the job node; or list the devices in target.devices', { field: 'registry' });
     ids = [];
     // the registry filters by type, one tag and presence; the rest is checked here
     const filter = { type: target.type, tag: target.tags[0], online: target.online, pageSize: PAGE };
@@ -74,7 +85,9 @@ export function checkActionForTargets(action: JobAction, ids: readonly string[],
     if (!commands || Object.keys(commands).length === 0) continue;
     const definition = Object.prototype.hasOwnProperty.call(commands, action.command) ? commands[action.command] : undefined;
     if (!definition) {
-      throw new M2MError('UNKNOWN_COMMAND', `device type ${type} (of ${id}) has no command "${action.command}"; known: ${Object.keys(commands).join(', ')}`, { field: 'command' });
+      throw new M2MError('UNKNOWN_COMMAND', `device type ${type} (of ${id}) has no command "${action.command}"; known: ${Object.keys(commands).join(', ')}`, {
+        field: 'command',
+      });
     }
     if (definition.paramsSchema === undefined) continue;
     assertValid(definition.paramsSchema as JsonSchema, action.params, `params of ${action.command} (device type ${type})`);

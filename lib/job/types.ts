@@ -10,8 +10,7 @@ export type JobState = 'in-progress' | 'paused' | 'completed' | 'aborted' | 'can
 
 /** Which devices a job goes to: a query over the registry, or a list. */
 export type TargetSpec =
-  | { kind: 'list'; devices: string[] }
-  | { kind: 'query'; type?: string; tags: string[]; where?: AttributeCondition; online?: boolean; continuous: boolean };
+  { kind: 'list'; devices: string[] } | { kind: 'query'; type?: string; tags: string[]; where?: AttributeCondition; online?: boolean; continuous: boolean };
 
 export type ConditionOp = 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'exists';
 export interface AttributeCondition {
@@ -61,7 +60,17 @@ export interface JobDocument {
 
 /** Output 1: a command for m2m-command, or a desired patch for m2m-twin. */
 export type SendRequest =
-  | { kind: 'command'; jobId: string; deviceId: string; command: string; params: unknown; commandId: string; timeoutMs: number; attempt: number; resume?: boolean }
+  | {
+      kind: 'command';
+      jobId: string;
+      deviceId: string;
+      command: string;
+      params: unknown;
+      commandId: string;
+      timeoutMs: number;
+      attempt: number;
+      resume?: boolean;
+    }
   | { kind: 'desired'; jobId: string; deviceId: string; patch: JsonObject; attempt: number };
 
 /** Output 2: one per change of an execution's state (and per retry). */
@@ -110,9 +119,14 @@ export interface CommandOutcome {
 /** The part of the registry a job needs: finding targets, device types, presence, device events. */
 export interface JobRegistry {
   get(id: string): { id: string; type: string; tags: string[]; attributes: Record<string, unknown> } | undefined;
-  getType(name: string): { commands?: Record<string, { paramsSchema?: Record<string, unknown> | boolean }>; desiredSchema?: Record<string, unknown> | boolean } | undefined;
+  getType(
+    name: string,
+  ): { commands?: Record<string, { paramsSchema?: Record<string, unknown> | boolean }>; desiredSchema?: Record<string, unknown> | boolean } | undefined;
   isOnline(id: string): boolean;
-  list(filter: { type?: string; tag?: string; online?: boolean; page?: number; pageSize?: number }): { devices: Array<{ id: string; type: string; tags: string[]; attributes: Record<string, unknown> }>; total: number };
+  list(filter: { type?: string; tag?: string; online?: boolean; page?: number; pageSize?: number }): {
+    devices: Array<{ id: string; type: string; tags: string[]; attributes: Record<string, unknown> }>;
+    total: number;
+  };
   on(event: 'device', listener: (e: { event: string; deviceId: string }) => void): unknown;
   off(event: 'device', listener: (e: { event: string; deviceId: string }) => void): unknown;
 }

@@ -21,7 +21,16 @@ function badge(latest: JobProgress | undefined, running: number): NodeStatus {
   if (troubles > 0) parts.push(`${troubles} not ok`);
   if (latest.state === 'in-progress') parts.push(`${Math.round(latest.startedPerMinute)}/min`);
   if (running > 1) parts.push(`+${running - 1} more`);
-  const fill = latest.state === 'aborted' ? 'red' : latest.state === 'paused' || latest.state === 'canceled' ? 'yellow' : troubles > 0 ? 'yellow' : latest.state === 'completed' ? 'green' : 'blue';
+  const fill =
+    latest.state === 'aborted'
+      ? 'red'
+      : latest.state === 'paused' || latest.state === 'canceled'
+        ? 'yellow'
+        : troubles > 0
+          ? 'yellow'
+          : latest.state === 'completed'
+            ? 'green'
+            : 'blue';
   return { fill, shape: latest.state === 'in-progress' ? 'ring' : 'dot', text: parts.join(' · ') };
 }
 
@@ -29,21 +38,41 @@ function badge(latest: JobProgress | undefined, running: number): NodeStatus {
 function requestMessage(request: SendRequest): NodeMessage {
   if (request.kind === 'command') {
     return {
-      topic: `job/${request.jobId}/${request.deviceId}`, jobId: request.jobId, deviceId: request.deviceId, command: request.command, payload: structuredClone(request.params),
+      topic: `job/${request.jobId}/${request.deviceId}`,
+      jobId: request.jobId,
+      deviceId: request.deviceId,
+      command: request.command,
+      payload: structuredClone(request.params),
       // the job retries; a command queued for an offline device expires when the attempt times out, never sent late
-      commandId: request.commandId, timeout: request.timeoutMs, retries: 0, ttl: request.timeoutMs, attempt: request.attempt,
+      commandId: request.commandId,
+      timeout: request.timeoutMs,
+      retries: 0,
+      ttl: request.timeoutMs,
+      attempt: request.attempt,
       // after a restart: m2m-command answers with the command's own outcome (same id) and never sends it twice
       ...(request.resume ? { resume: true } : {}),
     };
   }
-  return { topic: `job/${request.jobId}/${request.deviceId}`, jobId: request.jobId, deviceId: request.deviceId, operation: 'desire', payload: structuredClone(request.patch), attempt: request.attempt };
+  return {
+    topic: `job/${request.jobId}/${request.deviceId}`,
+    jobId: request.jobId,
+    deviceId: request.deviceId,
+    operation: 'desire',
+    payload: structuredClone(request.patch),
+    attempt: request.attempt,
+  };
 }
 
 /** A status event of m2m-command (its output 2), wired back in. */
 function commandStatusOf(msg: NodeMessage): { commandId: string; deviceId?: string; status: string; error: string | null } | undefined {
   const p = msg.payload;
   if (!isPlainObject(p) || typeof p.id !== 'string' || typeof p.status !== 'string' || typeof p.command !== 'string') return undefined;
-  return { commandId: p.id, deviceId: typeof p.deviceId === 'string' ? p.deviceId : undefined, status: p.status, error: typeof p.error === 'string' ? p.error : null };
+  return {
+    commandId: p.id,
+    deviceId: typeof p.deviceId === 'string' ? p.deviceId : undefined,
+    status: p.status,
+    error: typeof p.error === 'string' ? p.error : null,
+  };
 }
 
 /** A twin from m2m-twin: output 1 (the twin after an operation) or output 2 (delta and synced events). */
@@ -107,7 +136,8 @@ export = function (RED: NodeAPI): void {
         progressEveryMs: def.progressEvery * 1000,
         deferResume: true,
         onSend: (request) => node.send([requestMessage(request), null, null]),
-        onExecution: (e: ExecutionEvent) => node.send([null, { topic: `job/${e.jobId}/${e.deviceId}`, jobId: e.jobId, deviceId: e.deviceId, payload: e }, null]),
+        onExecution: (e: ExecutionEvent) =>
+          node.send([null, { topic: `job/${e.jobId}/${e.deviceId}`, jobId: e.jobId, deviceId: e.deviceId, payload: e }, null]),
         onProgress: (p) => {
           latest = p;
           listing.changed();
@@ -152,7 +182,11 @@ export = function (RED: NodeAPI): void {
           m.twinOutcome(twin.deviceId, twin.deltaEmpty);
           return;
         }
-        throw new M2MError('INVALID_CONTROL', 'msg.action must be start, pause, resume, cancel, status or delete (or wire in the status events of m2m-command, or m2m-twin)', { field: 'action' });
+        throw new M2MError(
+          'INVALID_CONTROL',
+          'msg.action must be start, pause, resume, cancel, status or delete (or wire in the status events of m2m-command, or m2m-twin)',
+          { field: 'action' },
+        );
       }
       const jobId = msg.jobId ?? (isPlainObject(msg.payload) && action !== 'start' ? msg.payload.jobId : undefined);
       const result = m.control(action, jobId, action === 'start' ? withDefaults(msg.payload) : msg.payload);

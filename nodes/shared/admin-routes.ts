@@ -129,14 +129,26 @@ export function registerAdminRoutes(http: AdminHttp, auth: AdminAuth, directory:
   const read = guarded(auth, 'm2m.read');
   const write = guarded(auth, 'm2m.write');
 
-  http.get('/m2m/registries', read, answer(() => api.registries()));
-  http.get('/m2m/registries/:id/devices', read, answer((req) => api.devices(checkPathId(req.params.id, 'registry'), parseDeviceSearch(req.query))));
+  http.get(
+    '/m2m/registries',
+    read,
+    answer(() => api.registries()),
+  );
+  http.get(
+    '/m2m/registries/:id/devices',
+    read,
+    answer((req) => api.devices(checkPathId(req.params.id, 'registry'), parseDeviceSearch(req.query))),
+  );
   http.get(
     '/m2m/registries/:id/devices/:deviceId',
     read,
     answer((req) => api.device(checkPathId(req.params.id, 'registry'), checkPathId(req.params.deviceId, 'deviceId'))),
   );
-  http.get('/m2m/alarms', read, answer((req) => api.alarms(parseAlarmQuery(req.query))));
+  http.get(
+    '/m2m/alarms',
+    read,
+    answer((req) => api.alarms(parseAlarmQuery(req.query))),
+  );
 
   const control = (req: AdminRequest, rule: string | undefined): Promise<unknown> => {
     const node = checkPathId(req.params.node, 'node');
@@ -147,10 +159,22 @@ export function registerAdminRoutes(http: AdminHttp, auth: AdminAuth, directory:
     return api.controlAlarm(node, { op, deviceId, rule, duration, by: actor(req) });
   };
   // without a rule: every rule of the device on that node (ack-all)
-  http.post('/m2m/alarms/:node/:deviceId/:op', write, answer((req) => control(req, undefined)));
-  http.post('/m2m/alarms/:node/:deviceId/:rule/:op', write, answer((req) => control(req, checkRuleName(req.params.rule))));
+  http.post(
+    '/m2m/alarms/:node/:deviceId/:op',
+    write,
+    answer((req) => control(req, undefined)),
+  );
+  http.post(
+    '/m2m/alarms/:node/:deviceId/:rule/:op',
+    write,
+    answer((req) => control(req, checkRuleName(req.params.rule))),
+  );
 
-  http.get('/m2m/commands', read, answer((req) => api.commands(parseCommandQuery(req.query))));
+  http.get(
+    '/m2m/commands',
+    read,
+    answer((req) => api.commands(parseCommandQuery(req.query))),
+  );
   http.post(
     '/m2m/commands/:node/:commandId/cancel',
     write,
@@ -162,7 +186,11 @@ export function registerAdminRoutes(http: AdminHttp, auth: AdminAuth, directory:
     }),
   );
 
-  http.get('/m2m/jobs', read, answer((req) => api.jobs(parseJobQuery(req.query))));
+  http.get(
+    '/m2m/jobs',
+    read,
+    answer((req) => api.jobs(parseJobQuery(req.query))),
+  );
 
   // a body that is not valid JSON fails in the admin server's body parser, before any route: answer it as JSON too
   http.use('/m2m', (err, _req, res, next) => {

@@ -37,8 +37,14 @@ export function listCommands(node: Node, registryId: string | undefined, tracker
       return all
         .filter((c) => deviceId === undefined || c.deviceId === deviceId)
         .map((c): PendingCommand => ({
-          id: c.id, deviceId: c.deviceId, command: c.command, params: c.params, state: c.phase === 'queued' ? 'queued' : 'pending',
-          attempts: c.attempts, createdAt: c.createdAt, expiresAt: c.expiresAt,
+          id: c.id,
+          deviceId: c.deviceId,
+          command: c.command,
+          params: c.params,
+          state: c.phase === 'queued' ? 'queued' : 'pending',
+          attempts: c.attempts,
+          createdAt: c.createdAt,
+          expiresAt: c.expiresAt,
         }));
     },
     cancel: (commandId, by) => tracker()?.cancel(commandId, `canceled by ${by}`),

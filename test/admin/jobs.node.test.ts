@@ -45,8 +45,14 @@ interface JobPage {
 
 async function runJob(jobId: string, devices: number): Promise<void> {
   const progress = collect(helper.getNode('progress'));
-  helper.getNode(jobNodeId).receive({ action: 'start', payload: { jobId, target: { devices: ids(devices) }, command: 'update', rollout: { perMinute: 60_000, maxInFlight: 5 } } });
-  await waitFor(() => progress.some((m) => (m.payload as JobProgress).jobId === jobId && (m.payload as JobProgress).state === 'completed'), `job ${jobId} to complete`, 10_000);
+  helper
+    .getNode(jobNodeId)
+    .receive({ action: 'start', payload: { jobId, target: { devices: ids(devices) }, command: 'update', rollout: { perMinute: 60_000, maxInFlight: 5 } } });
+  await waitFor(
+    () => progress.some((m) => (m.payload as JobProgress).jobId === jobId && (m.payload as JobProgress).state === 'completed'),
+    `job ${jobId} to complete`,
+    10_000,
+  );
 }
 
 describe('admin API: jobs', () => {
@@ -96,13 +102,20 @@ describe('admin API: jobs', () => {
 
   it('a running job shows its expected end; bad query parameters are 400 with the field', async () => {
     const progress = collect(helper.getNode('progress'));
-    helper.getNode(jobNodeId).receive({ action: 'start', payload: { jobId: 'slow', target: { devices: ids(20) }, command: 'update', rollout: { perMinute: 60, maxInFlight: 1 } } });
+    helper
+      .getNode(jobNodeId)
+      .receive({ action: 'start', payload: { jobId: 'slow', target: { devices: ids(20) }, command: 'update', rollout: { perMinute: 60, maxInFlight: 1 } } });
     await waitFor(() => progress.some((m) => (m.payload as JobProgress).jobId === 'slow'), 'the job started');
     const running = ((await api.get('/m2m/jobs?running=true')).body as JobPage).items[0];
     assert.strictEqual(running.state, 'in-progress');
     assert.ok(typeof running.expectedEndAt === 'number' && running.expectedEndAt > Date.now(), 'an expected end ahead');
     helper.getNode(jobNodeId).receive({ action: 'cancel', jobId: 'slow' });
-    for (const [query, field] of [['limit=0', 'limit'], ['offset=-1', 'offset'], ['running=maybe', 'running'], ['limit=1&limit=2', 'limit']]) {
+    for (const [query, field] of [
+      ['limit=0', 'limit'],
+      ['offset=-1', 'offset'],
+      ['running=maybe', 'running'],
+      ['limit=1&limit=2', 'limit'],
+    ]) {
       const res = await api.get(`/m2m/jobs?${query}`);
       assert.strictEqual(res.status, 400, query);
       assert.strictEqual((res.body as { field: string }).field, field, query);
@@ -148,7 +161,10 @@ describe('admin API: jobs behind Node-RED adminAuth', () => {
     assert.strictEqual((await api.get('/m2m/jobs', { authorization: 'Bearer forged' })).status, 401);
     const read = await api.get('/m2m/jobs', { authorization: `Bearer ${tokens.bob}` });
     assert.strictEqual(read.status, 200);
-    assert.deepStrictEqual((read.body as JobPage).items.map((j) => [j.id, j.node, j.state]), [['fw-auth', jobNodeId, 'completed']]);
+    assert.deepStrictEqual(
+      (read.body as JobPage).items.map((j) => [j.id, j.node, j.state]),
+      [['fw-auth', jobNodeId, 'completed']],
+    );
     assert.strictEqual((await api.get('/m2m/jobs', { authorization: `Bearer ${tokens.carol}` })).status, 403);
   });
 });

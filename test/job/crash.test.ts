@@ -19,7 +19,9 @@ interface Run {
  */
 function run(dir: string, killAfterOk?: number, cutAt?: number): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fixtures', 'crash-job.ts'), dir, String(cutAt ?? 0)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fixtures', 'crash-job.ts'), dir, String(cutAt ?? 0)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let killTimer: NodeJS.Timeout | undefined;
@@ -63,7 +65,11 @@ describe('m2m-job under kill -9, with a file registry', function () {
         rounds.push(round);
       }
       const last = await run(dir);
-      assert.deepStrictEqual(last.recv.filter((r) => succeeded.has(r.deviceId)), [], 'the last round sent nothing to devices that had succeeded');
+      assert.deepStrictEqual(
+        last.recv.filter((r) => succeeded.has(r.deviceId)),
+        [],
+        'the last round sent nothing to devices that had succeeded',
+      );
       assert.ok(last.done, 'the job completed');
       assert.strictEqual(last.done.succeeded, 300);
       assert.strictEqual(last.done['in-progress'] + last.done.queued + last.done.failed + last.done['timed-out'], 0);

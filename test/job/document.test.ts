@@ -12,13 +12,25 @@ describe('m2m-job: bad input is refused before anything is sent', () => {
       name: `jobs-${Math.random()}`,
       store: { kind: 'memory' },
       types: [
-        { name: 'pump', commands: { update: { paramsSchema: { type: 'object', required: ['version'], properties: { version: { type: 'string', pattern: '^\\d+\\.\\d+$' } } } }, reboot: {} } },
+        {
+          name: 'pump',
+          commands: {
+            update: { paramsSchema: { type: 'object', required: ['version'], properties: { version: { type: 'string', pattern: '^\\d+\\.\\d+$' } } } },
+            reboot: {},
+          },
+        },
         { name: 'lamp' },
         {
           name: 'heater',
           desiredSchema: {
-            type: 'object', required: ['mode'], additionalProperties: false,
-            properties: { mode: { enum: ['eco', 'comfort'] }, setpoint: { type: 'number', minimum: 5, maximum: 30 }, schedule: { type: 'object', required: ['on'], properties: { on: { type: 'string' }, off: { type: 'string' } } } },
+            type: 'object',
+            required: ['mode'],
+            additionalProperties: false,
+            properties: {
+              mode: { enum: ['eco', 'comfort'] },
+              setpoint: { type: 'number', minimum: 5, maximum: 30 },
+              schedule: { type: 'object', required: ['on'], properties: { on: { type: 'string' }, off: { type: 'string' } } },
+            },
           },
         },
       ],
@@ -35,12 +47,15 @@ describe('m2m-job: bad input is refused before anything is sent', () => {
   });
 
   const refused = (doc: unknown, expected: { code: string; field?: string }, message?: RegExp): void => {
-    assert.throws(() => r.manager.start(doc), (err: Error & { code?: string; field?: string }) => {
-      assert.strictEqual(err.code, expected.code, err.message);
-      if (expected.field) assert.strictEqual(err.field, expected.field);
-      if (message) assert.match(err.message, message);
-      return true;
-    });
+    assert.throws(
+      () => r.manager.start(doc),
+      (err: Error & { code?: string; field?: string }) => {
+        assert.strictEqual(err.code, expected.code, err.message);
+        if (expected.field) assert.strictEqual(err.field, expected.field);
+        if (message) assert.match(err.message, message);
+        return true;
+      },
+    );
     assert.deepStrictEqual(r.manager.list(), [], 'no job was created');
   };
 
@@ -54,7 +69,11 @@ describe('m2m-job: bad input is refused before anything is sent', () => {
   });
 
   it('an unknown command, or parameters failing its schema', async () => {
-    refused({ target: { type: 'pump' }, command: 'explode' }, { code: 'UNKNOWN_COMMAND', field: 'command' }, /pump .* has no command "explode"; known: update, reboot/);
+    refused(
+      { target: { type: 'pump' }, command: 'explode' },
+      { code: 'UNKNOWN_COMMAND', field: 'command' },
+      /pump .* has no command "explode"; known: update, reboot/,
+    );
     refused({ target: { type: 'pump' }, command: 'update', params: { version: 'latest' } }, { code: 'SCHEMA_VALIDATION' }, /must match pattern/);
     refused({ target: { type: 'pump' }, command: 'update' }, { code: 'SCHEMA_VALIDATION' }, /version is required/);
     refused({ target: { devices: ['p1', 'ghost'] }, command: 'reboot' }, { code: 'DEVICE_NOT_FOUND' }, /ghost/);
@@ -66,8 +85,16 @@ describe('m2m-job: bad input is refused before anything is sent', () => {
   });
 
   it("a desired patch whose values fail the device type's desiredSchema", async () => {
-    refused({ target: { type: 'heater' }, desired: { setpoint: 80 } }, { code: 'SCHEMA_VALIDATION' }, /desiredSchema of device type heater.*setpoint must be <= 30/);
-    refused({ target: { devices: ['l1', 'h1'] }, desired: { mode: 'turbo' } }, { code: 'SCHEMA_VALIDATION' }, /mode must be equal to one of the allowed values/);
+    refused(
+      { target: { type: 'heater' }, desired: { setpoint: 80 } },
+      { code: 'SCHEMA_VALIDATION' },
+      /desiredSchema of device type heater.*setpoint must be <= 30/,
+    );
+    refused(
+      { target: { devices: ['l1', 'h1'] }, desired: { mode: 'turbo' } },
+      { code: 'SCHEMA_VALIDATION' },
+      /mode must be equal to one of the allowed values/,
+    );
     refused({ target: { devices: ['h1'] }, desired: { colour: 'red' } }, { code: 'SCHEMA_VALIDATION' }, /must not have property "colour"/);
     refused({ target: { devices: ['h1'] }, desired: { schedule: { on: 7 } } }, { code: 'SCHEMA_VALIDATION' }, /schedule\/on must be string/);
     await r.clock.tickAsync(1000);
@@ -115,7 +142,10 @@ describe('m2m-job: bad input is refused before anything is sent', () => {
     await registry.register({ id: 'p7', type: 'pump', tags: ['hall-3'] });
     await registry.register({ id: 'p8', type: 'pump', tags: ['hall-4'] });
     await r.clock.tickAsync(1000);
-    assert.deepStrictEqual(r.sent.map((s) => s.deviceId), ['p1', 'p2', 'p3', 'p7']);
+    assert.deepStrictEqual(
+      r.sent.map((s) => s.deviceId),
+      ['p1', 'p2', 'p3', 'p7'],
+    );
     assert.strictEqual(r.manager.status('cont').state, 'in-progress', 'a continuous job runs until canceled');
   });
 
@@ -123,10 +153,16 @@ describe('m2m-job: bad input is refused before anything is sent', () => {
     await registry.touch('p1');
     r.manager.start({ jobId: 'dl', target: { devices: ['p1', 'p2', 'p3'] }, command: 'reboot', deadline: 60_000, rollout: { perMinute: 60_000 } });
     await r.clock.tickAsync(1000);
-    assert.deepStrictEqual(r.sent.map((s) => s.deviceId), ['p1']);
+    assert.deepStrictEqual(
+      r.sent.map((s) => s.deviceId),
+      ['p1'],
+    );
     await registry.touch('p2');
     await r.clock.tickAsync(1000);
-    assert.deepStrictEqual(r.sent.map((s) => s.deviceId), ['p1', 'p2']);
+    assert.deepStrictEqual(
+      r.sent.map((s) => s.deviceId),
+      ['p1', 'p2'],
+    );
     await r.clock.tickAsync(60_000);
     assert.strictEqual(r.manager.executionState('dl', 'p3'), 'skipped');
     assert.strictEqual(r.manager.status('dl').state, 'completed');

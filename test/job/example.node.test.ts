@@ -8,12 +8,20 @@ import type { JobProgress } from '../../lib/job';
 import type { NodeMessage } from '../../nodes/shared/node-red';
 import { catchNode, collect, coreNode, helper, waitFor, type FlowNode, type NodeModule } from '../helpers/node-red';
 
-const MODULES = [jobNode, commandNode, simulatorNode, catchNode, ...['common/20-inject.js', 'common/90-comment.js', 'function/10-function.js'].map(coreNode)] as NodeModule[];
+const MODULES = [
+  jobNode,
+  commandNode,
+  simulatorNode,
+  catchNode,
+  ...['common/20-inject.js', 'common/90-comment.js', 'function/10-function.js'].map(coreNode),
+] as NodeModule[];
 const EXAMPLE = path.join(__dirname, '../../examples/firmware-rollout.json');
 
 /** The example as shipped, its debug nodes as helpers. */
 function exampleFlow(): FlowNode[] {
-  return (JSON.parse(fs.readFileSync(EXAMPLE, 'utf8')) as FlowNode[]).map((node) => (node.type === 'debug' ? { id: node.id, type: 'helper', z: node.z } : node));
+  return (JSON.parse(fs.readFileSync(EXAMPLE, 'utf8')) as FlowNode[]).map((node) =>
+    node.type === 'debug' ? { id: node.id, type: 'helper', z: node.z } : node,
+  );
 }
 
 describe('examples/firmware-rollout.json', function () {
@@ -24,7 +32,11 @@ describe('examples/firmware-rollout.json', function () {
     await helper.load(MODULES, exampleFlow());
     const progress = collect(helper.getNode('m2m.ex.job.progress'));
     const errors = collect(helper.getNode('m2m.ex.job.errors'));
-    const last = (prefix: string): JobProgress | undefined => progress.map((m: NodeMessage) => m.payload as JobProgress).filter((p) => p.jobId?.startsWith(prefix)).pop();
+    const last = (prefix: string): JobProgress | undefined =>
+      progress
+        .map((m: NodeMessage) => m.payload as JobProgress)
+        .filter((p) => p.jobId?.startsWith(prefix))
+        .pop();
 
     helper.getNode('m2m.ex.job.valves').receive({});
     await waitFor(() => last('valve-config')?.state === 'aborted', 'the valve job to be aborted', 20_000);

@@ -31,7 +31,13 @@ function connect(url: string): Promise<MqttClient> {
   });
 }
 
-export async function startFleet(options: { url: string; devices: number; failingShare: number; store?: JobStore & CommandStore; commandStore?: CommandStore }): Promise<Fleet> {
+export async function startFleet(options: {
+  url: string;
+  devices: number;
+  failingShare: number;
+  store?: JobStore & CommandStore;
+  commandStore?: CommandStore;
+}): Promise<Fleet> {
   const prefix = `m2mtest/job-${randomBytes(4).toString('hex')}`;
   const commandTopic = `${prefix}/{deviceId}/commands/{command}`;
   const replyTopic = `${prefix}/{deviceId}/replies`;
@@ -47,8 +53,16 @@ export async function startFleet(options: { url: string; devices: number; failin
   const failing = pickFailing(provisional.ids, options.failingShare, 11);
   const fleet = failingFleet(failing);
   simulator = new DeviceSimulator({
-    devices: options.devices, idPrefix: 'dev-', intervalMs: 0, commandTopic, replyTopic, latencyMs: 2, jitterMs: 8, seed: 5,
-    fails: fleet.fails, onReply: fleet.onReply,
+    devices: options.devices,
+    idPrefix: 'dev-',
+    intervalMs: 0,
+    commandTopic,
+    replyTopic,
+    latencyMs: 2,
+    jitterMs: 8,
+    seed: 5,
+    fails: fleet.fails,
+    onReply: fleet.onReply,
     publish: (m) => deviceSide.publish(m.topic, JSON.stringify(m.payload), { qos: 1 }),
   });
   deviceSide.on('message', (topic, payload) => {
@@ -59,7 +73,10 @@ export async function startFleet(options: { url: string; devices: number; failin
   await Promise.all([deviceSide.subscribeAsync(`${prefix}/+/commands/+`, { qos: 1 }), flowSide.subscribeAsync(`${prefix}/+/replies`, { qos: 1 })]);
 
   const tracker: CommandTracker = new CommandTracker({
-    commandTopic, replyTopic, mqtt5: false, store: options.commandStore ?? new MemoryCommandStore(),
+    commandTopic,
+    replyTopic,
+    mqtt5: false,
+    store: options.commandStore ?? new MemoryCommandStore(),
     onCommand: (m) => flowSide.publish(m.topic, JSON.stringify(m.payload), { qos: 1 }),
     onStatus: (e) => manager.commandOutcome({ commandId: e.id, deviceId: e.deviceId, status: e.status, error: e.error }),
   });
@@ -69,7 +86,14 @@ export async function startFleet(options: { url: string; devices: number; failin
     onSend: (request) => {
       if (request.kind !== 'command') return;
       starts.push({ deviceId: request.deviceId, at: Date.now() });
-      tracker.submit({ deviceId: request.deviceId, command: request.command, params: request.params, commandId: request.commandId, timeout: request.timeoutMs, retries: 0 });
+      tracker.submit({
+        deviceId: request.deviceId,
+        command: request.command,
+        params: request.params,
+        commandId: request.commandId,
+        timeout: request.timeoutMs,
+        retries: 0,
+      });
     },
     onExecution: (e) => executions.push(e),
     onProgress: (p) => {
@@ -79,7 +103,15 @@ export async function startFleet(options: { url: string; devices: number; failin
   });
 
   return {
-    ids: provisional.ids, failing, manager, tracker, record: fleet.record, executions, progress, received, starts,
+    ids: provisional.ids,
+    failing,
+    manager,
+    tracker,
+    record: fleet.record,
+    executions,
+    progress,
+    received,
+    starts,
     untilEnded: (jobId, timeoutMs) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`job ${jobId} did not end within ${timeoutMs} ms`)), timeoutMs);

@@ -48,7 +48,8 @@ export interface RigOptions {
 
 /** A job manager wired to simulated devices that answer each command after a latency, under fake timers. */
 export function rig(options: RigOptions = {}): Rig {
-  const clock = options.clock ?? sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'setImmediate'] });
+  const clock =
+    options.clock ?? sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'setImmediate'] });
   const store = options.store ?? new MapStore();
   const sent: Rig['sent'] = [];
   const executions: ExecutionEvent[] = [];
@@ -56,13 +57,28 @@ export function rig(options: RigOptions = {}): Rig {
   const inFlight = new Set<string>();
   let most = 0;
   const answer = options.answer ?? (() => 'succeeded');
-  const manager: JobManager = new JobManager({ store, registry: options.registry, onSend: (request) => onSend(request), onExecution: (e) => onExecution(e), onProgress: (p) => progress.push(p) });
+  const manager: JobManager = new JobManager({
+    store,
+    registry: options.registry,
+    onSend: (request) => onSend(request),
+    onExecution: (e) => onExecution(e),
+    onProgress: (p) => progress.push(p),
+  });
   function onSend(request: SendRequest): void {
     sent.push({ ...request, at: Date.now() });
     if (request.kind !== 'command') return;
     const reply = answer(request.deviceId, request.attempt);
     if (reply === 'silent') return;
-    setTimeout(() => manager.commandOutcome({ commandId: request.commandId, deviceId: request.deviceId, status: reply, error: reply === 'succeeded' ? null : `device said ${reply}` }), options.latencyMs ?? 100);
+    setTimeout(
+      () =>
+        manager.commandOutcome({
+          commandId: request.commandId,
+          deviceId: request.deviceId,
+          status: reply,
+          error: reply === 'succeeded' ? null : `device said ${reply}`,
+        }),
+      options.latencyMs ?? 100,
+    );
   }
   function onExecution(e: ExecutionEvent): void {
     executions.push(e);

@@ -125,7 +125,13 @@ describe('m2m-job: a desired-state patch', () => {
     r = rig();
     r.manager.start({ jobId: 'cfg', target: { devices: ['t1', 't2'] }, desired: { setpoint: 21 }, rollout: { perMinute: 60_000 }, timeout: 10_000 });
     await r.clock.tickAsync(10);
-    assert.deepStrictEqual(r.sent.map((s) => [s.kind, s.deviceId, s.kind === 'desired' ? s.patch : null]), [['desired', 't1', { setpoint: 21 }], ['desired', 't2', { setpoint: 21 }]]);
+    assert.deepStrictEqual(
+      r.sent.map((s) => [s.kind, s.deviceId, s.kind === 'desired' ? s.patch : null]),
+      [
+        ['desired', 't1', { setpoint: 21 }],
+        ['desired', 't2', { setpoint: 21 }],
+      ],
+    );
     assert.ok(r.manager.twinOutcome('t1', false), 'the delta is not empty yet: still in progress');
     assert.strictEqual(r.manager.executionState('cfg', 't1'), 'in-progress');
     r.manager.twinOutcome('t1', true); // synced

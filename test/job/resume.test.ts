@@ -18,7 +18,10 @@ describe('m2m-command: a resumed command id is answered by its kept outcome', ()
     return { t, sent, events };
   }
 
-  const ok = (id: string, deviceId: string): { topic: string; payload: unknown } => ({ topic: `devices/${deviceId}/replies`, payload: { id, ok: true, result: { v: 2 } } });
+  const ok = (id: string, deviceId: string): { topic: string; payload: unknown } => ({
+    topic: `devices/${deviceId}/replies`,
+    payload: { id, ok: true, result: { v: 2 } },
+  });
 
   it('after a restart, an ended command resumed gets its final status event again and is not sent', () => {
     const store = new MemoryCommandStore();
@@ -30,7 +33,10 @@ describe('m2m-command: a resumed command id is answered by its kept outcome', ()
     const result = b.t.submit({ deviceId: 'd1', command: 'update', commandId: 'fw:0:1', resume: true });
     assert.strictEqual(result.status, 'ended');
     assert.deepStrictEqual(b.sent, [], 'not sent again');
-    assert.deepStrictEqual(b.events.map((e) => [e.id, e.status, e.response]), [['fw:0:1', 'succeeded', { v: 2 }]]);
+    assert.deepStrictEqual(
+      b.events.map((e) => [e.id, e.status, e.response]),
+      [['fw:0:1', 'succeeded', { v: 2 }]],
+    );
     assert.strictEqual(b.t.reply(ok('fw:0:1', 'd1')), 'late', 'a reply after the restart counts as late');
   });
 

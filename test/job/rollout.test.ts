@@ -20,7 +20,10 @@ describe('m2m-job rollout (fake timers)', () => {
       const inWindow = times.filter((t) => t >= times[i] && t < times[i] + 60_000).length;
       assert.ok(inWindow <= 30, `${inWindow} starts in the minute from ${times[i]}`);
     }
-    assert.ok(times.slice(1).every((t, i) => t - times[i] === 2000), 'one start every 2 s');
+    assert.ok(
+      times.slice(1).every((t, i) => t - times[i] === 2000),
+      'one start every 2 s',
+    );
   });
 
   it('never has more than N devices in flight', async () => {
@@ -39,7 +42,9 @@ describe('m2m-job rollout (fake timers)', () => {
   it('ramps: starts slow and doubles the rate after each batch of successes while the success rate holds', async () => {
     r = rig({ latencyMs: 10 });
     r.manager.start({
-      jobId: 'ramp', target: { devices: devices(1000) }, command: 'update',
+      jobId: 'ramp',
+      target: { devices: devices(1000) },
+      command: 'update',
       rollout: { perMinute: 480, maxInFlight: 100, ramp: { startPerMinute: 60, factor: 2, afterSucceeded: 10, minSuccessPercent: 90 } },
     });
     const startsIn = async (ms: number): Promise<number> => {
@@ -58,7 +63,9 @@ describe('m2m-job rollout (fake timers)', () => {
   it('does not ramp while the success rate is below the bar', async () => {
     r = rig({ latencyMs: 10, answer: (id) => (Number(id.slice(1)) % 4 === 0 ? 'failed' : 'succeeded') });
     r.manager.start({
-      jobId: 'flat', target: { devices: devices(100) }, command: 'update',
+      jobId: 'flat',
+      target: { devices: devices(100) },
+      command: 'update',
       rollout: { perMinute: 600, maxInFlight: 100, ramp: { startPerMinute: 60, factor: 2, afterSucceeded: 5, minSuccessPercent: 90 } },
     });
     await r.clock.tickAsync(60_000);
@@ -82,7 +89,10 @@ describe('m2m-job rollout (fake timers)', () => {
     const ids = r.sent.map((s) => (s.kind === 'command' ? s.commandId : ''));
     assert.strictEqual(new Set(ids).size, 3);
     assert.strictEqual(r.manager.executionState('retry', 'd1'), 'succeeded');
-    assert.deepStrictEqual(r.executions.filter((e) => e.retrying).map((e) => e.attempts), [1, 2]);
+    assert.deepStrictEqual(
+      r.executions.filter((e) => e.retrying).map((e) => e.attempts),
+      [1, 2],
+    );
   });
 
   it('ends failed once the retries are used up', async () => {
@@ -96,7 +106,15 @@ describe('m2m-job rollout (fake timers)', () => {
 
   it('times a silent device out after the timeout, retries it, and ends it timed-out', async () => {
     r = rig({ answer: () => 'silent' });
-    r.manager.start({ jobId: 'quiet', target: { devices: ['d1', 'd2'] }, command: 'update', timeout: 5000, retries: 1, backoff: 1000, rollout: { perMinute: 60_000 } });
+    r.manager.start({
+      jobId: 'quiet',
+      target: { devices: ['d1', 'd2'] },
+      command: 'update',
+      timeout: 5000,
+      retries: 1,
+      backoff: 1000,
+      rollout: { perMinute: 60_000 },
+    });
     await r.clock.tickAsync(4999);
     assert.strictEqual(r.manager.executionState('quiet', 'd1'), 'in-progress');
     await r.clock.tickAsync(2);
@@ -118,7 +136,13 @@ describe('m2m-job rollout (fake timers)', () => {
 
   it('aborts when failures pass the percentage after K finished: no new starts, queued devices canceled, the reason given', async () => {
     r = rig({ latencyMs: 100, answer: (id) => (Number(id.slice(1)) % 3 === 0 ? 'failed' : 'succeeded') });
-    r.manager.start({ jobId: 'bad', target: { devices: devices(100) }, command: 'update', rollout: { perMinute: 600, maxInFlight: 1 }, abort: { failurePercent: 20, minFinished: 10 } });
+    r.manager.start({
+      jobId: 'bad',
+      target: { devices: devices(100) },
+      command: 'update',
+      rollout: { perMinute: 600, maxInFlight: 1 },
+      abort: { failurePercent: 20, minFinished: 10 },
+    });
     await r.clock.tickAsync(60_000);
     const p = lastProgress(r.progress, 'bad');
     assert.strictEqual(p.state, 'aborted');
@@ -130,7 +154,14 @@ describe('m2m-job rollout (fake timers)', () => {
 
   it('aborts on the timeout percentage alone', async () => {
     r = rig({ latencyMs: 100, answer: (id) => (Number(id.slice(1)) % 2 === 0 ? 'silent' : 'succeeded') });
-    r.manager.start({ jobId: 'slow', target: { devices: devices(20) }, command: 'update', timeout: 1000, rollout: { perMinute: 60_000, maxInFlight: 5 }, abort: { timeoutPercent: 10, minFinished: 5 } });
+    r.manager.start({
+      jobId: 'slow',
+      target: { devices: devices(20) },
+      command: 'update',
+      timeout: 1000,
+      rollout: { perMinute: 60_000, maxInFlight: 5 },
+      abort: { timeoutPercent: 10, minFinished: 5 },
+    });
     await r.clock.tickAsync(10_000);
     const p = lastProgress(r.progress, 'slow');
     assert.strictEqual(p.state, 'aborted');
@@ -174,7 +205,10 @@ describe('m2m-job rollout (fake timers)', () => {
     assert.deepStrictEqual(r.sent.map((s) => `${s.jobId}:${s.deviceId}`).sort(), ['A:a1', 'A:shared', 'B:b1']);
     await r.clock.tickAsync(1000);
     const toShared = r.sent.filter((s) => s.deviceId === 'shared');
-    assert.deepStrictEqual(toShared.map((s) => s.jobId), ['A', 'B']);
+    assert.deepStrictEqual(
+      toShared.map((s) => s.jobId),
+      ['A', 'B'],
+    );
     assert.strictEqual(toShared[1].at - toShared[0].at, 1000, 'B starts on it once A has its outcome');
     await r.clock.tickAsync(1000);
     assert.deepStrictEqual([lastProgress(r.progress, 'A').state, lastProgress(r.progress, 'B').state], ['completed', 'completed']);
@@ -195,7 +229,16 @@ describe('m2m-job rollout (fake timers)', () => {
 
   it('close clears every timer it set: pacing, timeouts, backoffs, progress', async () => {
     r = rig({ answer: () => 'silent' });
-    r.manager.start({ jobId: 'x', target: { devices: devices(50) }, command: 'update', rollout: { perMinute: 60, maxInFlight: 5 }, retries: 3, timeout: 1000, backoff: 60_000, deadline: 0 });
+    r.manager.start({
+      jobId: 'x',
+      target: { devices: devices(50) },
+      command: 'update',
+      rollout: { perMinute: 60, maxInFlight: 5 },
+      retries: 3,
+      timeout: 1000,
+      backoff: 60_000,
+      deadline: 0,
+    });
     await r.clock.tickAsync(3500);
     assert.ok(r.clock.countTimers() > 2);
     await r.manager.close();

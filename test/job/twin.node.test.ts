@@ -34,14 +34,27 @@ describe('m2m-job node with m2m-twin', () => {
     const progress = collect(helper.getNode('progress'));
     const caught = collect(helper.getNode('caught'));
 
-    helper.getNode('job').receive({ action: 'start', payload: { jobId: 'setpoint', target: { type: 'thermostat', tags: ['hall-3'] }, desired: { setpoint: 21 }, rollout: { perMinute: 6000 } } });
-    const started = (): string[] => executions.map((m) => m.payload as ExecutionEvent).filter((e) => e.state === 'in-progress').map((e) => e.deviceId);
+    helper
+      .getNode('job')
+      .receive({
+        action: 'start',
+        payload: { jobId: 'setpoint', target: { type: 'thermostat', tags: ['hall-3'] }, desired: { setpoint: 21 }, rollout: { perMinute: 6000 } },
+      });
+    const started = (): string[] =>
+      executions
+        .map((m) => m.payload as ExecutionEvent)
+        .filter((e) => e.state === 'in-progress')
+        .map((e) => e.deviceId);
     await waitFor(() => started().length === 3, 'three devices to start');
     // th-1 and th-2 apply it; th-3 stays behind
     const twin = helper.getNode('twin');
     twin.receive({ operation: 'report', deviceId: 'th-1', payload: { setpoint: 21 } });
     twin.receive({ operation: 'report', deviceId: 'th-2', payload: { setpoint: 21, mode: 'heat' } });
-    const state = (id: string): string | undefined => executions.map((m) => m.payload as ExecutionEvent).filter((e) => e.deviceId === id).pop()?.state;
+    const state = (id: string): string | undefined =>
+      executions
+        .map((m) => m.payload as ExecutionEvent)
+        .filter((e) => e.deviceId === id)
+        .pop()?.state;
     await waitFor(() => state('th-1') === 'succeeded' && state('th-2') === 'succeeded', 'two devices in sync');
     assert.strictEqual(state('th-3'), 'in-progress');
     twin.receive({ operation: 'report', deviceId: 'th-3', payload: { setpoint: 21 } });
