@@ -35,12 +35,10 @@ describe('m2m-job node', () => {
     const executions = collect(helper.getNode('executions'));
     const progress = collect(helper.getNode('progress'));
     const caught = collect(helper.getNode('caught'));
-    helper
-      .getNode(`job${flows}`)
-      .receive({
-        action: 'start',
-        payload: { jobId: 'fw-1', target: { devices: ids(40) }, command: 'update', params: { version: '3.2' }, rollout: { perMinute: 6000, maxInFlight: 8 } },
-      });
+    helper.getNode(`job${flows}`).receive({
+      action: 'start',
+      payload: { jobId: 'fw-1', target: { devices: ids(40) }, command: 'update', params: { version: '3.2' }, rollout: { perMinute: 6000, maxInFlight: 8 } },
+    });
     const ended = (): JobProgress | undefined => progress.map((m) => m.payload as JobProgress).find((p) => p.jobId === 'fw-1' && p.state === 'completed');
     await waitFor(() => ended() !== undefined, 'the job to complete', 15_000);
     const p = ended() as JobProgress;
@@ -79,12 +77,10 @@ describe('m2m-job node', () => {
 
   it('clears its timers on close: a job paced slowly leaves nothing running after unload', async () => {
     await helper.load(MODULES, flow({ latency: 10_000 }));
-    helper
-      .getNode(`job${flows}`)
-      .receive({
-        action: 'start',
-        payload: { jobId: 'slow', target: { devices: ids(40) }, command: 'update', rollout: { perMinute: 1 }, retries: 3, timeout: 60_000 },
-      });
+    helper.getNode(`job${flows}`).receive({
+      action: 'start',
+      payload: { jobId: 'slow', target: { devices: ids(40) }, command: 'update', rollout: { perMinute: 1 }, retries: 3, timeout: 60_000 },
+    });
     const progress = collect(helper.getNode('progress'));
     await waitFor(() => progress.length > 0, 'the job to start');
     const before = (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo().filter((r) => r === 'Timeout').length;

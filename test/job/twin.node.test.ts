@@ -34,12 +34,10 @@ describe('m2m-job node with m2m-twin', () => {
     const progress = collect(helper.getNode('progress'));
     const caught = collect(helper.getNode('caught'));
 
-    helper
-      .getNode('job')
-      .receive({
-        action: 'start',
-        payload: { jobId: 'setpoint', target: { type: 'thermostat', tags: ['hall-3'] }, desired: { setpoint: 21 }, rollout: { perMinute: 6000 } },
-      });
+    helper.getNode('job').receive({
+      action: 'start',
+      payload: { jobId: 'setpoint', target: { type: 'thermostat', tags: ['hall-3'] }, desired: { setpoint: 21 }, rollout: { perMinute: 6000 } },
+    });
     const started = (): string[] =>
       executions
         .map((m) => m.payload as ExecutionEvent)
