@@ -7,6 +7,7 @@ import { DeviceSimulator, type SimulatorMessage } from '../../lib/simulator';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import provisionNode from '../../nodes/m2m-provision/m2m-provision';
 import { catchNode, collect, coreNode, helper, waitFor, type FlowNode, type NodeModule } from '../helpers/node-red';
+import { mqttBrokerNode, mqttInNode, mqttOutNode } from '../helpers/mqtt-flow';
 import { startBroker, type TestBroker } from '../helpers/services';
 
 // 200 simulated devices provision themselves through mqtt in -> m2m-provision -> mqtt out on the real Mosquitto
@@ -45,34 +46,9 @@ describe('provisioning on the real broker: 200 simulated devices enrol themselve
     const prefix = `m2mtest-prov-${randomBytes(4).toString('hex')}`;
     const flow: FlowNode[] = [
       { id: 'f', type: 'tab' },
-      {
-        id: 'mq',
-        type: 'mqtt-broker',
-        broker: '127.0.0.1',
-        port: String(broker.port),
-        clientid: '',
-        autoConnect: true,
-        usetls: false,
-        protocolVersion: '5',
-        keepalive: '15',
-        cleansession: true,
-        autoUnsubscribe: true,
-      },
+      mqttBrokerNode('mq', broker.port),
       { id: registryId, type: 'm2m-registry', name: 'enrol', storeType: 'memory', offlineTimeout: 600, deviceTypes: JSON.stringify([{ name: 'sensor' }]) },
-      {
-        id: 'reqin',
-        type: 'mqtt in',
-        z: 'f',
-        topic: `${prefix}/request/#`,
-        qos: '1',
-        datatype: 'auto-detect',
-        broker: 'mq',
-        nl: false,
-        rap: true,
-        rh: 0,
-        inputs: 0,
-        wires: [['prov']],
-      },
+      mqttInNode({ id: 'reqin', z: 'f', broker: 'mq', topic: `${prefix}/request/#`, to: 'prov' }),
       {
         id: 'prov',
         type: 'm2m-provision',
@@ -86,7 +62,7 @@ describe('provisioning on the real broker: 200 simulated devices enrol themselve
         burst: 1000,
         wires: [['ansout'], ['events']],
       },
-      { id: 'ansout', type: 'mqtt out', z: 'f', topic: '', qos: '', retain: '', broker: 'mq', wires: [] },
+      mqttOutNode({ id: 'ansout', z: 'f', broker: 'mq' }),
       { id: 'events', type: 'helper', z: 'f' },
       { id: 'catcher', type: 'catch', z: 'f', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', type: 'helper', z: 'f' },

@@ -8,6 +8,7 @@ import twinNode from '../../nodes/m2m-twin/m2m-twin';
 import commandNode from '../../nodes/m2m-command/m2m-command';
 import simulatorNode from '../../nodes/m2m-simulator/m2m-simulator';
 import { catchNode, collect, coreNode, helper, waitFor, type FlowNode, type NodeModule } from '../helpers/node-red';
+import { mqttBrokerNode, mqttInNode, mqttOutNode } from '../helpers/mqtt-flow';
 import { startBroker, type TestBroker } from '../helpers/services';
 
 // 100 simulated thermostats on the real Mosquitto (required when CI=true): desired setpoints changed for all of
@@ -20,38 +21,12 @@ const MODULES = [registryNode, deviceNode, twinNode, commandNode, simulatorNode]
 
 function flow(broker: TestBroker, prefix: string, registry: string): FlowNode[] {
   const z = 'fleet';
-  const mqttIn = (id: string, topic: string, to: string): FlowNode => ({
-    id,
-    type: 'mqtt in',
-    z,
-    topic,
-    qos: '1',
-    datatype: 'auto-detect',
-    broker: 'mq',
-    nl: false,
-    rap: true,
-    rh: 0,
-    inputs: 0,
-    wires: [[to]],
-  });
-  const mqttOut = (id: string): FlowNode => ({ id, type: 'mqtt out', z, topic: '', qos: '', retain: '', broker: 'mq', wires: [] });
+  const mqttIn = (id: string, topic: string, to: string): FlowNode => mqttInNode({ id, z, broker: 'mq', topic, to });
+  const mqttOut = (id: string): FlowNode => mqttOutNode({ id, z, broker: 'mq' });
   const deviceFromTopic = { t: 'set', p: 'deviceId', pt: 'msg', to: "$split(topic, '/')[1]", tot: 'jsonata' };
   return [
     { id: z, type: 'tab' },
-    {
-      id: 'mq',
-      type: 'mqtt-broker',
-      name: 'test',
-      broker: '127.0.0.1',
-      port: String(broker.port),
-      clientid: '',
-      autoConnect: true,
-      usetls: false,
-      protocolVersion: '5',
-      keepalive: '15',
-      cleansession: true,
-      autoUnsubscribe: true,
-    },
+    mqttBrokerNode('mq', broker.port),
     {
       id: registry,
       type: 'm2m-registry',
