@@ -1,38 +1,23 @@
 import assert from 'assert';
-import { spawn } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { openRegistry } from '../../lib/registry';
 import { TwinService, type TwinEvent } from '../../lib/twin/twin';
+import { runAndKill } from '../helpers/kill-child';
 
 const KILLS = 5;
 const DEVICES = 100;
 
 /** The last acknowledged desired version and setpoint per device, from the worker's output up to the kill. */
-function runAndKill(dir: string, round: string): Promise<Map<string, Acked>> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fixtures', 'reconcile-worker.ts'), dir, round, String(DEVICES)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    let killTimer: NodeJS.Timeout | undefined;
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (!killTimer && out.includes('ready\n')) killTimer = setTimeout(() => child.kill('SIGKILL'), 200 + Math.floor(Math.random() * 800));
-    });
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('exit', (_code, signal) => {
-      if (signal !== 'SIGKILL') return reject(new Error(`the worker exited by itself: ${err}`));
-      const acked = new Map<string, Acked>();
-      for (const line of out.split('\n').slice(0, -1)) {
-        const [word, id, version, setpoint] = line.split(' ');
-        if (word === 'desired') acked.set(id, { version: Number(version), setpoint: Number(setpoint) });
-      }
-      resolve(acked);
-    });
-  });
+async function runAndKillWorker(dir: string, round: string): Promise<Map<string, Acked>> {
+  const lines = await runAndKill(path.join(__dirname, 'fixtures', 'reconcile-worker.ts'), [dir, round, String(DEVICES)], { minMs: 200, maxMs: 1000 });
+  const acked = new Map<string, Acked>();
+  for (const line of lines) {
+    const [word, id, version, setpoint] = line.split(' ');
+    if (word === 'desired') acked.set(id, { version: Number(version), setpoint: Number(setpoint) });
+  }
+  return acked;
 }
 
 describe('device twin under kill -9 in the middle of reconciliation (file registry)', function () {
@@ -43,7 +28,7 @@ describe('device twin under kill -9 in the middle of reconciliation (file regist
     const lastAcked = new Map<string, Acked>();
     try {
       for (let k = 0; k < KILLS; k++) {
-        const acked = await runAndKill(dir, `r${k}`);
+        const acked = await runAndKillWorker(dir, `r${k}`);
         assert.ok(acked.size > 0, `round ${k}: the worker acknowledged desired changes before the kill`);
         for (const [id, value] of acked) lastAcked.set(id, value);
         const registry = await openRegistry({ name: 'twin-crash', store: { kind: 'file', dir } });
