@@ -1,35 +1,27 @@
 import assert from 'assert';
 import sinon from 'sinon';
-import { catchNode, helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
+import { catchNode, helper, type FlowNode, type NodeModule } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
+import { nextMessage, registryNodeFlow } from '../helpers/node-flow';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import deviceNode from '../../nodes/m2m-device/m2m-device';
 import { MemoryStore } from '../../lib/registry/stores/memory';
 
 function flow(operation: string): FlowNode[] {
-  return [
+  return registryNodeFlow(
     { id: 'preg', type: 'm2m-registry', name: 'presence-reg', storeType: 'memory', offlineTimeout: 60, deviceTypes: '[]' },
-    { id: 'dev', type: 'm2m-device', z: 'f1', registry: 'preg', operation, autoRegister: true, events: 'online,offline', wires: [['out'], ['events']] },
-    { id: 'out', type: 'helper', z: 'f1' },
-    { id: 'events', type: 'helper', z: 'f1' },
-    { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 'f1' },
-    { id: 'f1', type: 'tab' },
-  ];
+    { id: 'dev', type: 'm2m-device', registry: 'preg', operation, autoRegister: true, events: 'online,offline' },
+  );
 }
 
 const MODULES = [registryNode as NodeModule, deviceNode as NodeModule, catchNode];
-
-function next(node: TestNode): Promise<NodeMessage> {
-  return new Promise((resolve) => node.on('input', resolve));
-}
 
 describe('m2m-device presence operations', () => {
   let clock: sinon.SinonFakeTimers;
   let events: string[];
 
   async function send(msg: NodeMessage): Promise<NodeMessage> {
-    const out = next(helper.getNode('out'));
+    const out = nextMessage(helper.getNode('out'));
     helper.getNode('dev').receive(msg);
     return out;
   }
@@ -99,7 +91,7 @@ describe('m2m-device presence operations', () => {
       [{ payload: 'offline' }, 'INVALID_DEVICE_ID', 'deviceId'],
     ];
     for (const [msg, code, field] of cases) {
-      const caught = next(helper.getNode('caught'));
+      const caught = nextMessage(helper.getNode('caught'));
       helper.getNode('dev').receive(msg);
       const err = await caught;
       assert.strictEqual((err.error as { code: string }).code, code, JSON.stringify(msg));

@@ -1,7 +1,8 @@
 import assert from 'assert';
 import sinon from 'sinon';
-import { catchNode, helper, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
+import { catchNode, helper, type FlowNode, type NodeModule } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
+import { nextMessage, registryNodeFlow } from '../helpers/node-flow';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import deviceNode from '../../nodes/m2m-device/m2m-device';
 import { MemoryStore } from '../../lib/registry/stores/memory';
@@ -9,22 +10,13 @@ import { MemoryStore } from '../../lib/registry/stores/memory';
 const TYPES = JSON.stringify([{ name: 'freezer', offlineTimeoutMs: 10000, attributesSchema: { type: 'object', properties: { limit: { type: 'number' } } } }]);
 
 function flow(operation: string, extra: Record<string, unknown> = {}): FlowNode[] {
-  return [
+  return registryNodeFlow(
     { id: 'reg', type: 'm2m-registry', name: `reg-${Math.random().toString(36).slice(2)}`, storeType: 'memory', offlineTimeout: 60, deviceTypes: TYPES },
-    { id: 'dev', type: 'm2m-device', z: 'f1', registry: 'reg', operation, autoRegister: true, ...extra, wires: [['out'], ['events']] },
-    { id: 'out', type: 'helper', z: 'f1' },
-    { id: 'events', type: 'helper', z: 'f1' },
-    { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 'f1' },
-    { id: 'f1', type: 'tab' },
-  ];
+    { id: 'dev', type: 'm2m-device', registry: 'reg', operation, autoRegister: true, ...extra },
+  );
 }
 
 const MODULES = [registryNode as NodeModule, deviceNode as NodeModule, catchNode];
-
-function next(node: TestNode): Promise<NodeMessage> {
-  return new Promise((resolve) => node.on('input', resolve));
-}
 
 describe('m2m-device node', () => {
   // A memory registry is kept by node id across redeploys; another file's registry "reg" must not leak in.
@@ -39,7 +31,7 @@ describe('m2m-device node', () => {
     const dev = helper.getNode('dev');
     const out = helper.getNode('out');
 
-    let result = next(out);
+    let result = nextMessage(out);
     dev.receive({ operation: 'register', payload: { id: 'fz-1', type: 'freezer', attributes: { limit: -18 }, tags: ['cold'] }, keep: 'me' });
     let msg = await result;
     assert.strictEqual(msg.deviceId, 'fz-1');
@@ -47,25 +39,25 @@ describe('m2m-device node', () => {
     assert.strictEqual(msg.keep, 'me', 'the incoming message is kept');
     assert.strictEqual((msg.payload as { attributes: { limit: number } }).attributes.limit, -18);
 
-    result = next(out);
+    result = nextMessage(out);
     dev.receive({ deviceId: 'fz-1', operation: 'update', payload: { attributes: { limit: -20 } } });
     msg = await result;
     assert.strictEqual((msg.payload as { attributes: { limit: number } }).attributes.limit, -20);
 
-    result = next(out);
+    result = nextMessage(out);
     dev.receive({ deviceId: 'fz-1' });
     msg = await result;
     assert.strictEqual((msg.payload as { id: string }).id, 'fz-1');
 
-    result = next(out);
+    result = nextMessage(out);
     dev.receive({ operation: 'list', payload: { tag: 'cold' } });
     msg = await result;
     assert.strictEqual((msg.payload as { total: number }).total, 1);
 
-    result = next(out);
+    result = nextMessage(out);
     dev.receive({ operation: 'remove', deviceId: 'fz-1' });
     await result;
-    result = next(helper.getNode('caught'));
+    result = nextMessage(helper.getNode('caught'));
     dev.receive({ deviceId: 'fz-1' });
     msg = await result;
     assert.match((msg.error as { message: string }).message, /fz-1 is not registered/);
@@ -83,17 +75,17 @@ describe('m2m-device node', () => {
       [{ payload: 'not an object' }, 'INVALID_FIELD', 'payload'],
     ];
     for (const [input, code, field] of cases) {
-      const got = next(caught);
+      const got = nextMessage(caught);
       dev.receive(input);
       const msg = await got;
       const error = msg.error as { code: string; message: string };
       assert.strictEqual(error.code, code, error.message);
       assert.strictEqual((msg.m2mError as { field: string }).field, field);
     }
-    const out = next(helper.getNode('out'));
+    const out = nextMessage(helper.getNode('out'));
     dev.receive({ payload: { id: 'still-works' } });
     assert.strictEqual(((await out).payload as { id: string }).id, 'still-works');
-    const list = next(helper.getNode('out'));
+    const list = nextMessage(helper.getNode('out'));
     dev.receive({ operation: 'list' });
     assert.strictEqual(((await list).payload as { total: number }).total, 1, 'nothing was stored by the rejected messages');
   });
@@ -102,7 +94,7 @@ describe('m2m-device node', () => {
     const nodes = flow('touch');
     nodes[1].registry = '';
     await helper.load(MODULES, nodes);
-    const got = next(helper.getNode('caught'));
+    const got = nextMessage(helper.getNode('caught'));
     helper.getNode('dev').receive({ deviceId: 'a' });
     const msg = await got;
     assert.strictEqual((msg.error as { code: string }).code, 'NO_REGISTRY');
@@ -114,7 +106,7 @@ describe('m2m-device node', () => {
     await helper.load(MODULES, flow('touch', { autoType: 'freezer', events: 'online,offline' }));
     const events: NodeMessage[] = [];
     helper.getNode('events').on('input', (m) => events.push(m));
-    const out = next(helper.getNode('out'));
+    const out = nextMessage(helper.getNode('out'));
     helper.getNode('dev').receive({ deviceId: 'fz-9' });
     await out;
     await clock.tickAsync(60_000);
@@ -126,7 +118,7 @@ describe('m2m-device node', () => {
 
   it('passes telemetry through a touch when the result goes to another property', async () => {
     await helper.load(MODULES, flow('touch', { resultTo: 'device' }));
-    const out = next(helper.getNode('out'));
+    const out = nextMessage(helper.getNode('out'));
     helper.getNode('dev').receive({ deviceId: 'm-1', payload: { temperature: 21.5 } });
     const msg = await out;
     assert.deepStrictEqual(msg.payload, { temperature: 21.5 });
@@ -138,14 +130,14 @@ describe('m2m-device node', () => {
     await helper.load(MODULES, flow('register', { issueToken: true }));
     const dev = helper.getNode('dev');
     const out = helper.getNode('out');
-    let result = next(out);
+    let result = nextMessage(out);
     dev.receive({ payload: { id: 'gw-1' } });
     const token = (await result).token as string;
     assert.ok(token);
-    result = next(out);
+    result = nextMessage(out);
     dev.receive({ operation: 'verify', deviceId: 'gw-1', token });
     assert.deepStrictEqual((await result).payload, { deviceId: 'gw-1', verified: true });
-    result = next(out);
+    result = nextMessage(out);
     dev.receive({ operation: 'verify', deviceId: 'gw-1', token: 'wrong' });
     assert.deepStrictEqual((await result).payload, { deviceId: 'gw-1', verified: false });
   });
@@ -153,12 +145,12 @@ describe('m2m-device node', () => {
   it('keeps the devices of a memory registry across a redeploy', async () => {
     const nodes = flow('register');
     await helper.load(MODULES, nodes);
-    const out = next(helper.getNode('out'));
+    const out = nextMessage(helper.getNode('out'));
     helper.getNode('dev').receive({ payload: { id: 'kept' } });
     await out;
     await helper.unload();
     await helper.load(MODULES, nodes);
-    const got = next(helper.getNode('out'));
+    const got = nextMessage(helper.getNode('out'));
     helper.getNode('dev').receive({ operation: 'get', deviceId: 'kept' });
     assert.strictEqual(((await got).payload as { id: string }).id, 'kept');
   });

@@ -1,6 +1,7 @@
 import assert from 'assert';
-import { catchNode, collect, helper, waitFor, type FlowNode, type NodeModule, type TestNode } from '../helpers/node-red';
+import { catchNode, collect, helper, waitFor, type FlowNode, type NodeModule } from '../helpers/node-red';
 import type { NodeMessage } from '../../nodes/shared/node-red';
+import { nextMessage, registryNodeFlow } from '../helpers/node-flow';
 import type { DeviceRegistryApi } from '../../lib/registry/types';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import twinNode from '../../nodes/m2m-twin/m2m-twin';
@@ -14,22 +15,13 @@ let registryId = '';
 
 function flow(operation: string): FlowNode[] {
   registryId = `twin-reg-${Math.random().toString(36).slice(2)}`;
-  return [
+  return registryNodeFlow(
     { id: registryId, type: 'm2m-registry', name: 'thermostats', storeType: 'memory', offlineTimeout: 60, deviceTypes: TYPES },
-    { id: 'twin', type: 'm2m-twin', z: 'f1', registry: registryId, operation, wires: [['out'], ['events']] },
-    { id: 'out', type: 'helper', z: 'f1' },
-    { id: 'events', type: 'helper', z: 'f1' },
-    { id: 'catcher', type: 'catch', z: 'f1', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'caught', type: 'helper', z: 'f1' },
-    { id: 'f1', type: 'tab' },
-  ];
+    { id: 'twin', type: 'm2m-twin', registry: registryId, operation },
+  );
 }
 
 const MODULES = [registryNode as NodeModule, twinNode as NodeModule, catchNode];
-
-function next(node: TestNode): Promise<NodeMessage> {
-  return new Promise((resolve) => node.on('input', resolve));
-}
 
 function registryOf(): DeviceRegistryApi {
   return (helper.getNode(registryId) as unknown as { registry: DeviceRegistryApi }).registry;
@@ -46,7 +38,7 @@ describe('m2m-twin node', () => {
     const out = helper.getNode('out');
     const events = collect(helper.getNode('events'));
 
-    let result = next(out);
+    let result = nextMessage(out);
     twin.receive({ deviceId: 'th-1', payload: { setpoint: 21, mode: 'heat' }, keep: 'me' });
     let msg = await result;
     assert.strictEqual(msg.keep, 'me', 'the incoming message is kept');
@@ -55,7 +47,7 @@ describe('m2m-twin node', () => {
     assert.deepStrictEqual([doc.desired, doc.delta, doc.desiredVersion], [{ setpoint: 21, mode: 'heat' }, { setpoint: 21, mode: 'heat' }, 1]);
     doc.desired.setpoint = 99; // the flow's copy, not the stored twin
 
-    result = next(out);
+    result = nextMessage(out);
     twin.receive({ deviceId: 'th-1', operation: 'report', payload: { setpoint: 21, mode: 'heat' } });
     msg = await result;
     assert.deepStrictEqual((msg.payload as { delta: unknown }).delta, {});
@@ -83,7 +75,7 @@ describe('m2m-twin node', () => {
       ],
     );
 
-    result = next(out);
+    result = nextMessage(out);
     twin.receive({ deviceId: 'th-1', operation: 'get' });
     msg = await result;
     assert.strictEqual((msg.payload as { desired: { setpoint: number } }).desired.setpoint, 21);
@@ -96,7 +88,7 @@ describe('m2m-twin node', () => {
     await registry.ready();
     await registry.register({ id: 'th-2', type: 'thermostat' });
     const events = collect(helper.getNode('events'));
-    const result = next(helper.getNode('out'));
+    const result = nextMessage(helper.getNode('out'));
     helper.getNode('twin').receive({ deviceId: 'th-2', payload: { setpoint: 17 } });
     await result;
     await waitFor(() => events.length === 1, 'the delta of the desire');
@@ -121,13 +113,13 @@ describe('m2m-twin node', () => {
       [{ operation: 'report', deviceId: 'th-1', payload: { blob: 'x'.repeat(70_000) } }, 'TWIN_TOO_LARGE', 'payload'],
     ];
     for (const [msg, code, field] of cases) {
-      const got = next(caught);
+      const got = nextMessage(caught);
       twin.receive(msg);
       const error = await got;
       assert.strictEqual((error.error as { code: string }).code, code, JSON.stringify(error.error));
       assert.strictEqual((error.m2mError as { field: string }).field, field, code);
     }
-    const result = next(helper.getNode('out'));
+    const result = nextMessage(helper.getNode('out'));
     twin.receive({ operation: 'get', deviceId: 'th-1' });
     const doc = (await result).payload as { desired: unknown; reported: unknown; desiredVersion: number };
     assert.deepStrictEqual([doc.desired, doc.reported, doc.desiredVersion], [{}, {}, 0]);
@@ -140,7 +132,7 @@ describe('m2m-twin node', () => {
     const twin = helper.getNode('twin');
     const statuses: Array<{ text?: string }> = [];
     twin.on('call:status', (call) => statuses.push(call.args[0] as { text?: string }));
-    const result = next(helper.getNode('out'));
+    const result = nextMessage(helper.getNode('out'));
     twin.receive({ deviceId: 'th-1', payload: { setpoint: 20 } });
     await result;
     // redrawn at most once a second
@@ -153,7 +145,7 @@ describe('m2m-twin node', () => {
       MODULES,
       flow('desire').map((n) => (n.id === 'twin' ? { ...n, registry: '' } : n)),
     );
-    const got = next(helper.getNode('caught'));
+    const got = nextMessage(helper.getNode('caught'));
     helper.getNode('twin').receive({ deviceId: 'th-1', payload: {} });
     assert.strictEqual(((await got).error as { code: string }).code, 'NO_REGISTRY');
   });
