@@ -7,7 +7,7 @@ import commandNode from '../../nodes/m2m-command/m2m-command';
 import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import hostNode from '../../nodes/m2m-sparkplug-host/m2m-sparkplug-host';
 import { catchNode, collect, helper, waitFor, type FlowNode, type NodeModule } from '../helpers/node-red';
-import { startBroker, type TestBroker } from '../helpers/services';
+import { useSparkplugBroker } from './broker-hooks';
 
 // m2m-command with the Sparkplug transport goes through the same command tracker as MQTT: a command to an offline
 // device is queued and written when its DBIRTH comes, the device type's parameter schema is checked, and a write
@@ -95,18 +95,8 @@ const registryOf = (): DeviceRegistryApi => (helper.getNode('reg') as unknown as
 
 describe('m2m-command Sparkplug transport through the command tracker (Tahu edge client)', function () {
   this.timeout(30000);
-  let broker: TestBroker;
+  const broker = useSparkplugBroker(`h-${RUN}`);
   let edge: Edge | undefined;
-  before(async () => {
-    broker = await startBroker();
-  });
-  after(async () => {
-    const mqtt = await import('mqtt');
-    const client = await mqtt.connectAsync(broker.url);
-    await client.publishAsync(`spBv1.0/STATE/h-${RUN}`, '', { retain: true, qos: 1 });
-    await client.endAsync();
-    await broker?.close();
-  });
   afterEach(async () => {
     try {
       edge?.stop();

@@ -8,7 +8,7 @@ import registryNode from '../../nodes/m2m-registry/m2m-registry';
 import hostNode from '../../nodes/m2m-sparkplug-host/m2m-sparkplug-host';
 import type { NodeMessage } from '../../nodes/shared/node-red';
 import { catchNode, collect, helper, waitFor, type FlowNode, type NodeModule } from '../helpers/node-red';
-import { startBroker, type TestBroker } from '../helpers/services';
+import { useSparkplugBroker } from './broker-hooks';
 
 // The m2m-sparkplug-host node in a flow, with a registry and an m2m-command on the Sparkplug transport, against
 // Tahu's edge client over the real broker: births register devices, deaths mark them offline at once, a command
@@ -45,18 +45,7 @@ function flow(broker: string, command: Record<string, unknown>): FlowNode[] {
 
 describe('m2m-sparkplug-host node with m2m-registry and m2m-command (Tahu edge client)', function () {
   this.timeout(20000);
-  let broker: TestBroker;
-  before(async () => {
-    broker = await startBroker();
-  });
-  after(async () => {
-    // the host's retained STATE (online: false after its clean stop) is this run's alone: leave the broker clean
-    const mqtt = await import('mqtt');
-    const client = await mqtt.connectAsync(broker.url);
-    await client.publishAsync(`spBv1.0/STATE/h-${RUN}`, '', { retain: true, qos: 1 });
-    await client.endAsync();
-    await broker?.close();
-  });
+  const broker = useSparkplugBroker(`h-${RUN}`);
   afterEach(async () => {
     await helper.unload();
     MemoryStore.forget('reg');
