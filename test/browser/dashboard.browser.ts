@@ -8,7 +8,7 @@ import path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { startAedes, type TestBroker } from '../helpers/services';
 import { PACKAGE_ROOT, startNodeRed, type RunningNodeRed } from './support/node-red-process';
-import { CHROMIUM, chromiumInstalled, launchChromium } from './support/editor';
+import { CHROMIUM, chromiumInstalled, launchChromium, openEditor, type EditorSession } from './support/editor';
 
 const XSS_NAME = '<img src=x onerror="window.__xss=1">';
 const XSS_RULE = '<script>window.__xss=2</script>';
@@ -86,7 +86,9 @@ describe('the operator console on Dashboard 2.0 in Chromium', function () {
   let nodeRed: RunningNodeRed | undefined;
   let browser: Browser | undefined;
   let page: Page;
+  let editor: EditorSession;
   const pageErrors: string[] = [];
+  const sidebar = (): ReturnType<Page['locator']> => editor.page.locator('.m2m-sidebar');
 
   before(async function () {
     const missing = !chromiumInstalled()
@@ -118,6 +120,9 @@ describe('the operator console on Dashboard 2.0 in Chromium', function () {
       void dialog.dismiss();
     });
     await page.goto(`${nodeRed.url}/dashboard`);
+    // the engineer's view of the same running demo: the editor with its M2M sidebar open
+    editor = await openEditor(browser, nodeRed.url);
+    await editor.page.evaluate("RED.sidebar.show('m2m')");
   });
 
   after(async () => {
@@ -136,6 +141,11 @@ describe('the operator console on Dashboard 2.0 in Chromium', function () {
       ),
     );
     await page.locator('.m2m-devices .m2m-device-row[data-device="machine-001"][data-online="true"]').waitFor();
+  });
+
+  it("the editor's M2M sidebar lists the machines of the running demo", async () => {
+    await sidebar().locator('.m2m-device-row[data-device="machine-001"]').waitFor();
+    assert.ok((await sidebar().locator('.m2m-device-row').count()) >= 10, "the demo's machines are listed");
   });
 
   it('shows the alarm list; device names, rule names and alarm texts with markup show as text', async () => {
@@ -161,6 +171,9 @@ describe('the operator console on Dashboard 2.0 in Chromium', function () {
     const row = page.locator('.m2m-alarm-row[data-device="machine-007"][data-rule="sensor-stale"]');
     await row.waitFor({ timeout: 40000 });
     assert.strictEqual(await row.getAttribute('data-state'), 'unacknowledged');
+    // the editor's sidebar shows it too, without a click: a live update
+    await sidebar().locator('.m2m-tab[data-section="alarms"]').click();
+    await editor.page.waitForSelector('.m2m-alarm[data-device="machine-007"][data-state="unacknowledged"]', { timeout: 10000 });
     // a row click selects the machine: its chart, and the fan buttons command it and show how it ended
     await page.locator('.m2m-device-row[data-device="machine-003"]').click();
     await page.locator('.m2m-device-row.m2m-selected[data-device="machine-003"]').waitFor();
@@ -173,11 +186,13 @@ describe('the operator console on Dashboard 2.0 in Chromium', function () {
     const logMark = nodeRed?.log.length ?? 0;
     await row.locator('.m2m-ack').click();
     await page.locator('.m2m-alarm-row[data-device="machine-007"][data-rule="sensor-stale"][data-state="acknowledged"]').waitFor();
+    await editor.page.waitForSelector('.m2m-alarm[data-device="machine-007"][data-state="acknowledged"]', { timeout: 10000 });
     const deadline = Date.now() + 10000;
     while (!/event: 'acknowledged'[\s\S]*deviceId: 'machine-007'[\s\S]*by: 'dashboard'/.test(nodeRed?.log.slice(logMark).join('\n') ?? '')) {
       if (Date.now() > deadline) assert.fail(`the debug node never logged the acknowledged event:\n${nodeRed?.log.slice(logMark).join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.deepStrictEqual(pageErrors, []);
+    assert.deepStrictEqual(editor.consoleErrors, []);
   });
 });
