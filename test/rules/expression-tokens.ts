@@ -1,0 +1,50 @@
+// Pieces of rule expressions (and of attacks on them) that the fuzz tests join into sources: the compiler's and the
+// editor's checker both see the same ones.
+import fc from 'fast-check';
+
+const TOKENS = [
+  'a',
+  'b',
+  'attr.k',
+  'attr.',
+  '1',
+  '2.5',
+  '1e3',
+  '(',
+  ')',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '>',
+  '>=',
+  '<',
+  '==',
+  '!=',
+  'and',
+  'or',
+  'not',
+  'abs(',
+  'min(',
+  'max(',
+  'avg(a, 5m)',
+  'rate(b, 3 samples)',
+  'sum(a, 0 samples)',
+  'delta(a, 1h)',
+  'delta(a, 25h)',
+  'count(a, 0.5s)',
+  ',',
+  'true',
+  'false',
+  'constructor',
+  '__proto__',
+  'process',
+  'this',
+  'samples',
+  '5m',
+  '$',
+];
+
+/** One token of an expression source. */
+export const expressionToken = fc.constantFrom(...TOKENS);
