@@ -6,8 +6,8 @@ import assert from 'assert';
 import fs from 'fs';
 import path from 'path';
 import type { Browser } from 'playwright-core';
-import { CHROMIUM, chromiumInstalled, launchChromium, type EditorSession, waitForEditorReady } from '../browser/support/editor';
-import { startNodeRed, type RunningNodeRed } from '../browser/support/node-red-process';
+import { type EditorSession, waitForEditorReady } from '../browser/support/editor';
+import { useEditorInChromium } from './chromium-editor';
 import { helpFile, helpMarkdown } from './help';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
@@ -40,29 +40,12 @@ function plain(text: string): string {
 
 describe('help and editor words in Chromium', function () {
   this.timeout(180_000);
-  let nodeRed: RunningNodeRed | undefined;
-  let browser: Browser | undefined;
-  let editor: EditorSession;
-
-  before(async function () {
-    if (!chromiumInstalled()) {
-      if (process.env.CI === 'true') throw new Error(`Chromium is required when CI=true but ${CHROMIUM} is missing`);
-      this.skip();
-    }
-    nodeRed = await startNodeRed();
-    browser = await launchChromium();
-    editor = await openEditorPatiently(browser, nodeRed.url);
-  });
-
-  after(async () => {
-    await browser?.close();
-    await nodeRed?.stop();
-  });
+  const session = useEditorInChromium({ open: openEditorPatiently });
 
   for (const type of Object.keys(pkg['node-red'].nodes)) {
     it(`${type}: the help is markdown, rendered with every property line as a <dt> and each output as a port`, async function () {
       if (!fs.existsSync(helpFile(type))) this.skip();
-      const rendered = await editor.page.evaluate((t): Rendered => {
+      const rendered = await session.editor.page.evaluate((t): Rendered => {
         const g = globalThis as unknown as {
           RED: { nodes: { getNodeHelp(type: string): string } };
           $: (html: string) => { find(s: string): { length: number; each(f: (i: number, el: { textContent: string | null }) => void): void } };
@@ -98,7 +81,7 @@ describe('help and editor words in Chromium', function () {
   }
 
   it('the editor reads its words from the catalogs, and a shared validator answers with a message', async () => {
-    const words = await editor.page.evaluate(() => {
+    const words = await session.editor.page.evaluate(() => {
       const g = globalThis as unknown as {
         RED: { _(key: string): string };
         M2M_CONFIG: { validators: { deviceId(v: string): true | string }; constants: { deviceIdPattern: string } };
@@ -119,6 +102,6 @@ describe('help and editor words in Chromium', function () {
       idMessage: '"/" is not allowed in a device id: only A-Z a-z 0-9 . _ : -',
       pattern: '^[A-Za-z0-9._:-]{1,128}$',
     });
-    assert.deepStrictEqual(editor.consoleErrors, []);
+    assert.deepStrictEqual(session.editor.consoleErrors, []);
   });
 });
