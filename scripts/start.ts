@@ -5,6 +5,7 @@ import fs from 'fs';
 import http from 'http';
 import net from 'net';
 import path from 'path';
+import type { ExpressApp, NodeRedRuntime } from './node-red-runtime';
 
 const ROOT = path.join(__dirname, '..');
 const USER_DIR = process.env.M2M_USER_DIR ? path.resolve(process.env.M2M_USER_DIR) : path.join(ROOT, '.node-red-user');
@@ -25,20 +26,6 @@ interface FlowNode {
   id: string;
   type: string;
   [key: string]: unknown;
-}
-
-/** The part of express used here (node-red brings express; its types are not installed). */
-type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void) => void;
-interface ExpressApp extends RequestHandler {
-  use(path: string, handler: RequestHandler): void;
-}
-
-interface NodeRedRuntime {
-  init(server: http.Server, settings: Record<string, unknown>): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  httpAdmin: RequestHandler;
-  httpNode: RequestHandler;
 }
 
 /** Whether something on the port speaks MQTT: it answers a CONNECT with a CONNACK. */

@@ -2,20 +2,7 @@
 // node_modules (a link to this checkout's build), the flows and credentials written there by the parent
 // (node-red-process.ts). Prints "ready" once the admin and node HTTP servers listen and the runtime started.
 import http from 'http';
-
-/** The part of express used here (node-red brings express; its types are not installed). */
-type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse, next?: () => void) => void;
-interface ExpressApp extends RequestHandler {
-  use(path: string, handler: RequestHandler): void;
-}
-
-interface NodeRedRuntime {
-  init(server: http.Server, settings: Record<string, unknown>): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  httpAdmin: RequestHandler;
-  httpNode: RequestHandler;
-}
+import type { ExpressApp, NodeRedRuntime } from '../../scripts/node-red-runtime';
 
 async function main(): Promise<void> {
   const userDir = process.env.M2M_USER_DIR as string;
