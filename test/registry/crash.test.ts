@@ -1,37 +1,19 @@
 import assert from 'assert';
-import { spawn } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { openRegistry } from '../../lib/registry';
+import { runAndKill } from '../helpers/kill-child';
 
 const KILLS = 20;
 
 /** Runs the writer until it has acknowledged some work, kills it with SIGKILL at a random moment, returns what it acked. */
-function runAndKill(dir: string, prefix: string): Promise<{ acked: string[]; updated: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fixtures', 'crash-writer.ts'), dir, prefix], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    let killTimer: NodeJS.Timeout | undefined;
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (!killTimer && out.includes('ready\n')) {
-        killTimer = setTimeout(() => child.kill('SIGKILL'), 50 + Math.floor(Math.random() * 700));
-      }
-    });
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('exit', (_code, signal) => {
-      if (signal !== 'SIGKILL') return reject(new Error(`writer exited by itself: ${err}`));
-      const lines = out.split('\n').slice(0, -1); // the last piece may be a line cut by the kill
-      resolve({
-        acked: lines.filter((l) => l.startsWith('ack ')).map((l) => l.slice(4)),
-        updated: lines.filter((l) => l.startsWith('upd ')).map((l) => l.slice(4)),
-      });
-    });
-  });
+async function runAndKillWriter(dir: string, prefix: string): Promise<{ acked: string[]; updated: string[] }> {
+  const lines = await runAndKill(path.join(__dirname, 'fixtures', 'crash-writer.ts'), [dir, prefix], { minMs: 50, maxMs: 750 });
+  return {
+    acked: lines.filter((l) => l.startsWith('ack ')).map((l) => l.slice(4)),
+    updated: lines.filter((l) => l.startsWith('upd ')).map((l) => l.slice(4)),
+  };
 }
 
 describe('file store under SIGKILL', function () {
@@ -44,7 +26,7 @@ describe('file store under SIGKILL', function () {
     const warnings: string[] = [];
     try {
       for (let round = 0; round < KILLS; round++) {
-        const { acked, updated } = await runAndKill(dir, `r${round}`);
+        const { acked, updated } = await runAndKillWriter(dir, `r${round}`);
         acked.forEach((id) => allAcked.add(id));
         updated.forEach((id) => allUpdated.add(id));
         const registry = await openRegistry({ name: 'crash', store: { kind: 'file', dir }, warn: (m) => warnings.push(m) });
