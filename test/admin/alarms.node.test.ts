@@ -108,19 +108,29 @@ describe('admin API: alarms', () => {
     assert.strictEqual(shown[3], 'rules/d1/low-battery/warning/acked');
     assert.deepStrictEqual(all.counts, { critical: 1, major: 2, minor: 0, warning: 1, unacknowledged: 3 });
 
-    const q = async (query: string): Promise<string[]> => ((await api.get(`/m2m/alarms?${query}`)).body as AlarmPage).items.map((a) => `${a.node}/${a.deviceId}/${a.rule}`);
+    const q = async (query: string): Promise<string[]> =>
+      ((await api.get(`/m2m/alarms?${query}`)).body as AlarmPage).items.map((a) => `${a.node}/${a.deviceId}/${a.rule}`);
     assert.deepStrictEqual(await q('severity=critical'), ['rules/d1/high temp']);
     assert.deepStrictEqual(await q('acknowledged=true'), ['rules/d1/low-battery']);
     assert.deepStrictEqual((await q('deviceId=d1')).sort(), ['rules/d1/high temp', 'rules/d1/low-battery']);
-    assert.deepStrictEqual(await q('registry=reg&severity=major'), ['rules/d2/vibration'], 'the node without a registry is not the registry\'s');
+    assert.deepStrictEqual(await q('registry=reg&severity=major'), ['rules/d2/vibration'], "the node without a registry is not the registry's");
     assert.deepStrictEqual(await q('limit=1&offset=3'), ['rules/d1/low-battery']);
-    for (const [query, field] of [['severity=fatal', 'severity'], ['acknowledged=1', 'acknowledged'], ['deviceId=a%20b', 'deviceId'], ['registry=nope', 'registry']]) {
+    for (const [query, field] of [
+      ['severity=fatal', 'severity'],
+      ['acknowledged=1', 'acknowledged'],
+      ['deviceId=a%20b', 'deviceId'],
+      ['registry=nope', 'registry'],
+    ]) {
       const res = await api.get(`/m2m/alarms?${query}`);
       assert.deepStrictEqual([res.status, (res.body as Body).field], [query === 'registry=nope' ? 404 : 400, field], query);
     }
 
     const device = (await api.get('/m2m/registries/reg/devices/d3')).body as { name: string; alarms: Array<{ node: string }> };
-    assert.deepStrictEqual(device.alarms.map((a) => a.node), ['loose'], 'a device shows the alarms of rule nodes without a registry too');
+    assert.deepStrictEqual(
+      device.alarms.map((a) => a.node),
+      ['loose'],
+      'a device shows the alarms of rule nodes without a registry too',
+    );
     assert.strictEqual(device.name, '<img src=x onerror=alert(1)> d3', 'names are data, returned as they are');
   });
 
@@ -130,17 +140,30 @@ describe('admin API: alarms', () => {
     const before = Date.now();
     const shelved = await api.post(`/m2m/alarms/rules/d1/${ESC('high temp')}/shelve`, { duration: 120 });
     assert.strictEqual(shelved.status, 200, JSON.stringify(shelved.body));
-    assert.deepStrictEqual((shelved.body as Body).events?.map((e) => e.event), ['shelved']);
+    assert.deepStrictEqual(
+      (shelved.body as Body).events?.map((e) => e.event),
+      ['shelved'],
+    );
     const listed = ((await api.get('/m2m/alarms?severity=critical')).body as AlarmPage).items[0];
     assert.strictEqual(listed.shelved, true);
     assert.ok(listed.shelvedUntil !== null && listed.shelvedUntil >= before + 120_000 && listed.shelvedUntil <= Date.now() + 120_000);
-    assert.deepStrictEqual(((await api.post(`/m2m/alarms/rules/d1/${ESC('high temp')}/unshelve`)).body as Body).events?.map((e) => e.event), ['unshelved']);
+    assert.deepStrictEqual(
+      ((await api.post(`/m2m/alarms/rules/d1/${ESC('high temp')}/unshelve`)).body as Body).events?.map((e) => e.event),
+      ['unshelved'],
+    );
 
     const all = await api.post('/m2m/alarms/rules/d1/ack');
     assert.strictEqual(all.status, 200);
-    assert.deepStrictEqual((all.body as Body).events?.map((e) => `${e.rule}:${e.event}`).sort(), ['high temp:acknowledged', 'low-battery:acknowledged', 'vibration:acknowledged']);
+    assert.deepStrictEqual((all.body as Body).events?.map((e) => `${e.rule}:${e.event}`).sort(), [
+      'high temp:acknowledged',
+      'low-battery:acknowledged',
+      'vibration:acknowledged',
+    ]);
     await waitFor(() => out.length === 8, 'every event on output 1');
-    assert.deepStrictEqual(out.slice(3).map((m) => (m.payload as { by?: string }).by), ['editor', 'editor', 'editor', 'editor', 'editor']);
+    assert.deepStrictEqual(
+      out.slice(3).map((m) => (m.payload as { by?: string }).by),
+      ['editor', 'editor', 'editor', 'editor', 'editor'],
+    );
 
     const reset = await api.post('/m2m/alarms/rules/d1/vibration/reset');
     assert.strictEqual(reset.status, 200, JSON.stringify(reset.body));

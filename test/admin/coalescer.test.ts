@@ -20,7 +20,10 @@ describe('Coalescer (live updates for the editor)', () => {
     c.mark('m2m/devices');
     assert.strictEqual(published.length, 1);
     clock.tick(240);
-    assert.deepStrictEqual(published.slice(1), [['m2m/alarms', 1_000_250], ['m2m/devices', 1_000_250]]);
+    assert.deepStrictEqual(published.slice(1), [
+      ['m2m/alarms', 1_000_250],
+      ['m2m/devices', 1_000_250],
+    ]);
     clock.tick(10_000);
     assert.strictEqual(published.length, 3, 'nothing more without changes');
   });

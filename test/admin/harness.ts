@@ -52,7 +52,9 @@ export async function serve(app: RequestListener): Promise<AdminClient> {
   return {
     get: (path, headers = {}) => call('GET', path, undefined, headers),
     post: (path, body, headers = {}) =>
-      body === undefined ? call('POST', path, undefined, headers) : call('POST', path, JSON.stringify(body), { 'content-type': 'application/json', ...headers }),
+      body === undefined
+        ? call('POST', path, undefined, headers)
+        : call('POST', path, JSON.stringify(body), { 'content-type': 'application/json', ...headers }),
     postRaw: (path, text, contentType, headers = {}) => call('POST', path, text, { 'content-type': contentType, ...headers }),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

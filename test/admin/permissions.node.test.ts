@@ -60,7 +60,13 @@ describe('admin API permissions (Node-RED adminAuth)', () => {
       [
         { id: 'f1', type: 'tab' },
         { id: 'reg', type: 'm2m-registry', name: 'plant', storeType: 'memory' },
-        { id: 'rules', type: 'm2m-rule', z: 'f1', rules: [{ name: 'high', metric: 't', severity: 'major', raise: { op: '>', value: 5 } }], wires: [['alarms']] },
+        {
+          id: 'rules',
+          type: 'm2m-rule',
+          z: 'f1',
+          rules: [{ name: 'high', metric: 't', severity: 'major', raise: { op: '>', value: 5 } }],
+          wires: [['alarms']],
+        },
         { id: 'alarms', type: 'helper', z: 'f1' },
         { id: 'cmd', type: 'm2m-command', z: 'f1', registry: 'reg', wires: [[], ['events']] },
         { id: 'events', type: 'helper', z: 'f1' },

@@ -124,7 +124,10 @@ describe('admin API: registries, devices and commands', () => {
     assert.strictEqual(res.status, 200);
     const device = res.body as { id: string; online: boolean; alarms: unknown[]; commands: Array<Record<string, unknown>> };
     assert.deepStrictEqual([device.id, device.online, device.alarms], ['p001', true, []]);
-    assert.deepStrictEqual(device.commands.map((c) => [c.node, c.command, c.state, c.params]), [['cmd', 'start', 'pending', { rpm: 900 }]]);
+    assert.deepStrictEqual(
+      device.commands.map((c) => [c.node, c.command, c.state, c.params]),
+      [['cmd', 'start', 'pending', { rpm: 900 }]],
+    );
     assert.strictEqual((device.commands[0] as { token?: string }).token, undefined, 'the reply secret never leaves the node');
 
     const missing = await api.get('/m2m/registries/reg/devices/nope');
@@ -146,7 +149,13 @@ describe('admin API: registries, devices and commands', () => {
     helper.getNode('cmd').receive({ deviceId: 'v007', command: 'close', payload: {} });
     await waitFor(() => events.length === 2, 'two queued events');
     const listed = (await api.get('/m2m/commands?deviceId=v007')).body as Page;
-    assert.deepStrictEqual(listed.items.map((c) => [c.command, c.state]), [['open', 'queued'], ['close', 'queued']]);
+    assert.deepStrictEqual(
+      listed.items.map((c) => [c.command, c.state]),
+      [
+        ['open', 'queued'],
+        ['close', 'queued'],
+      ],
+    );
 
     const res = await api.post(`/m2m/commands/cmd/${String(listed.items[0].id)}/cancel`);
     assert.strictEqual(res.status, 200);
@@ -157,7 +166,11 @@ describe('admin API: registries, devices and commands', () => {
     await registry().touch('v007');
     await waitFor(() => transport.length === 1, 'the queue flushed');
     await new Promise((resolve) => setImmediate(resolve));
-    assert.deepStrictEqual(transport.map((m) => (m as unknown as TransportMessage).command), ['close'], 'only the command that was not canceled is sent');
+    assert.deepStrictEqual(
+      transport.map((m) => (m as unknown as TransportMessage).command),
+      ['close'],
+      'only the command that was not canceled is sent',
+    );
     const again = await api.post(`/m2m/commands/cmd/${String(listed.items[0].id)}/cancel`);
     assert.deepStrictEqual([again.status, (again.body as { code: string }).code], [404, 'COMMAND_NOT_FOUND']);
   });
@@ -171,14 +184,24 @@ describe('admin API: registries, devices and commands', () => {
     await waitFor(() => transport.length === 1, 'the command sent');
     const id = (transport[0] as unknown as TransportMessage).payload.id;
     const pending = (await api.get('/m2m/commands')).body as Page;
-    assert.deepStrictEqual(pending.items.map((c) => [c.id, c.state, c.attempts]), [[id, 'pending', 1]]);
+    assert.deepStrictEqual(
+      pending.items.map((c) => [c.id, c.state, c.attempts]),
+      [[id, 'pending', 1]],
+    );
     assert.strictEqual((await api.post(`/m2m/commands/cmd/${id}/cancel`)).status, 200);
-    assert.deepStrictEqual(events.map((e) => e.status), ['sent', 'canceled']);
+    assert.deepStrictEqual(
+      events.map((e) => e.status),
+      ['sent', 'canceled'],
+    );
     assert.deepStrictEqual(((await api.get('/m2m/commands')).body as Page).total, 0);
     helper.getNode('cmd').receive({ topic: 'devices/p003/replies', payload: JSON.stringify({ id, status: 'ok' }) });
     helper.getNode('cmd').receive({ deviceId: 'p003', command: 'start', payload: {} });
     await waitFor(() => transport.length === 2, 'the next command, after the reply');
-    assert.deepStrictEqual(events.map((e) => e.status), ['sent', 'canceled', 'sent'], 'the reply changed nothing');
+    assert.deepStrictEqual(
+      events.map((e) => e.status),
+      ['sent', 'canceled', 'sent'],
+      'the reply changed nothing',
+    );
   });
 
   it('answers 404 for an unknown node, 400 for a bad command id or a body that is not a JSON object', async () => {

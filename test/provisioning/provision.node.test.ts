@@ -57,16 +57,14 @@ describe('m2m-provision node', () => {
     await registryOf().ready();
     const events = collect(helper.getNode('events'));
     const answered = next(helper.getNode('answers'));
-    helper
-      .getNode('prov')
-      .receive({
-        topic: 'provision/request',
-        payload: Buffer.from(request()),
-        responseTopic: 'client/7/answer',
-        correlationData: Buffer.from('c-7'),
-        retain: true,
-        contentType: 'x',
-      });
+    helper.getNode('prov').receive({
+      topic: 'provision/request',
+      payload: Buffer.from(request()),
+      responseTopic: 'client/7/answer',
+      correlationData: Buffer.from('c-7'),
+      retain: true,
+      contentType: 'x',
+    });
     const answer = await answered;
     assert.strictEqual(answer.topic, 'client/7/answer');
     assert.deepStrictEqual(answer.correlationData, Buffer.from('c-7'));
