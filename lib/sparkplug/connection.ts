@@ -1,4 +1,5 @@
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { mqttLibrary } from './mqtt-library';
 import { SPARKPLUG_NAMESPACE, parseState, statePayload, stateTopic } from './state';
 
 // The host application's own MQTT session (Sparkplug 3.0, section 7.1): its STATE will is set on CONNECT, so it
@@ -32,7 +33,7 @@ export class HostConnection {
 
   constructor(
     private readonly options: HostConnectionOptions,
-    connect: Connect = mqtt.connect,
+    connect: Connect = (url, connectOptions) => mqttLibrary().connect(url, connectOptions),
   ) {
     this.now = options.now ?? Date.now;
     this.topic = stateTopic(options.hostId);
