@@ -17,4 +17,6 @@ export interface NodeRedRuntime {
   stop(): Promise<void>;
   httpAdmin: RequestHandler;
   httpNode: RequestHandler;
+  /** The runtime's events: `flows:started` once the deployed flows run (their http in routes exist). */
+  events: { once(event: string, listener: () => void): void };
 }

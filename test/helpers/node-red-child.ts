@@ -1,6 +1,6 @@
 // A Node-RED runtime in its own process, as a user runs it: the pack loaded from the user directory's
 // node_modules (a link to this checkout's build), the flows and credentials written there by the parent
-// (node-red-process.ts). Prints "ready" once the admin and node HTTP servers listen and the runtime started.
+// (node-red-process.ts). Prints "ready" once the admin and node HTTP servers listen and the flows run.
 import http from 'http';
 import type { ExpressApp, NodeRedRuntime } from '../../scripts/node-red-runtime';
 
@@ -28,7 +28,10 @@ async function main(): Promise<void> {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });
+  // RED.start() resolves before the flows run; a test's first request must find their http in routes
+  const flowsStarted = new Promise<void>((resolve) => RED.events.once('flows:started', () => resolve()));
   await RED.start();
+  await flowsStarted;
   process.stdout.write('ready\n');
   const stop = (): void => {
     void RED.stop().finally(() => process.exit(0));

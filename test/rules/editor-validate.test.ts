@@ -11,11 +11,12 @@ const example = JSON.parse(fs.readFileSync(path.join(__dirname, '../../examples/
   rules?: RuleDefinition[];
 }>;
 
-function editorValidate(): (rules: unknown) => boolean {
+function editorValidate(): (rules: unknown) => true | string {
   const script = html.split('<script type="text/javascript">')[1].split('</script>')[0];
-  let defaults: { rules: { validate: (rules: unknown) => boolean } } | undefined;
+  let defaults: { rules: { validate: (rules: unknown) => true | string } } | undefined;
   const RED = {
-    _: (key: string) => key,
+    // the message key with its parameters, as the editor's catalog would fill them in
+    _: (key: string, params?: Record<string, unknown>) => (params ? `${key} ${JSON.stringify(params)}` : key),
     nodes: { registerType: (_type: string, def: { defaults: typeof defaults }) => void (defaults = def.defaults) },
     validators: { number: () => () => true },
   };
@@ -25,7 +26,9 @@ function editorValidate(): (rules: unknown) => boolean {
 }
 
 describe('m2m-rule editor: rule check', () => {
-  const validate = editorValidate();
+  const check = editorValidate();
+  /** true, or false where the editor shows a message beside its red mark */
+  const validate = (rules: unknown): boolean => check(rules) === true;
   const expr = (raise: string, extra: Partial<RuleDefinition> = {}): RuleDefinition => ({
     name: 'x',
     condition: 'expression',
@@ -69,6 +72,13 @@ describe('m2m-rule editor: rule check', () => {
       true,
     );
     assert.strictEqual(validate([expr('t > 1', { schedule: { type: 'cron', cron: '* 6-21 * * 1-5', tz: '' } })]), true);
+  });
+
+  it('says what is wrong and with which rule', () => {
+    assert.strictEqual(check([]), '@m2mflow/node-red-m2m/m2m-rule:m2m-rule.valid.none');
+    assert.match(String(check([expr('temp > 30 and')])), /m2m-rule\.valid\.problem \{"name":"x","problem":".*position 14/);
+    assert.match(String(check([expr('t > 1'), expr('t > 2')])), /m2m-rule\.valid\.duplicate \{"name":"x"\}/);
+    assert.match(String(check([{ ...expr('t > 1'), name: 'a/b' }])), /m2m-rule\.valid\.name/);
   });
 
   it('marks a wrong rule: a syntax error, levels out of order, an unknown time zone, a cron of four fields', () => {
