@@ -1,4 +1,4 @@
-// Node-RED embedded in our own http server (npm start, and the tests' Node-RED child process): the parts of its
+// Node-RED embedded in our own http server (npm start): the parts of its
 // runtime API and of express used to do that. node-red brings express; neither ships types that are installed here.
 import type http from 'http';
 
@@ -17,6 +17,4 @@ export interface NodeRedRuntime {
   stop(): Promise<void>;
   httpAdmin: RequestHandler;
   httpNode: RequestHandler;
-  /** The runtime's events: `flows:started` once the deployed flows run (their http in routes exist). */
-  events: { once(event: string, listener: () => void): void };
 }

@@ -5,16 +5,31 @@
 // stale write overwrote a newer one.
 import assert from 'assert';
 import { openRegistry } from '../../lib/registry';
-import { NodeRedProcess, type FlowNode } from '../helpers/node-red-process';
+import { startNodeRed, type RunningNodeRed } from '../browser/support/node-red-process';
 import { PrivateRedis, redisServerInstalled } from './redis-server';
 
 const REGISTRY = 'fleet.registry';
 
+interface FlowNode {
+  id: string;
+  type: string;
+  [key: string]: unknown;
+}
+
 /** POST /write {op, id, attributes} → m2m-device (the operation from the message) → 200, or 503 with the code. */
-function writerFlow(): FlowNode[] {
+function writerFlow(redisUrl: string): FlowNode[] {
   return [
     { id: 'fleet.tab', type: 'tab', label: 'fleet' },
-    { id: REGISTRY, type: 'm2m-registry', version: 1, name: 'fleet', storeType: 'redis', offlineTimeout: '300', deviceTypes: '[]' },
+    {
+      id: REGISTRY,
+      type: 'm2m-registry',
+      version: 1,
+      name: 'fleet',
+      storeType: 'redis',
+      offlineTimeout: '300',
+      deviceTypes: '[]',
+      credentials: { redisUrl },
+    },
     { id: 'w.in', type: 'http in', z: 'fleet.tab', url: '/write', method: 'post', upload: false, wires: [['w.map']] },
     {
       id: 'w.map',
@@ -59,6 +74,30 @@ interface Device {
   attributes: Record<string, unknown>;
 }
 
+/** A JSON request to a runtime (admin API or an `http in` endpoint): the status and the parsed body. */
+async function request(runtime: RunningNodeRed, method: string, route: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${runtime.url}${route}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  try {
+    return { status: response.status, body: JSON.parse(text) as unknown };
+  } catch {
+    return { status: response.status, body: text };
+  }
+}
+
+/** Polls `check` until it holds, failing with what `problem` says after `timeoutMs`. */
+async function until(check: () => boolean | Promise<boolean>, problem: () => string, timeoutMs: number, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(problem());
+    await pause(everyMs);
+  }
+}
+
 /** One runtime and what its writes were answered. */
 class Writer {
   /** device -> the highest value of this writer's attribute acknowledged (HTTP 200) / sent. */
@@ -72,29 +111,29 @@ class Writer {
 
   constructor(
     readonly name: string,
-    readonly runtime: NodeRedProcess,
+    readonly runtime: RunningNodeRed,
   ) {}
 
   write(op: 'register' | 'update', id: string, attributes: Record<string, unknown> = {}): Promise<{ status: number; body: unknown }> {
-    return this.runtime.request('POST', '/write', { op, id, attributes });
+    return request(this.runtime, 'POST', '/write', { op, id, attributes });
   }
 
   /** Writes until it is answered 200 (the store may be away), failing after `timeoutMs`. */
   async writeWhenUp(op: 'register' | 'update', id: string, timeoutMs = 20_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const answer = await this.write(op, id);
-      if (answer.status === 200) return;
-      if (Date.now() > until) throw new Error(`${this.name}: ${op} ${id} still answered ${answer.status} ${JSON.stringify(answer.body)}`);
-      await pause(50);
-    }
+    let answer = { status: 0, body: undefined as unknown };
+    await until(
+      async () => (answer = await this.write(op, id)).status === 200,
+      () => `${this.name}: ${op} ${id} still answered ${answer.status} ${JSON.stringify(answer.body)}`,
+      timeoutMs,
+      50,
+    );
   }
 
   /** The devices this runtime's admin API lists, every page. */
   async devices(): Promise<Device[]> {
     const all: Device[] = [];
     for (let offset = 0; ;) {
-      const { status, body } = await this.runtime.request('GET', `/m2m/registries/${REGISTRY}/devices?offset=${offset}&limit=100`);
+      const { status, body } = await request(this.runtime, 'GET', `/m2m/registries/${REGISTRY}/devices?offset=${offset}&limit=100`);
       assert.strictEqual(status, 200, `${this.name} lists its devices`);
       const page = body as { total: number; items: Device[] };
       all.push(...page.items.map((d) => ({ id: d.id, attributes: { ...d.attributes } })));
@@ -104,12 +143,12 @@ class Writer {
     return all.sort((x, y) => x.id.localeCompare(y.id));
   }
 
-  async sees(id: string, timeoutMs = 20_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while ((await this.runtime.request('GET', `/m2m/registries/${REGISTRY}/devices/${id}`)).status !== 200) {
-      if (Date.now() > until) throw new Error(`${this.name} never saw ${id}`);
-      await pause(20);
-    }
+  sees(id: string, timeoutMs = 20_000): Promise<void> {
+    return until(
+      async () => (await request(this.runtime, 'GET', `/m2m/registries/${REGISTRY}/devices/${id}`)).status === 200,
+      () => `${this.name} never saw ${id}`,
+      timeoutMs,
+    );
   }
 
   /** Writes in a loop: its own devices and the shared ones (its own attribute), and now and then a new device. */
@@ -141,21 +180,20 @@ class Writer {
     await this.loop;
   }
 
-  async ackedAtLeast(count: number, timeoutMs = 30_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (this.ackCount < count) {
-      if (Date.now() > until)
-        throw new Error(`${this.name}: ${this.ackCount} of ${count} writes acknowledged; refusals ${this.refusals.slice(-5).join(', ')}\n${this.runtime.log}`);
-      await pause(20);
-    }
+  ackedAtLeast(count: number, timeoutMs = 30_000): Promise<void> {
+    return until(
+      () => this.ackCount >= count,
+      () => `${this.name}: ${this.ackCount} of ${count} writes acknowledged; refusals ${this.refusals.slice(-5).join(', ')}\n${this.runtime.log.join('\n')}`,
+      timeoutMs,
+    );
   }
 
-  async refusedAtLeastOnce(timeoutMs = 20_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (!this.refusals.includes('STORE_UNAVAILABLE')) {
-      if (Date.now() > until) throw new Error(`${this.name} was never refused while Redis was down`);
-      await pause(20);
-    }
+  refusedAtLeastOnce(timeoutMs = 20_000): Promise<void> {
+    return until(
+      () => this.refusals.includes('STORE_UNAVAILABLE'),
+      () => `${this.name} was never refused while Redis was down`,
+      timeoutMs,
+    );
   }
 }
 
@@ -164,7 +202,7 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 describe('two Node-RED processes on one Redis that starts late, is killed mid-run and comes back empty', function () {
   this.timeout(180_000);
   let redis: PrivateRedis | undefined;
-  const runtimes: NodeRedProcess[] = [];
+  const runtimes: RunningNodeRed[] = [];
 
   before(function () {
     if (!redisServerInstalled()) this.skip();
@@ -176,9 +214,12 @@ describe('two Node-RED processes on one Redis that starts late, is killed mid-ru
 
   it('both work once Redis is up, converge on the same devices, lose nothing acknowledged and never overwrite a newer record', async () => {
     redis = await PrivateRedis.create({ persistent: false, startLater: true });
-    const credentials = { [REGISTRY]: { redisUrl: redis.url() } };
-    const [runtimeA, runtimeB] = await Promise.all([NodeRedProcess.start(writerFlow(), credentials), NodeRedProcess.start(writerFlow(), credentials)]);
+    const [runtimeA, runtimeB] = await Promise.all([startNodeRed(), startNodeRed()]);
     runtimes.push(runtimeA, runtimeB);
+    for (const runtime of runtimes) {
+      const deployed = await request(runtime, 'POST', '/flows', writerFlow(redis.url()));
+      assert.strictEqual(deployed.status, 204, JSON.stringify(deployed.body));
+    }
     const a = new Writer('a', runtimeA);
     const b = new Writer('b', runtimeB);
 
@@ -219,7 +260,7 @@ describe('two Node-RED processes on one Redis that starts late, is killed mid-ru
     assert.deepStrictEqual(await b.devices(), stored, 'runtime b holds what Redis holds');
 
     for (const runtime of [runtimeA, runtimeB])
-      assert.match(runtime.log, /Redis lost the registry's data .*: restoring \d+ devices/, 'each runtime noticed and restored');
+      assert.match(runtime.log.join('\n'), /Redis lost the registry's data .*: restoring \d+ devices/, 'each runtime noticed and restored');
 
     const byId = new Map(stored.map((d) => [d.id, d]));
     for (const writer of [a, b]) {
