@@ -36,7 +36,10 @@ export function alarmState(table: AlarmTable, k: number, rule: CompiledRule, id:
 }
 
 export function alarmEvent(table: AlarmTable, k: number, rule: CompiledRule, id: string, event: AlarmEventName, now: number): AlarmEvent {
-  const state = alarmState(table, k, rule, id);
+  return eventOf(alarmState(table, k, rule, id), rule, id, event, now);
+}
+
+function eventOf(state: AlarmState, rule: CompiledRule, id: string, event: AlarmEventName, now: number): AlarmEvent {
   // what an operator scans for comes first: the debug sidebar's collapsed view shows only the first keys
   const payload: AlarmEvent = {
     event,
@@ -59,8 +62,8 @@ export function alarmEvent(table: AlarmTable, k: number, rule: CompiledRule, id:
 
 /** The alarm with the text its rule gives a raise, so a list read after a deploy shows what the events showed. */
 export function alarmListing(table: AlarmTable, k: number, rule: CompiledRule, id: string, now: number): AlarmListing {
-  const raised = alarmEvent(table, k, rule, id, 'raised', nullIfNaN(table.raisedAt[k]) ?? now);
-  return { ...alarmState(table, k, rule, id), text: raised.text };
+  const state = alarmState(table, k, rule, id);
+  return { ...state, text: eventOf(state, rule, id, 'raised', state.raisedAt ?? now).text };
 }
 
 function nullIfNaN(n: number): number | null {
